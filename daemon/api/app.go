@@ -1,0 +1,107 @@
+// Package api is the Fiber application: the route table, the auth and
+// policy middleware, error mapping, idempotency, and handlers that only
+// translate HTTP to service calls and back.
+package api
+
+import (
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+
+	"gent/daemon/audit"
+	"gent/daemon/auth"
+	"gent/daemon/config"
+	"gent/daemon/store"
+	"gent/models"
+)
+
+// Deps are the services the API calls.
+type Deps struct {
+	Config config.Config
+	Store  *store.Store
+	Auth   *auth.Service
+	Audit  *audit.Service
+	Log    *slog.Logger
+}
+
+type API struct {
+	Deps
+	limiter *rateLimiter
+}
+
+// New builds the Fiber app with every route registered.
+func New(d Deps) *fiber.App {
+	a := &API{Deps: d, limiter: newRateLimiter(d.Config.HTTP.RateLimitPerMinute)}
+	app := fiber.New(fiber.Config{
+		AppName:               "gentd",
+		BodyLimit:             d.Config.HTTP.BodyLimitBytes,
+		DisableStartupMessage: true,
+		StrictRouting:         false,
+		CaseSensitive:         true,
+		ReadTimeout:           60 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ErrorHandler: func(c *fiber.Ctx, err error) error {
+			writeError(c, d.Log, err)
+			return nil
+		},
+	})
+	app.Use(requestid.New(requestid.Config{Header: "X-Request-Id"}))
+	app.Use(a.accessLog)
+	app.Use(a.recoverPanic)
+	for _, r := range a.Routes() {
+		app.Add(r.Method, r.Path, a.wrap(r))
+	}
+	return app
+}
+
+func (a *API) recoverPanic(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.Log.Error("panic in handler", "panic", r, "path", c.Path(), "stack", string(debug.Stack()))
+			writeError(c, a.Log, models.Errorf(models.CodeInternal, "internal error"))
+			err = nil
+		}
+	}()
+	return c.Next()
+}
+
+// accessLog writes one structured line per request. It never logs headers,
+// bodies or query strings, which may hold secrets.
+func (a *API) accessLog(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		writeError(c, a.Log, err)
+	}
+	attrs := []any{"method", c.Method(), "path", c.Path(), "status", c.Response().StatusCode(),
+		"duration_ms", float64(time.Since(start).Microseconds()) / 1000, "remote", c.IP(),
+		"request_id", c.Locals("requestid")}
+	if p, ok := c.Locals("principal").(*auth.Principal); ok {
+		attrs = append(attrs, "actor", p.ID())
+	}
+	a.Log.Info("http", attrs...)
+	return nil
+}
+
+func principal(c *fiber.Ctx) *auth.Principal {
+	p, _ := c.Locals("principal").(*auth.Principal)
+	return p
+}
+
+func bearer(c *fiber.Ctx) string {
+	h := c.Get(fiber.HeaderAuthorization)
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+func requestID(c *fiber.Ctx) string {
+	s, _ := c.Locals("requestid").(string)
+	return s
+}

@@ -1,0 +1,415 @@
+// Package config loads gentd's configuration: defaults, then a TOML file,
+// then GENT_<SECTION>_<KEY> environment overrides. Unknown keys and bad
+// values stop start-up with a message naming the key (and the file line).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	toml "github.com/pelletier/go-toml/v2"
+)
+
+// Duration is a time.Duration written as a Go duration string ("72h").
+type Duration time.Duration
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration like \"30s\" or \"72h\": %q", string(b))
+	}
+	if v < 0 {
+		return fmt.Errorf("duration must not be negative: %q", string(b))
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+type Config struct {
+	DataDir  string `toml:"data_dir"`
+	Hostname string `toml:"hostname"`
+
+	HTTP      HTTP      `toml:"http"`
+	SMTP      SMTP      `toml:"smtp"`
+	Database  Database  `toml:"database"`
+	DNS       DNS       `toml:"dns"`
+	Outbound  Outbound  `toml:"outbound"`
+	Approvals Approvals `toml:"approvals"`
+	Webhooks  Webhooks  `toml:"webhooks"`
+	Security  Security  `toml:"security"`
+	Auth      Auth      `toml:"auth"`
+	Domains   Domains   `toml:"domains"`
+	Log       Log       `toml:"log"`
+}
+
+type HTTP struct {
+	Addr               string `toml:"addr"`
+	BodyLimitBytes     int    `toml:"body_limit_bytes"`
+	RateLimitPerMinute int    `toml:"rate_limit_per_minute"`
+}
+
+type SMTP struct {
+	Addr            string   `toml:"addr"`
+	MaxMessageBytes int64    `toml:"max_message_bytes"`
+	MaxRecipients   int      `toml:"max_recipients"`
+	MaxConnections  int      `toml:"max_connections"`
+	MaxPerIP        int      `toml:"max_connections_per_ip"`
+	ReadTimeout     Duration `toml:"read_timeout"`
+	WriteTimeout    Duration `toml:"write_timeout"`
+	MaxSession      Duration `toml:"max_session"`
+	TLSCert         string   `toml:"tls_cert"`
+	TLSKey          string   `toml:"tls_key"`
+}
+
+type Database struct {
+	URL      string `toml:"url"`
+	MaxConns int    `toml:"max_conns"`
+}
+
+type DNS struct {
+	Resolver string   `toml:"resolver"`
+	Timeout  Duration `toml:"timeout"`
+}
+
+type Outbound struct {
+	Mode          string   `toml:"mode"`
+	Port          int      `toml:"port"`
+	RelayAddr     string   `toml:"relay_addr"`
+	RelayUsername string   `toml:"relay_username"`
+	RelayPassword string   `toml:"relay_password"`
+	GiveUpAfter   Duration `toml:"give_up_after"`
+}
+
+type Approvals struct {
+	ExpireAfter Duration `toml:"expire_after"`
+}
+
+type Webhooks struct {
+	AllowPrivateTargets bool `toml:"allow_private_targets"`
+	DisableAfter        int  `toml:"disable_after_failures"`
+}
+
+type Security struct {
+	MasterKey string `toml:"master_key"`
+}
+
+type Auth struct {
+	SessionTTL       Duration `toml:"session_ttl"`
+	LoginMaxFailures int      `toml:"login_max_failures"`
+	LoginLockout     Duration `toml:"login_lockout"`
+}
+
+type Domains struct {
+	ReverifyInterval Duration `toml:"reverify_interval"`
+}
+
+type Log struct {
+	Level  string `toml:"level"`
+	Format string `toml:"format"`
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		DataDir:  "./var",
+		Hostname: "mx.gent.localhost",
+		HTTP:     HTTP{Addr: "127.0.0.1:8080", BodyLimitBytes: 36 << 20, RateLimitPerMinute: 600},
+		SMTP: SMTP{
+			Addr: "127.0.0.1:2525", MaxMessageBytes: 26214400, MaxRecipients: 100,
+			MaxConnections: 1000, MaxPerIP: 50,
+			ReadTimeout: Duration(5 * time.Minute), WriteTimeout: Duration(5 * time.Minute),
+			MaxSession: Duration(30 * time.Minute),
+		},
+		Database:  Database{MaxConns: 20},
+		DNS:       DNS{Timeout: Duration(5 * time.Second)},
+		Outbound:  Outbound{Mode: "direct", Port: 25, GiveUpAfter: Duration(120 * time.Hour)},
+		Approvals: Approvals{ExpireAfter: Duration(72 * time.Hour)},
+		Webhooks:  Webhooks{DisableAfter: 20},
+		Auth: Auth{SessionTTL: Duration(7 * 24 * time.Hour), LoginMaxFailures: 5,
+			LoginLockout: Duration(15 * time.Minute)},
+		Domains: Domains{ReverifyInterval: Duration(time.Hour)},
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads defaults, then path (if not empty), then the environment.
+func Load(path string, getenv func(string) string) (Config, error) {
+	cfg := Default()
+	var src []byte
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("read config: %w", err)
+		}
+		src = b
+		dec := toml.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cfg); err != nil {
+			return cfg, describeTOMLError(path, err)
+		}
+	}
+	if err := applyEnv(&cfg, getenv); err != nil {
+		return cfg, err
+	}
+	if err := cfg.validate(); err != nil {
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			if line := findKeyLine(src, fe.key); line > 0 {
+				return cfg, fmt.Errorf("config %s line %d: %s: %s", path, line, fe.key, fe.msg)
+			}
+			return cfg, fmt.Errorf("config: %s: %s", fe.key, fe.msg)
+		}
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+func describeTOMLError(path string, err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) && len(strict.Errors) > 0 {
+		var msgs []string
+		for _, e := range strict.Errors {
+			row, _ := e.Position()
+			msgs = append(msgs, fmt.Sprintf("config %s line %d: unknown key %q", path, row, strings.Join(e.Key(), ".")))
+		}
+		return errors.New(strings.Join(msgs, "; "))
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		key := strings.Join(de.Key(), ".")
+		if key != "" {
+			return fmt.Errorf("config %s line %d: %s: %s", path, row, key, de.Error())
+		}
+		return fmt.Errorf("config %s line %d: %s", path, row, de.Error())
+	}
+	return fmt.Errorf("config %s: %w", path, err)
+}
+
+// findKeyLine returns the 1-based line where a dotted key ("smtp.addr") is
+// set in a TOML source, or 0.
+func findKeyLine(src []byte, dotted string) int {
+	if len(src) == 0 {
+		return 0
+	}
+	section, key := "", dotted
+	if i := strings.LastIndex(dotted, "."); i >= 0 {
+		section, key = dotted[:i], dotted[i+1:]
+	}
+	cur := ""
+	for i, line := range strings.Split(string(src), "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") {
+			cur = strings.TrimSpace(strings.Trim(t, "[]"))
+			continue
+		}
+		if k, _, ok := strings.Cut(t, "="); ok && strings.TrimSpace(k) == key && cur == section {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// EnvName returns the environment variable that overrides a dotted key.
+func EnvName(dotted string) string {
+	return "GENT_" + strings.ToUpper(strings.ReplaceAll(dotted, ".", "_"))
+}
+
+func applyEnv(cfg *Config, getenv func(string) string) error {
+	return walk(reflect.ValueOf(cfg).Elem(), "", func(key string, v reflect.Value) error {
+		name := EnvName(key)
+		raw := getenv(name)
+		if raw == "" {
+			return nil
+		}
+		if err := setFromString(v, raw); err != nil {
+			return fmt.Errorf("environment %s (%s): %v", name, key, err)
+		}
+		return nil
+	})
+}
+
+// Keys lists every dotted key of the configuration, in declaration order.
+func Keys() []string {
+	var keys []string
+	cfg := Default()
+	_ = walk(reflect.ValueOf(&cfg).Elem(), "", func(key string, _ reflect.Value) error {
+		keys = append(keys, key)
+		return nil
+	})
+	return keys
+}
+
+func walk(v reflect.Value, prefix string, fn func(string, reflect.Value) error) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := f.Tag.Get("toml")
+		key := name
+		if prefix != "" {
+			key = prefix + "." + name
+		}
+		fv := v.Field(i)
+		if fv.Kind() == reflect.Struct {
+			if err := walk(fv, key, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := fn(key, fv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func setFromString(v reflect.Value, raw string) error {
+	if u, ok := v.Addr().Interface().(interface{ UnmarshalText([]byte) error }); ok {
+		return u.UnmarshalText([]byte(raw))
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(raw)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", raw)
+		}
+		v.SetInt(n)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("not a boolean (true/false): %q", raw)
+		}
+		v.SetBool(b)
+	default:
+		return fmt.Errorf("unsupported type %s", v.Kind())
+	}
+	return nil
+}
+
+type fieldError struct{ key, msg string }
+
+func (e *fieldError) Error() string { return e.key + ": " + e.msg }
+
+func bad(key, format string, args ...any) error {
+	return &fieldError{key: key, msg: fmt.Sprintf(format, args...)}
+}
+
+func checkAddr(key, addr string, allowEmpty bool) error {
+	if addr == "" && allowEmpty {
+		return nil
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		return bad(key, "want host:port, got %q", addr)
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	if c.DataDir == "" {
+		return bad("data_dir", "must not be empty")
+	}
+	if c.Hostname == "" || strings.ContainsAny(c.Hostname, " /:") {
+		return bad("hostname", "want a host name, got %q", c.Hostname)
+	}
+	if err := checkAddr("http.addr", c.HTTP.Addr, false); err != nil {
+		return err
+	}
+	if c.HTTP.BodyLimitBytes <= 0 {
+		return bad("http.body_limit_bytes", "must be positive")
+	}
+	if c.HTTP.RateLimitPerMinute < 0 {
+		return bad("http.rate_limit_per_minute", "must not be negative")
+	}
+	if err := checkAddr("smtp.addr", c.SMTP.Addr, false); err != nil {
+		return err
+	}
+	if c.SMTP.MaxMessageBytes <= 0 {
+		return bad("smtp.max_message_bytes", "must be positive")
+	}
+	if c.SMTP.MaxRecipients <= 0 {
+		return bad("smtp.max_recipients", "must be positive")
+	}
+	if c.SMTP.MaxConnections <= 0 {
+		return bad("smtp.max_connections", "must be positive")
+	}
+	if c.SMTP.MaxPerIP <= 0 {
+		return bad("smtp.max_connections_per_ip", "must be positive")
+	}
+	if (c.SMTP.TLSCert == "") != (c.SMTP.TLSKey == "") {
+		return bad("smtp.tls_cert", "tls_cert and tls_key must be set together")
+	}
+	if c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
+		return bad("database.url", "want a postgres:// URL")
+	}
+	if c.Database.MaxConns <= 0 {
+		return bad("database.max_conns", "must be positive")
+	}
+	if err := checkAddr("dns.resolver", c.DNS.Resolver, true); err != nil {
+		return err
+	}
+	switch c.Outbound.Mode {
+	case "direct":
+	case "relay":
+		if c.Outbound.RelayAddr == "" {
+			return bad("outbound.relay_addr", "required when outbound.mode is \"relay\"")
+		}
+	default:
+		return bad("outbound.mode", "want \"direct\" or \"relay\", got %q", c.Outbound.Mode)
+	}
+	if err := checkAddr("outbound.relay_addr", c.Outbound.RelayAddr, true); err != nil {
+		return err
+	}
+	if c.Outbound.Port <= 0 || c.Outbound.Port > 65535 {
+		return bad("outbound.port", "want 1-65535, got %d", c.Outbound.Port)
+	}
+	if c.Outbound.GiveUpAfter <= 0 {
+		return bad("outbound.give_up_after", "must be positive")
+	}
+	if c.Approvals.ExpireAfter <= 0 {
+		return bad("approvals.expire_after", "must be positive")
+	}
+	if c.Security.MasterKey != "" {
+		if len(c.Security.MasterKey) != 64 {
+			return bad("security.master_key", "want 64 hex characters (32 bytes)")
+		}
+		for _, r := range c.Security.MasterKey {
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return bad("security.master_key", "want 64 hex characters (32 bytes)")
+			}
+		}
+	}
+	if c.Auth.SessionTTL < Duration(time.Minute) {
+		return bad("auth.session_ttl", "must be at least 1m")
+	}
+	if c.Auth.LoginMaxFailures <= 0 {
+		return bad("auth.login_max_failures", "must be positive")
+	}
+	if c.Domains.ReverifyInterval < Duration(time.Second) {
+		return bad("domains.reverify_interval", "must be at least 1s")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return bad("log.format", "want text or json, got %q", c.Log.Format)
+	}
+	return nil
+}

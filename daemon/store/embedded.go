@@ -1,0 +1,345 @@
+package store
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Embedded is a PostgreSQL cluster that gentd runs itself from the machine's
+// server binaries, under dataDir/postgres.
+type Embedded struct {
+	root     string // dataDir/postgres, owned by the server's user
+	pgdata   string
+	binDir   string
+	port     int
+	password string
+	cred     *syscall.Credential
+	log      *slog.Logger
+	// child is set when the server runs as our child process (tests)
+	// rather than daemonised by pg_ctl.
+	child  *exec.Cmd
+	exited chan struct{}
+}
+
+// EmbeddedOptions tune a cluster. Tests turn durability off for speed.
+type EmbeddedOptions struct {
+	// Settings are extra "-c name=value" server settings.
+	Settings map[string]string
+	// Child runs postgres as a child process that dies with this process
+	// (used by the test harness) instead of daemonising it with pg_ctl.
+	Child bool
+}
+
+// FindPostgresBinDir locates the directory holding initdb, pg_ctl and
+// postgres: $GENT_PG_BINDIR, the PATH, then /usr/lib/postgresql/<newest>/bin.
+func FindPostgresBinDir() (string, error) {
+	if d := os.Getenv("GENT_PG_BINDIR"); d != "" {
+		return d, nil
+	}
+	var candidates []string
+	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			candidates = append(candidates, filepath.Dir(r))
+		}
+	}
+	versions, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(versions, func(i, j int) bool {
+		return versionOf(versions[i]) > versionOf(versions[j])
+	})
+	candidates = append(candidates, versions...)
+	for _, d := range candidates {
+		if isExec(filepath.Join(d, "initdb")) && isExec(filepath.Join(d, "pg_ctl")) && isExec(filepath.Join(d, "postgres")) {
+			return d, nil
+		}
+	}
+	return "", errors.New("PostgreSQL server binaries (initdb, pg_ctl, postgres) not found; " +
+		"install them with: apt-get install -y postgresql (or set database.url to use an existing server)")
+}
+
+func versionOf(binDir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return n
+}
+
+func isExec(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+// StartEmbedded initialises (on first use) and starts the cluster under
+// dataDir. It handles a stale postmaster.pid and a server left running by a
+// crashed daemon.
+func StartEmbedded(dataDir string, opts EmbeddedOptions, log *slog.Logger) (*Embedded, error) {
+	binDir, err := FindPostgresBinDir()
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("resolve data_dir: %w", err)
+	}
+	e := &Embedded{root: filepath.Join(abs, "postgres"), binDir: binDir, log: log}
+	e.pgdata = filepath.Join(e.root, "data")
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("create data_dir: %w", err)
+	}
+	if os.Geteuid() == 0 {
+		// PostgreSQL refuses to run as root: run it as the postgres user.
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return nil, errors.New("running as root but there is no 'postgres' user to run the embedded PostgreSQL server " +
+				"(install the postgresql package, which creates it)")
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		e.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	}
+	if err := os.MkdirAll(e.root, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", e.root, err)
+	}
+	if e.cred != nil {
+		if err := os.Chown(e.root, int(e.cred.Uid), int(e.cred.Gid)); err != nil {
+			return nil, fmt.Errorf("chown %s: %w", e.root, err)
+		}
+	}
+	if err := e.initdb(); err != nil {
+		return nil, err
+	}
+	pw, err := os.ReadFile(filepath.Join(abs, "postgres.password"))
+	if err != nil {
+		return nil, fmt.Errorf("read embedded database password: %w", err)
+	}
+	e.password = strings.TrimSpace(string(pw))
+	if err := e.clearStale(); err != nil {
+		return nil, err
+	}
+	if e.port, err = freePort(); err != nil {
+		return nil, err
+	}
+	if err := e.start(opts); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Embedded) initdb() error {
+	if _, err := os.Stat(filepath.Join(e.pgdata, "PG_VERSION")); err == nil {
+		return nil
+	}
+	dataDir := filepath.Dir(e.root)
+	pwFile := filepath.Join(dataDir, "postgres.password")
+	if _, err := os.Stat(pwFile); errors.Is(err, os.ErrNotExist) {
+		b := make([]byte, 24)
+		_, _ = rand.Read(b)
+		if err := os.WriteFile(pwFile, []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
+			return fmt.Errorf("write database password: %w", err)
+		}
+	}
+	pw, err := os.ReadFile(pwFile)
+	if err != nil {
+		return fmt.Errorf("read database password: %w", err)
+	}
+	// initdb reads the superuser password from a file the server user can read.
+	tmpPw := filepath.Join(e.root, "initdb.pw")
+	if err := os.WriteFile(tmpPw, pw, 0o600); err != nil {
+		return fmt.Errorf("write initdb password file: %w", err)
+	}
+	defer os.Remove(tmpPw)
+	if e.cred != nil {
+		_ = os.Chown(tmpPw, int(e.cred.Uid), int(e.cred.Gid))
+	}
+	_ = os.RemoveAll(e.pgdata) // a half-finished earlier initdb
+	e.log.Info("initialising embedded PostgreSQL cluster", "dir", e.pgdata)
+	out, err := e.run(filepath.Join(e.binDir, "initdb"), "-D", e.pgdata, "-U", "gent",
+		"--auth=scram-sha-256", "--pwfile="+tmpPw, "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions")
+	if err != nil {
+		// Older systems may lack the C.UTF-8 locale.
+		out, err = e.run(filepath.Join(e.binDir, "initdb"), "-D", e.pgdata, "-U", "gent",
+			"--auth=scram-sha-256", "--pwfile="+tmpPw, "-E", "UTF8", "--locale=C")
+		if err != nil {
+			return fmt.Errorf("initdb failed: %v: %s", err, lastLines(out, 8))
+		}
+	}
+	return nil
+}
+
+// clearStale deals with what a crash leaves behind: a postmaster.pid whose
+// process is gone (removed), or a server of ours still running after the
+// daemon was killed (stopped, so that it restarts with our settings).
+func (e *Embedded) clearStale() error {
+	pidFile := filepath.Join(e.pgdata, "postmaster.pid")
+	b, err := os.ReadFile(pidFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("read %s: %w", pidFile, err)
+	}
+	lines := strings.Split(string(b), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(lines[0]))
+	if pid > 0 && isPostgresProcess(pid) {
+		e.log.Warn("embedded PostgreSQL left running by an earlier daemon; restarting it", "pid", pid)
+		if out, err := e.run(filepath.Join(e.binDir, "pg_ctl"), "-D", e.pgdata, "-m", "fast", "-w", "-t", "60", "stop"); err != nil {
+			return fmt.Errorf("stop leftover PostgreSQL (pid %d): %v: %s", pid, err, lastLines(out, 5))
+		}
+		return nil
+	}
+	e.log.Warn("removing stale postmaster.pid", "pid", pid)
+	if err := os.Remove(pidFile); err != nil {
+		return fmt.Errorf("remove stale postmaster.pid: %w", err)
+	}
+	return nil
+}
+
+func isPostgresProcess(pid int) bool {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	exe := strings.SplitN(string(cmdline), "\x00", 2)[0]
+	return strings.Contains(filepath.Base(exe), "postgres") || strings.Contains(filepath.Base(exe), "postmaster")
+}
+
+func (e *Embedded) serverArgs(opts EmbeddedOptions) []string {
+	args := []string{"-p", strconv.Itoa(e.port), "-c", "listen_addresses=127.0.0.1",
+		"-c", "unix_socket_directories=", "-c", "max_connections=200"}
+	keys := make([]string, 0, len(opts.Settings))
+	for k := range opts.Settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "-c", k+"="+opts.Settings[k])
+	}
+	return args
+}
+
+func (e *Embedded) start(opts EmbeddedOptions) error {
+	logFile := filepath.Join(e.root, "postgres.log")
+	args := e.serverArgs(opts)
+	if opts.Child {
+		f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("open postgres log: %w", err)
+		}
+		cmd := exec.Command(filepath.Join(e.binDir, "postgres"), append([]string{"-D", e.pgdata}, args...)...)
+		cmd.Stdout, cmd.Stderr = f, f
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: e.cred, Setpgid: true, Pdeathsig: syscall.SIGQUIT}
+		if err := cmd.Start(); err != nil {
+			f.Close()
+			return fmt.Errorf("start postgres: %w", err)
+		}
+		e.child = cmd
+		e.exited = make(chan struct{})
+		go func() { _ = cmd.Wait(); f.Close(); close(e.exited) }()
+		return e.waitReady(30 * time.Second)
+	}
+	// pg_ctl passes -o through a shell: quote each argument.
+	var o []string
+	for _, a := range args {
+		o = append(o, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
+	}
+	out, err := e.run(filepath.Join(e.binDir, "pg_ctl"), "-D", e.pgdata, "-l", logFile, "-w", "-t", "120",
+		"-o", strings.Join(o, " "), "start")
+	if err != nil {
+		log, _ := os.ReadFile(logFile)
+		return fmt.Errorf("start embedded PostgreSQL: %v: %s %s", err, lastLines(out, 5), lastLines(log, 10))
+	}
+	e.log.Info("embedded PostgreSQL started", "dir", e.pgdata, "port", e.port)
+	return nil
+}
+
+func (e *Embedded) waitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", e.port), time.Second)
+		if err == nil {
+			c.Close()
+			if err := exec.Command(filepath.Join(e.binDir, "pg_isready"), "-h", "127.0.0.1", "-p", strconv.Itoa(e.port)).Run(); err == nil {
+				return nil
+			}
+		}
+		if e.exited != nil {
+			select {
+			case <-e.exited:
+				log, _ := os.ReadFile(filepath.Join(e.root, "postgres.log"))
+				return fmt.Errorf("postgres exited: %s", lastLines(log, 10))
+			default:
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(filepath.Join(e.root, "postgres.log"))
+	return fmt.Errorf("postgres did not become ready: %s", lastLines(log, 10))
+}
+
+// URL returns a connection URL for the given database.
+func (e *Embedded) URL(database string) string {
+	u := url.URL{Scheme: "postgres", User: url.UserPassword("gent", e.password),
+		Host: fmt.Sprintf("127.0.0.1:%d", e.port), Path: "/" + database, RawQuery: "sslmode=disable"}
+	return u.String()
+}
+
+// Stop shuts the cluster down (fast mode: open sessions are ended, committed
+// data is kept).
+func (e *Embedded) Stop() error {
+	if e.child != nil {
+		_ = e.child.Process.Signal(syscall.SIGINT)
+		select {
+		case <-e.exited:
+		case <-time.After(30 * time.Second):
+			_ = e.child.Process.Kill()
+		}
+		return nil
+	}
+	out, err := e.run(filepath.Join(e.binDir, "pg_ctl"), "-D", e.pgdata, "-m", "fast", "-w", "-t", "60", "stop")
+	if err != nil {
+		return fmt.Errorf("stop embedded PostgreSQL: %v: %s", err, lastLines(out, 5))
+	}
+	e.log.Info("embedded PostgreSQL stopped")
+	return nil
+}
+
+// run executes a PostgreSQL tool as the server's user, in its own process
+// group so that a Ctrl-C meant for gentd does not reach the server first.
+func (e *Embedded) run(name string, args ...string) ([]byte, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = e.root
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: e.cred, Setpgid: true}
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err := cmd.Run()
+	return buf.Bytes(), err
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
