@@ -1,5 +1,5 @@
-// Package server wires the daemon: it opens the store, builds the services,
-// and runs HTTP, SMTP and the job client together, stopping them in reverse
+// Package server wires the daemon: it builds the services on a store, and
+// runs HTTP, SMTP and the job client together, stopping them in reverse
 // order on shutdown.
 package server
 
@@ -12,6 +12,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"golang.org/x/sync/errgroup"
 
 	"gent/daemon/api"
@@ -33,7 +34,37 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// Run starts the daemon and blocks until ctx is cancelled or a part fails.
+// Daemon is every service of gentd built on one store.
+type Daemon struct {
+	Config config.Config
+	Log    *slog.Logger
+	Store  *store.Store
+	Audit  *audit.Service
+	Auth   *auth.Service
+	Jobs   *jobs.Jobs
+	App    *fiber.App
+}
+
+// New builds the services and the HTTP app; nothing listens yet.
+func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) {
+	d := &Daemon{Config: cfg, Log: log, Store: st}
+	d.Audit = audit.NewService(st, log)
+	d.Auth = auth.NewService(st, d.Audit, cfg.Auth, cfg.DataDir, log)
+
+	reg := jobs.NewRegistry()
+	jobs.RegisterMaintenance(reg, st)
+	jb, err := jobs.New(st, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	d.Jobs = jb
+
+	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Log: log})
+	return d, nil
+}
+
+// Run opens the store, starts the daemon and blocks until ctx is cancelled
+// or a part fails.
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer) error {
 	st, err := store.Open(ctx, cfg, log)
 	if err != nil {
@@ -44,37 +75,33 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 			log.Error("close store", "err", err)
 		}
 	}()
-
-	auditSvc := audit.NewService(st, log)
-	authSvc := auth.NewService(st, auditSvc, cfg.Auth, cfg.DataDir, log)
-
-	reg := jobs.NewRegistry()
-	jobs.RegisterMaintenance(reg, st)
-	jb, err := jobs.New(st, reg, log)
+	d, err := New(cfg, st, log)
 	if err != nil {
 		return err
 	}
+	return d.Serve(ctx, out)
+}
 
-	app := api.New(api.Deps{Config: cfg, Store: st, Auth: authSvc, Audit: auditSvc, Log: log})
-
+// Serve listens and works until ctx is cancelled.
+func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
+	cfg, log := d.Config, d.Log
 	httpLn, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on http.addr %s: %w", cfg.HTTP.Addr, err)
 	}
-
-	code, err := authSvc.PrepareSetup(ctx)
+	code, err := d.Auth.PrepareSetup(ctx)
 	if err != nil {
 		httpLn.Close()
 		return err
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	if err := jb.Start(gctx); err != nil {
+	if err := d.Jobs.Start(gctx); err != nil {
 		httpLn.Close()
 		return err
 	}
 	g.Go(func() error {
-		if err := app.Listener(httpLn); err != nil {
+		if err := d.App.Listener(httpLn); err != nil {
 			return fmt.Errorf("http: %w", err)
 		}
 		return nil
@@ -91,10 +118,10 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 		defer cancel()
 		var errs []error
-		if err := app.ShutdownWithContext(sctx); err != nil {
+		if err := d.App.ShutdownWithContext(sctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop http: %w", err))
 		}
-		if err := jb.Stop(sctx); err != nil && !errors.Is(err, context.Canceled) {
+		if err := d.Jobs.Stop(sctx); err != nil && !errors.Is(err, context.Canceled) {
 			errs = append(errs, fmt.Errorf("stop jobs: %w", err))
 		}
 		return errors.Join(errs...)
