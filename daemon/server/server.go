@@ -19,6 +19,7 @@ import (
 	"gent/daemon/audit"
 	"gent/daemon/auth"
 	"gent/daemon/config"
+	"gent/daemon/events"
 	"gent/daemon/jobs"
 	"gent/daemon/store"
 )
@@ -41,6 +42,7 @@ type Daemon struct {
 	Store  *store.Store
 	Audit  *audit.Service
 	Auth   *auth.Service
+	Events *events.Service
 	Jobs   *jobs.Jobs
 	App    *fiber.App
 }
@@ -50,6 +52,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d := &Daemon{Config: cfg, Log: log, Store: st}
 	d.Audit = audit.NewService(st, log)
 	d.Auth = auth.NewService(st, d.Audit, cfg.Auth, cfg.DataDir, log)
+	d.Events = events.NewService(st, log)
 
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st)
