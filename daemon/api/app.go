@@ -15,6 +15,8 @@ import (
 	"gent/daemon/audit"
 	"gent/daemon/auth"
 	"gent/daemon/config"
+	"gent/daemon/events"
+	"gent/daemon/mail"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -25,6 +27,8 @@ type Deps struct {
 	Store  *store.Store
 	Auth   *auth.Service
 	Audit  *audit.Service
+	Events *events.Service
+	Mail   *mail.Service
 	Log    *slog.Logger
 }
 

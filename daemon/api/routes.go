@@ -28,5 +28,19 @@ func (a *API) Routes() []Route {
 		{"POST", "/v1/users", "users.create", admins(), a.createUser},
 
 		{"GET", "/v1/audit", "audit.list", reviewers(), a.listAudit},
+
+		{"POST", "/v1/inboxes", "inboxes.create", admins(), a.createInbox},
+		{"GET", "/v1/inboxes", "inboxes.list", admins(), a.listInboxes},
+		{"GET", "/v1/inboxes/:id", "inboxes.get", admins(), a.getInbox},
+		{"PATCH", "/v1/inboxes/:id", "inboxes.update", admins(), a.updateInbox},
+		{"DELETE", "/v1/inboxes/:id", "inboxes.delete", admins(), a.deleteInbox},
+
+		{"GET", "/v1/scopes", "scopes.list", anyUser(), a.listScopes},
+		{"POST", "/v1/tokens", "tokens.create", admins(), a.createToken},
+		{"GET", "/v1/tokens", "tokens.list", admins(), a.listTokens},
+		{"GET", "/v1/tokens/:id", "tokens.get", admins(), a.getToken},
+		{"POST", "/v1/tokens/:id/rotate", "tokens.rotate", admins(), a.rotateToken},
+		{"DELETE", "/v1/tokens/:id", "tokens.revoke", admins(), a.revokeToken},
+		{"GET", "/v1/token", "token.whoami", tokenOnly(), a.whoAmI},
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"gent/daemon/config"
 	"gent/daemon/events"
 	"gent/daemon/jobs"
+	"gent/daemon/mail"
 	"gent/daemon/store"
 )
 
@@ -43,6 +44,7 @@ type Daemon struct {
 	Audit  *audit.Service
 	Auth   *auth.Service
 	Events *events.Service
+	Mail   *mail.Service
 	Jobs   *jobs.Jobs
 	App    *fiber.App
 }
@@ -53,16 +55,19 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Audit = audit.NewService(st, log)
 	d.Auth = auth.NewService(st, d.Audit, cfg.Auth, cfg.DataDir, log)
 	d.Events = events.NewService(st, log)
+	d.Mail = mail.NewService(st, d.Events, log)
 
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st)
+	d.Mail.RegisterWorkers(reg.Workers)
 	jb, err := jobs.New(st, reg, log)
 	if err != nil {
 		return nil, err
 	}
 	d.Jobs = jb
+	d.Mail.SetJobs(jb)
 
-	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Log: log})
+	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Events: d.Events, Mail: d.Mail, Log: log})
 	return d, nil
 }
 

@@ -1,0 +1,47 @@
+package servertest
+
+import (
+	"strings"
+
+	"gent/models"
+)
+
+// VerifiedDomain records a verified domain for org directly in the store
+// (the DNS verification flow is tested in the domains package) and returns
+// its id.
+func (e *Env) VerifiedDomain(org Org, name string) string {
+	e.T.Helper()
+	id := models.NewID(models.PrefixDomain)
+	if err := e.Store.DB.Exec(`INSERT INTO domains (id, org_id, name, status) VALUES (?, ?, ?, 'verified')`, id, org.ID, name).Error; err != nil {
+		e.T.Fatalf("insert domain: %v", err)
+	}
+	return id
+}
+
+// Inbox creates an inbox through the API (its domain must be verified).
+func (e *Env) Inbox(org Org, address string) models.Inbox {
+	e.T.Helper()
+	var in models.Inbox
+	e.MustStatus(201, "POST", "/v1/inboxes", org.Owner, models.CreateInboxRequest{Address: address}).JSON(e.T, &in)
+	return in
+}
+
+// Token issues an agent token through the API and returns it with its raw
+// value. held lists the scopes that require approval.
+func (e *Env) Token(org Org, inboxID string, scopes []string, held ...string) models.TokenSecret {
+	e.T.Helper()
+	var t models.TokenSecret
+	e.MustStatus(201, "POST", "/v1/tokens", org.Owner, models.CreateTokenRequest{
+		InboxID: inboxID, Label: "test-" + strings.Join(scopes, "-"), Scopes: scopes, RequiresApproval: held,
+	}).JSON(e.T, &t)
+	return t
+}
+
+// AllScopes lists every scope.
+func AllScopes() []string {
+	var s []string
+	for _, i := range models.Scopes {
+		s = append(s, i.Scope)
+	}
+	return s
+}
