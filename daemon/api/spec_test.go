@@ -22,7 +22,7 @@ func TestSpecCoversEveryRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	var spec struct {
-		OpenAPI string                               `yaml:"openapi"`
+		OpenAPI string                    `yaml:"openapi"`
 		Paths   map[string]map[string]any `yaml:"paths"`
 	}
 	if err := yaml.Unmarshal(b, &spec); err != nil {
