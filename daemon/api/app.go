@@ -15,6 +15,7 @@ import (
 	"gent/daemon/audit"
 	"gent/daemon/auth"
 	"gent/daemon/config"
+	"gent/daemon/domains"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -26,6 +27,8 @@ type Deps struct {
 	Auth   *auth.Service
 	Audit  *audit.Service
 	Log    *slog.Logger
+
+	Domains *domains.Service
 }
 
 type API struct {

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"gent/daemon/config"
+	"gent/daemon/dnstest"
 	"gent/daemon/server/servertest"
 	"gent/models"
 )
@@ -37,6 +40,13 @@ var routeAccess = map[string]string{
 	"GET /v1/users":        admins,
 	"POST /v1/users":       admins,
 	"GET /v1/audit":        reviewers,
+
+	"POST /v1/domains":            admins,
+	"GET /v1/domains":             admins,
+	"GET /v1/domains/:id":         admins,
+	"POST /v1/domains/:id/verify": admins,
+	"GET /v1/domains/:id/zone":    admins,
+	"DELETE /v1/domains/:id":      admins,
 }
 
 // credential kinds of the matrix.
@@ -61,13 +71,38 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T) *fixture {
-	env := servertest.New(t)
+	// DNS lookups (domain verification) go to a loopback server that
+	// knows nothing, never to the network.
+	dnsSrv := dnstest.New(t)
+	env := servertest.New(t, func(c *config.Config) {
+		c.DNS.Resolver, c.DNS.Timeout = dnsSrv.Addr, config.Duration(500*time.Millisecond)
+	})
 	org := env.Setup()
 	f := &fixture{env: env, org: org, params: map[string]string{}}
+	var dom models.Domain
+	env.MustStatus(201, "POST", "/v1/domains", org.Owner, models.CreateDomainRequest{Domain: "iso.example.com"}).JSON(t, &dom)
+	f.params["domains:id"] = dom.ID
+	// An inbox on it keeps DELETE /v1/domains/:id at 409, so the domain
+	// survives for the credentials after the first.
+	if err := env.Store.DB.Exec(`INSERT INTO inboxes (id, org_id, domain_id, address) VALUES (?, ?, ?, ?)`,
+		models.NewID(models.PrefixInbox), org.ID, dom.ID, "iso@iso.example.com").Error; err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 
+// path fills a route's parameters: "<collection>:<param>" (for example
+// "domains:id" for /v1/domains/:id) first, then "<param>".
 func (f *fixture) path(p string) string {
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		if strings.HasPrefix(seg, ":") && i > 0 {
+			if v, ok := f.params[segs[i-1]+seg]; ok {
+				segs[i] = v
+			}
+		}
+	}
+	p = strings.Join(segs, "/")
 	return paramRe.ReplaceAllStringFunc(p, func(m string) string {
 		if v, ok := f.params[m[1:]]; ok {
 			return v

@@ -28,5 +28,12 @@ func (a *API) Routes() []Route {
 		{"POST", "/v1/users", "users.create", admins(), a.createUser},
 
 		{"GET", "/v1/audit", "audit.list", reviewers(), a.listAudit},
+
+		{"POST", "/v1/domains", "domains.create", admins(), a.createDomain},
+		{"GET", "/v1/domains", "domains.list", admins(), a.listDomains},
+		{"GET", "/v1/domains/:id", "domains.get", admins(), a.getDomain},
+		{"POST", "/v1/domains/:id/verify", "domains.verify", admins(), a.verifyDomain},
+		{"GET", "/v1/domains/:id/zone", "domains.zone", admins(), a.domainZone},
+		{"DELETE", "/v1/domains/:id", "domains.delete", admins(), a.deleteDomain},
 	}
 }

@@ -19,8 +19,10 @@ import (
 	"gent/daemon/audit"
 	"gent/daemon/auth"
 	"gent/daemon/config"
+	"gent/daemon/domains"
 	"gent/daemon/events"
 	"gent/daemon/jobs"
+	"gent/daemon/secrets"
 	"gent/daemon/store"
 )
 
@@ -45,6 +47,9 @@ type Daemon struct {
 	Events *events.Service
 	Jobs   *jobs.Jobs
 	App    *fiber.App
+
+	Secrets *secrets.Box
+	Domains *domains.Service
 }
 
 // New builds the services and the HTTP app; nothing listens yet.
@@ -54,15 +59,28 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Auth = auth.NewService(st, d.Audit, cfg.Auth, cfg.DataDir, log)
 	d.Events = events.NewService(st, log)
 
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	box, err := secrets.Open(sctx, cfg, st, log)
+	if err != nil {
+		return nil, err
+	}
+	d.Secrets = box
+	if d.Domains, err = domains.NewService(st, box, d.Events, d.Audit, cfg, log); err != nil {
+		return nil, err
+	}
+
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st)
+	domains.RegisterJobs(reg, d.Domains)
 	jb, err := jobs.New(st, reg, log)
 	if err != nil {
 		return nil, err
 	}
 	d.Jobs = jb
 
-	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Log: log})
+	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Log: log,
+		Domains: d.Domains})
 	return d, nil
 }
 
