@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"gent/daemon/jobs"
 )
@@ -26,7 +27,12 @@ type VerifyArgs struct {
 func (VerifyArgs) Kind() string { return "domains.verify" }
 
 func (VerifyArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	// Unique among waiting and running jobs only: River's default also
+	// counts completed jobs, which would stop a domain being checked again.
+	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}}}
 }
 
 // sweepBatch bounds the domains one sweep enqueues; the rest wait for the

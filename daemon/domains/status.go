@@ -88,7 +88,7 @@ func (s *Service) verify(ctx context.Context, row *domainRow, actor Actor) (*mod
 			// Changed while we were checking DNS; judge it again next time.
 			recs = expectedRecords(&cur, s.hostname)
 		}
-		now := time.Now().UTC()
+		now := time.Now().UTC().Truncate(time.Microsecond) // as stored
 		prev := cur.Status
 		next := nextStatus(prev, recs)
 		cur.Records, cur.Status, cur.LastCheckedAt, cur.UpdatedAt = recs, next, &now, now
