@@ -3,6 +3,7 @@ package domains
 import (
 	"net"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 
@@ -34,11 +35,18 @@ func NormalizeName(raw string) (string, error) {
 	if strings.ContainsAny(s, " \t\r\n@/\\:*") {
 		return "", models.Invalid("domain", "%q is not a domain name: it may hold only letters, digits, hyphens and dots", raw)
 	}
+	if !utf8.ValidString(s) {
+		return "", models.Invalid("domain", "domain is not valid UTF-8")
+	}
 	a, err := idnaProfile.ToASCII(s)
 	if err != nil {
 		return "", models.Invalid("domain", "%q is not a valid domain name (%s)", raw, strings.TrimPrefix(err.Error(), "idna: "))
 	}
 	a = strings.ToLower(a)
+	if again, err := idnaProfile.ToASCII(a); err != nil || again != a {
+		// An A-label that does not decode to a valid name.
+		return "", models.Invalid("domain", "%q is not a valid internationalised domain name", raw)
+	}
 	if len(a) > 253 {
 		return "", models.Invalid("domain", "domain is %d characters long; DNS allows at most 253", len(a))
 	}

@@ -2,6 +2,7 @@ package domains
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,7 +32,11 @@ func (s *Service) Reverify(ctx context.Context, id string) (*models.Domain, erro
 	if err != nil {
 		return nil, err
 	}
-	return s.verify(ctx, row, System)
+	d, err := s.verify(ctx, row, System)
+	if models.ErrorCode(err) == models.CodeNotFound {
+		return nil, nil
+	}
+	return d, err
 }
 
 // nextStatus decides the domain's status from a check:
@@ -81,6 +86,9 @@ func (s *Service) verify(ctx context.Context, row *domainRow, actor Actor) (*mod
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		var cur domainRow
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", row.ID).Take(&cur).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return models.NotFound("domain") // deleted while we were checking DNS
+		}
 		if err != nil {
 			return fmt.Errorf("lock domain: %w", err)
 		}

@@ -201,7 +201,10 @@ func (s *Service) judgeSPF(ctx context.Context, rec *models.DNSRecord, res looku
 // when the domain's MX is the daemon). definitive reports a verdict that
 // evaluating the record's other mechanisms cannot change.
 func (s *Service) spfAuthorises(record, domain string, mx lookup) (ok bool, detail string, definitive bool) {
-	terms := strings.Fields(record)[1:]
+	terms := strings.Fields(record)
+	if len(terms) > 0 {
+		terms = terms[1:] // v=spf1
+	}
 	lookups := 0
 	for _, t := range terms {
 		if strings.Contains(strings.SplitN(t, ":", 2)[0], "=") {
