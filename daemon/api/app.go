@@ -15,6 +15,7 @@ import (
 	"gent/daemon/audit"
 	"gent/daemon/auth"
 	"gent/daemon/config"
+	"gent/daemon/domains"
 	"gent/daemon/events"
 	"gent/daemon/mail"
 	"gent/daemon/store"
@@ -30,6 +31,8 @@ type Deps struct {
 	Events *events.Service
 	Mail   *mail.Service
 	Log    *slog.Logger
+
+	Domains *domains.Service
 }
 
 type API struct {

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"gent/daemon/config"
+	"gent/daemon/dnstest"
 	"gent/daemon/server/servertest"
 	"gent/models"
 )
@@ -51,6 +54,13 @@ var routeAccess = map[string]string{
 	"POST /v1/tokens/:id/rotate": admins,
 	"DELETE /v1/tokens/:id":      admins,
 	"GET /v1/token":              tokenOnly,
+
+	"POST /v1/domains":            admins,
+	"GET /v1/domains":             admins,
+	"GET /v1/domains/:id":         admins,
+	"POST /v1/domains/:id/verify": admins,
+	"GET /v1/domains/:id/zone":    admins,
+	"DELETE /v1/domains/:id":      admins,
 }
 
 // credential kinds of the matrix.
@@ -78,13 +88,19 @@ type fixture struct {
 	inbox  models.Inbox // the inbox the agent credentials belong to
 	other  models.Inbox // another inbox of the same organization
 	params map[string]func() string
+	cached map[string]string
 }
 
 func newFixture(t *testing.T) *fixture {
-	env := servertest.New(t)
+	// DNS lookups (domain verification) go to a loopback server that
+	// knows nothing, never to the network.
+	dnsSrv := dnstest.New(t)
+	env := servertest.New(t, func(c *config.Config) {
+		c.DNS.Resolver, c.DNS.Timeout = dnsSrv.Addr, config.Duration(500*time.Millisecond)
+	})
 	org := env.Setup()
 	env.VerifiedDomain(org, "mail.example.com")
-	f := &fixture{env: env, org: org, params: map[string]func() string{}}
+	f := &fixture{env: env, org: org, params: map[string]func() string{}, cached: map[string]string{}}
 	f.inbox = env.Inbox(org, "agent@mail.example.com")
 	f.other = env.Inbox(org, "other@mail.example.com")
 	n := 0
@@ -96,24 +112,43 @@ func newFixture(t *testing.T) *fixture {
 	f.params["tokens:id"] = func() string {
 		return env.Token(org, f.inbox.ID, []string{models.ScopeEmailRead}).ID
 	}
+	f.params["domains:id"] = func() string {
+		n++
+		var dom models.Domain
+		env.MustStatus(201, "POST", "/v1/domains", org.Owner, models.CreateDomainRequest{Domain: fmt.Sprintf("iso%d.example.com", n)}).JSON(t, &dom)
+		return dom.ID
+	}
 	return f
 }
 
-func (f *fixture) path(p string) string {
+// path fills a route's parameters from "<collection>:<param>" (for
+// example "domains:id" for /v1/domains/:id), then "<param>". fresh asks for
+// new objects (for routes that change or destroy what they act on);
+// otherwise one object per parameter is reused.
+func (f *fixture) path(p string, fresh bool) string {
 	segs := strings.Split(p, "/")
 	for i, seg := range segs {
 		if !strings.HasPrefix(seg, ":") {
 			continue
 		}
 		name := seg[1:]
+		key := name
 		mk, ok := f.params[name]
 		if !ok && i > 0 {
-			mk, ok = f.params[segs[i-1]+":"+name]
+			key = segs[i-1] + ":" + name
+			mk, ok = f.params[key]
 		}
 		if !ok {
 			f.env.T.Fatalf("isolation fixture has no object for %s in %s", seg, p)
 		}
+		if v, ok := f.cached[key]; ok && !fresh {
+			segs[i] = v
+			continue
+		}
 		segs[i] = mk()
+		if !fresh {
+			f.cached[key] = segs[i]
+		}
 	}
 	return strings.Join(segs, "/")
 }
@@ -268,7 +303,7 @@ func TestIsolationMatrix(t *testing.T) {
 			if r.Method != "GET" && r.Method != "DELETE" {
 				body = "{}"
 			}
-			resp := f.env.Do(r.Method, f.path(r.Path), bearer, body)
+			resp := f.env.Do(r.Method, f.path(r.Path, r.Method != "GET"), bearer, body)
 			desc := fmt.Sprintf("%s as %s", key, c.name)
 			switch {
 			case want == 0 && (resp.Status == 401 || resp.Status == 403 || (hasObject && resp.Status == 404)):

@@ -42,5 +42,11 @@ func (a *API) Routes() []Route {
 		{"POST", "/v1/tokens/:id/rotate", "tokens.rotate", admins(), a.rotateToken},
 		{"DELETE", "/v1/tokens/:id", "tokens.revoke", admins(), a.revokeToken},
 		{"GET", "/v1/token", "token.whoami", tokenOnly(), a.whoAmI},
+		{"POST", "/v1/domains", "domains.create", admins(), a.createDomain},
+		{"GET", "/v1/domains", "domains.list", admins(), a.listDomains},
+		{"GET", "/v1/domains/:id", "domains.get", admins(), a.getDomain},
+		{"POST", "/v1/domains/:id/verify", "domains.verify", admins(), a.verifyDomain},
+		{"GET", "/v1/domains/:id/zone", "domains.zone", admins(), a.domainZone},
+		{"DELETE", "/v1/domains/:id", "domains.delete", admins(), a.deleteDomain},
 	}
 }

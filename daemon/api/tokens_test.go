@@ -150,13 +150,14 @@ func TestTokenFormat(t *testing.T) {
 func TestRevocationAcrossReplicas(t *testing.T) {
 	url := storetest.NewURL(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := servertest.Config(t) // one data_dir: both replicas share the master key
 	mk := func() *servertest.Env {
 		st, err := store.Connect(context.Background(), url, 10, log)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(st.Pool.Close)
-		d, err := server.New(servertest.Config(t), st, log)
+		d, err := server.New(cfg, st, log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +210,7 @@ func TestInboxes(t *testing.T) {
 	env := servertest.New(t)
 	org := env.Setup()
 	env.VerifiedDomain(org, "mail.example.com")
-	env.Store.DB.Exec(`INSERT INTO domains (id, org_id, name, status) VALUES ('dom_pending', ?, 'pending.example.com', 'pending')`, org.ID)
+	env.PendingDomain(org, "pending.example.com")
 	// The product page body, verbatim.
 	var in models.Inbox
 	env.MustStatus(201, "POST", "/v1/inboxes/", org.Owner, `{"address": "agent@mail.example.com"}`).JSON(t, &in)

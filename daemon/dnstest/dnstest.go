@@ -142,8 +142,14 @@ func (s *Server) SetTXT(name string, values ...string) {
 }
 
 // AddTXT adds one TXT record made of exactly these character-strings (a
-// "multi-string" record; readers join them without separators).
+// "multi-string" record; readers join them without separators). A string
+// longer than 255 bytes cannot exist in DNS and panics.
 func (s *Server) AddTXT(name string, strs ...string) {
+	for _, str := range strs {
+		if len(str) > 255 {
+			panic(fmt.Sprintf("dnstest: TXT string of %d bytes; DNS allows 255 per string (SetTXT splits values)", len(str)))
+		}
+	}
 	s.Add(&dns.TXT{Hdr: s.header(name, dns.TypeTXT), Txt: strs})
 }
 
@@ -274,7 +280,12 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	} else {
 		m.Truncate(dns.MaxMsgSize)
 	}
-	_ = w.WriteMsg(m)
+	if err := w.WriteMsg(m); err != nil {
+		// Not packable: say so rather than look like a timeout.
+		fail := new(dns.Msg)
+		fail.SetRcode(req, dns.RcodeServerFailure)
+		_ = w.WriteMsg(fail)
+	}
 }
 
 // answer fills m for name/qtype; s.mu is held.

@@ -126,7 +126,9 @@ func TestComposeRefusesBadInput(t *testing.T) {
 		{"reserved header", func(d *Draft) { d.Headers = map[string]string{"Bcc": "evil@example.org"} }, "headers.Bcc", models.CodeValidation},
 		{"reserved from", func(d *Draft) { d.Headers = map[string]string{"from": "ceo@example.com"} }, "headers.from", models.CodeValidation},
 		{"no body", func(d *Draft) { d.Text, d.HTML = "", "" }, "text", models.CodeValidation},
-		{"too many", func(d *Draft) { d.To = []string{"a@x.test", "b@x.test", "c@x.test", "d@x.test", "e@x.test", "f@x.test"} }, "to", models.CodeValidation},
+		{"too many", func(d *Draft) {
+			d.To = []string{"a@x.test", "b@x.test", "c@x.test", "d@x.test", "e@x.test", "f@x.test"}
+		}, "to", models.CodeValidation},
 		{"bad base64", func(d *Draft) {
 			d.Attachments = []models.SendAttachment{{Filename: "a.txt", ContentBase64: "!!!"}}
 		}, "attachments[0].content_base64", models.CodeValidation},

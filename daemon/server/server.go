@@ -19,9 +19,11 @@ import (
 	"gent/daemon/audit"
 	"gent/daemon/auth"
 	"gent/daemon/config"
+	"gent/daemon/domains"
 	"gent/daemon/events"
 	"gent/daemon/jobs"
 	"gent/daemon/mail"
+	"gent/daemon/secrets"
 	"gent/daemon/store"
 )
 
@@ -47,6 +49,9 @@ type Daemon struct {
 	Mail   *mail.Service
 	Jobs   *jobs.Jobs
 	App    *fiber.App
+
+	Secrets *secrets.Box
+	Domains *domains.Service
 }
 
 // New builds the services and the HTTP app; nothing listens yet.
@@ -57,9 +62,21 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Events = events.NewService(st, log)
 	d.Mail = mail.NewService(st, d.Events, log)
 
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	box, err := secrets.Open(sctx, cfg, st, log)
+	if err != nil {
+		return nil, err
+	}
+	d.Secrets = box
+	if d.Domains, err = domains.NewService(st, box, d.Events, d.Audit, cfg, log); err != nil {
+		return nil, err
+	}
+
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st)
 	d.Mail.RegisterWorkers(reg.Workers)
+	domains.RegisterJobs(reg, d.Domains)
 	jb, err := jobs.New(st, reg, log)
 	if err != nil {
 		return nil, err
@@ -67,7 +84,8 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Jobs = jb
 	d.Mail.SetJobs(jb)
 
-	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Events: d.Events, Mail: d.Mail, Log: log})
+	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Events: d.Events, Mail: d.Mail,
+		Domains: d.Domains, Log: log})
 	return d, nil
 }
 

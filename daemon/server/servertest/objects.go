@@ -1,21 +1,35 @@
 package servertest
 
 import (
+	"context"
 	"strings"
 
 	"gent/models"
 )
 
-// VerifiedDomain records a verified domain for org directly in the store
-// (the DNS verification flow is tested in the domains package) and returns
-// its id.
+// VerifiedDomain creates a domain for org through the domains service and
+// marks it verified directly in the store (the DNS verification flow is
+// tested in the domains package); it returns the domain's id.
 func (e *Env) VerifiedDomain(org Org, name string) string {
 	e.T.Helper()
-	id := models.NewID(models.PrefixDomain)
-	if err := e.Store.DB.Exec(`INSERT INTO domains (id, org_id, name, status) VALUES (?, ?, ?, 'verified')`, id, org.ID, name).Error; err != nil {
-		e.T.Fatalf("insert domain: %v", err)
+	d, _, err := e.Domains.Create(context.Background(), org.ID, models.CreateDomainRequest{Domain: name})
+	if err != nil {
+		e.T.Fatalf("create domain: %v", err)
 	}
-	return id
+	if err := e.Store.DB.Exec(`UPDATE domains SET status = 'verified', verified_at = now() WHERE id = ?`, d.ID).Error; err != nil {
+		e.T.Fatalf("verify domain: %v", err)
+	}
+	return d.ID
+}
+
+// PendingDomain creates a domain for org that is not verified.
+func (e *Env) PendingDomain(org Org, name string) string {
+	e.T.Helper()
+	d, _, err := e.Domains.Create(context.Background(), org.ID, models.CreateDomainRequest{Domain: name})
+	if err != nil {
+		e.T.Fatalf("create domain: %v", err)
+	}
+	return d.ID
 }
 
 // Inbox creates an inbox through the API (its domain must be verified).
