@@ -33,9 +33,11 @@ type Resolver interface {
 	LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error)
 }
 
-// Keys gives the DKIM key of a sending domain.
+// Keys gives the DKIM keys of a sending domain (domains.Service): the RSA
+// key always, the Ed25519 key when its record is published.
 type Keys interface {
-	DKIMSigner(ctx context.Context, domainID string) (domain, selector string, signer crypto.Signer, err error)
+	DKIMSigner(ctx context.Context, domainID string) (selector string, signer crypto.Signer, err error)
+	DKIMEd25519Signer(ctx context.Context, domainID string) (selector string, signer crypto.Signer, ok bool, err error)
 }
 
 // Local stores mail for hosted recipients and notices for senders.

@@ -130,7 +130,7 @@ func (s *Service) deliverLocal(ctx context.Context, o *sendRow, r rcptRow) error
 
 // deliverRemote tries the domain's MX hosts (or the relay) in order.
 func (s *Service) deliverRemote(ctx context.Context, o *sendRow, domain string, rcpts []string) (map[string]result, string) {
-	signed, err := s.sign(ctx, o.DomainID, o.Raw)
+	signed, err := s.sign(ctx, o.DomainID, domainOf(o.EnvelopeFrom), o.Raw)
 	if err != nil {
 		s.log.Error("sign message", "id", o.ID, "err", err)
 		return all(rcpts, result{code: 451, enhanced: "4.7.0", text: "could not sign the message: " + err.Error()}), ""
