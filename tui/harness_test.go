@@ -40,14 +40,16 @@ type daemon struct {
 
 func startDaemon(t *testing.T) *daemon {
 	t.Helper()
-	env := servertest.New(t)
+	return serve(t, servertest.New(t))
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = env.App.Listener(ln) }()
-	t.Cleanup(func() { _ = env.App.ShutdownWithTimeout(5 * time.Second) })
-	return &daemon{Env: env, URL: "http://" + ln.Addr().String()}
+	return ln
 }
 
 // setupCode issues the one-time code (and writes data_dir/setup-code).
@@ -84,11 +86,16 @@ func (d *daemon) saveSession(t *testing.T, configDir, token, email string) {
 // probe wraps the root model and keeps its latest view, so a test can wait
 // for a screen without parsing the terminal stream.
 type probe struct {
-	m    *Model
-	mu   sync.Mutex
-	view string
-	busy bool
+	m      *Model
+	mu     sync.Mutex
+	view   string
+	busy   bool
+	synced int
 }
+
+// syncMsg marks a point in the message queue: once the probe has seen it,
+// every key sent before it has been handled.
+type syncMsg struct{ n int }
 
 func (p *probe) Init() tea.Cmd {
 	cmd := p.m.Init()
@@ -97,6 +104,12 @@ func (p *probe) Init() tea.Cmd {
 }
 
 func (p *probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if s, ok := msg.(syncMsg); ok {
+		p.mu.Lock()
+		p.synced = s.n
+		p.mu.Unlock()
+		return p, nil
+	}
 	_, cmd := p.m.Update(msg)
 	p.record()
 	return p, cmd
@@ -112,10 +125,10 @@ func (p *probe) record() {
 	p.mu.Unlock()
 }
 
-func (p *probe) snapshot() (string, bool) {
+func (p *probe) snapshot() (view string, busy bool, synced int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.view, p.busy
+	return p.view, p.busy, p.synced
 }
 
 // tui is the TUI running under teatest at 80×24.
@@ -125,6 +138,7 @@ type tui struct {
 	p         *probe
 	ConfigDir string
 	d         *daemon
+	syncs     int
 }
 
 type tuiOpt func(*Options)
@@ -148,13 +162,22 @@ func startTUI(t *testing.T, d *daemon, opts ...tuiOpt) *tui {
 	return r
 }
 
-// wait returns the view once it contains every want and no call runs.
+// sync returns the number of a sync message sent after every key so far.
+func (r *tui) sync() int {
+	r.syncs++
+	r.tm.Send(syncMsg{r.syncs})
+	return r.syncs
+}
+
+// wait returns the view once every key sent so far has been handled, the
+// view contains every want, and no call runs.
 func (r *tui) wait(want ...string) string {
 	r.t.Helper()
+	n := r.sync()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		v, busy := r.p.snapshot()
-		ok := !busy
+		v, busy, synced := r.p.snapshot()
+		ok := !busy && synced >= n
 		for _, w := range want {
 			ok = ok && strings.Contains(v, w)
 		}
@@ -171,10 +194,11 @@ func (r *tui) wait(want ...string) string {
 // waitGone returns the view once it no longer contains s and is idle.
 func (r *tui) waitGone(s string) string {
 	r.t.Helper()
+	n := r.sync()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		v, busy := r.p.snapshot()
-		if !busy && !strings.Contains(v, s) {
+		v, busy, synced := r.p.snapshot()
+		if !busy && synced >= n && !strings.Contains(v, s) {
 			return v
 		}
 		if time.Now().After(deadline) {

@@ -81,9 +81,15 @@ func (m *Model) busy() (bool, string) {
 	return false, ""
 }
 
+// helpView is the help line, or the full help when ? was pressed. Lines
+// are cut to the width: the help model does not always cut them itself.
 func (m *Model) helpView() string {
 	m.help.Width = m.width
-	return m.help.View(m.keyMap())
+	lines := strings.Split(m.help.View(m.keyMap()), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(ansi.Truncate(l, m.width, "…"), " ")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // frameKeys adds the global keys to the open screen's.
