@@ -191,23 +191,6 @@ func (r *tui) wait(want ...string) string {
 	}
 }
 
-// waitGone returns the view once it no longer contains s and is idle.
-func (r *tui) waitGone(s string) string {
-	r.t.Helper()
-	n := r.sync()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		v, busy, synced := r.p.snapshot()
-		if !busy && synced >= n && !strings.Contains(v, s) {
-			return v
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("screen still shows %q; last screen:\n%s", s, v)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func (r *tui) typ(s string) { r.tm.Type(s) }
 
 func (r *tui) press(keys ...tea.KeyType) {
