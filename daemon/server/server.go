@@ -22,6 +22,7 @@ import (
 	"gent/daemon/events"
 	"gent/daemon/jobs"
 	"gent/daemon/mail"
+	"gent/daemon/smtpin"
 	"gent/daemon/store"
 )
 
@@ -47,6 +48,7 @@ type Daemon struct {
 	Mail   *mail.Service
 	Jobs   *jobs.Jobs
 	App    *fiber.App
+	SMTP   *smtpin.Server
 }
 
 // New builds the services and the HTTP app; nothing listens yet.
@@ -66,6 +68,12 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	}
 	d.Jobs = jb
 	d.Mail.SetJobs(jb)
+
+	smtpSrv, err := smtpin.New(cfg, d.Mail, log)
+	if err != nil {
+		return nil, err
+	}
+	d.SMTP = smtpSrv
 
 	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Events: d.Events, Mail: d.Mail, Log: log})
 	return d, nil
@@ -97,24 +105,37 @@ func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on http.addr %s: %w", cfg.HTTP.Addr, err)
 	}
+	smtpLn, err := d.SMTP.Listen()
+	if err != nil {
+		httpLn.Close()
+		return err
+	}
 	code, err := d.Auth.PrepareSetup(ctx)
 	if err != nil {
 		httpLn.Close()
+		smtpLn.Close()
 		return err
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	if err := d.Jobs.Start(gctx); err != nil {
 		httpLn.Close()
+		smtpLn.Close()
 		return err
 	}
+	g.Go(func() error {
+		if err := d.SMTP.Serve(smtpLn); err != nil {
+			return fmt.Errorf("smtp: %w", err)
+		}
+		return nil
+	})
 	g.Go(func() error {
 		if err := d.App.Listener(httpLn); err != nil {
 			return fmt.Errorf("http: %w", err)
 		}
 		return nil
 	})
-	log.Info("gentd ready", "http", httpLn.Addr().String(), "data_dir", cfg.DataDir)
+	log.Info("gentd ready", "http", httpLn.Addr().String(), "smtp", smtpLn.Addr().String(), "data_dir", cfg.DataDir)
 	if code != "" {
 		fmt.Fprintf(out, "\n  First run: no organization yet.\n  Setup code: %s   (also written to %s/setup-code)\n"+
 			"  Finish setup with the TUI (genttui) or POST /v1/auth/setup.\n\n", code, cfg.DataDir)
@@ -126,6 +147,10 @@ func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 		defer cancel()
 		var errs []error
+		// SMTP first: sessions in DATA finish storing their message.
+		if err := d.SMTP.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop smtp: %w", err))
+		}
 		if err := d.App.ShutdownWithContext(sctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop http: %w", err))
 		}
