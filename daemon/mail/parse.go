@@ -410,7 +410,7 @@ func (w *walker) leaf(path, mt string, e *message.Entity) error {
 		if err != nil {
 			p.Problems = append(p.Problems, fmt.Sprintf("part %s: %v", path, err))
 		}
-		s := clean(string(b))
+		s := strings.ReplaceAll(clean(string(b)), "\r\n", "\n")
 		if mt == "text/html" {
 			w.htmls = append(w.htmls, s)
 		} else {
