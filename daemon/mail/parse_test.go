@@ -189,7 +189,6 @@ func TestParseMIMELimits(t *testing.T) {
 	}
 }
 
-
 func TestExtractedText(t *testing.T) {
 	p := mustParse(t, fixture(t, "reply-gmail.eml"))
 	if p.ExtractedText != "Thanks, looks good. Can you send the Q1 numbers too?" {

@@ -121,10 +121,10 @@ func TestAuthentication(t *testing.T) {
 			spf: "pass", dkim: "pass", dmarc: "none"},
 		{name: "dns-errors", envelope: "x@flaky.example", from: "x@flaky.example",
 			signer: &signer{domain: "flaky.example", selector: "s", key: evil.key},
-			spf: "temperror", dkim: "temperror", dmarc: "temperror"},
+			spf:    "temperror", dkim: "temperror", dmarc: "temperror"},
 		{name: "no-key", envelope: "x@nokey.example", from: "x@nokey.example",
 			signer: &signer{domain: "nokey.example", selector: "s", key: evil.key},
-			spf: "none", dkim: "permerror", dmarc: "none"},
+			spf:    "none", dkim: "permerror", dmarc: "none"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
