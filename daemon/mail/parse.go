@@ -103,10 +103,16 @@ type ParsedAttachment struct {
 // field is one raw header field.
 type field struct{ key, value string }
 
-// splitHeader separates the header section from the body. It is lenient:
-// a message without a blank line is all header when its first line looks
-// like a field, all body otherwise.
+// splitHeader separates the header section from the body: up to the
+// first blank line; a message without one is all header (Parse shows it as
+// text when no line of it is a field).
 func splitHeader(raw []byte) (header, body []byte) {
+	switch {
+	case bytes.HasPrefix(raw, []byte("\r\n")):
+		return nil, raw[2:] // an empty header section
+	case bytes.HasPrefix(raw, []byte("\n")):
+		return nil, raw[1:]
+	}
 	i := bytes.Index(raw, []byte("\r\n\r\n"))
 	j := bytes.Index(raw, []byte("\n\n"))
 	switch {
@@ -115,11 +121,17 @@ func splitHeader(raw []byte) (header, body []byte) {
 	case j >= 0:
 		return raw[:j+1], raw[j+2:]
 	}
-	first, _, _ := bytes.Cut(raw, []byte("\n"))
-	if k := bytes.IndexByte(first, ':'); k > 0 && validKey(bytes.TrimRight(first[:k], " \t")) {
-		return raw, nil
+	return raw, nil // no body
+}
+
+// headerAndBody parses the header section; a "header" without a single
+// field is the body.
+func headerAndBody(hdr, body []byte) ([]field, []byte) {
+	fields := parseFields(hdr)
+	if len(fields) == 0 && len(body) == 0 {
+		return nil, hdr
 	}
-	return nil, raw
+	return fields, body
 }
 
 func validKey(k []byte) bool {
@@ -256,7 +268,7 @@ func Parse(raw []byte, lim Limits) (*Parsed, error) {
 	if len(hdr) > lim.MaxHeaderBytes {
 		return nil, &LimitError{What: "header", Limit: lim.MaxHeaderBytes}
 	}
-	fields := parseFields(hdr)
+	fields, body := headerAndBody(hdr, body)
 	for _, f := range fields {
 		if strings.EqualFold(f.key, "Received") {
 			p.Received++
@@ -461,8 +473,7 @@ func sanitizeFilename(s string) string {
 // the leaf at path in raw.
 func AttachmentPart(raw []byte, path string, lim Limits) ([]byte, error) {
 	lim = lim.withDefaults()
-	hdr, body := splitHeader(raw)
-	fields := parseFields(hdr)
+	fields, body := headerAndBody(splitHeader(raw))
 	var h message.Header
 	for _, k := range []string{"Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "Content-Id"} {
 		if v := get(fields, k); v != "" {

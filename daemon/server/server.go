@@ -58,6 +58,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Auth = auth.NewService(st, d.Audit, cfg.Auth, cfg.DataDir, log)
 	d.Events = events.NewService(st, log)
 	d.Mail = mail.NewService(st, d.Events, log)
+	d.Mail.SetLimits(mail.Limits{MaxHeaderBytes: cfg.SMTP.MaxHeaderBytes, MaxParts: cfg.SMTP.MaxMIMEParts, MaxDepth: cfg.SMTP.MaxMIMEDepth})
 
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st)

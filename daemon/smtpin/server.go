@@ -38,7 +38,6 @@ type Server struct {
 func New(cfg config.Config, m *mail.Service, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg.SMTP, host: cfg.Hostname, mail: m, log: log.With("component", "smtp"),
 		auth: &authChecker{resolver: NewResolver(cfg.DNS.Resolver), timeout: cfg.DNS.Timeout.D(), hostname: cfg.Hostname}}
-	m.SetLimits(mail.Limits{MaxHeaderBytes: cfg.SMTP.MaxHeaderBytes, MaxParts: cfg.SMTP.MaxMIMEParts, MaxDepth: cfg.SMTP.MaxMIMEDepth})
 	srv := smtp.NewServer(&backend{s: s})
 	srv.Domain = cfg.Hostname
 	srv.MaxMessageBytes = cfg.SMTP.MaxMessageBytes

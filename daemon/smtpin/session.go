@@ -48,20 +48,19 @@ type session struct {
 	helo string
 	tls  bool
 
-	from    string
-	hasFrom bool
-	rcpts   []rcpt
+	from  string
+	rcpts []rcpt
 }
 
 func (s *session) Reset() {
-	s.from, s.hasFrom, s.rcpts = "", false, nil
+	s.from, s.rcpts = "", nil
 }
 
 func (s *session) Logout() error { return nil }
 
 func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	s.Reset()
-	s.from, s.hasFrom = strings.TrimSpace(from), true
+	s.from = strings.TrimSpace(from)
 	return nil
 }
 
@@ -177,21 +176,10 @@ func (s *session) Data(r io.Reader) error {
 		return errDataAborted
 	}
 	data := buf.Bytes()
-	if bareLineEnding(data) {
-		s.s.log.Info("smtp message refused", "remote", s.ip.String(), "reason", "bare LF/CR")
-		return errBareLF
-	}
-	lim := s.s.mail.Limits()
-	p, err := mail.Parse(data, lim)
-	if err != nil {
-		var le *mail.LimitError
-		if errors.As(err, &le) && le.What == "header" {
-			return errHeaderTooBig
-		}
-		return errMIMETooBig
-	}
-	if p.Received > s.s.cfg.MaxReceived {
-		return errLoop
+	p, rerr := checkData(data, s.s.mail.Limits(), s.s.cfg.MaxReceived)
+	if rerr != nil {
+		s.s.log.Info("smtp message refused", "remote", s.ip.String(), "code", rerr.Code, "reason", rerr.Message)
+		return rerr
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), authBudget+dbTimeout)
@@ -265,6 +253,26 @@ func (s *session) Data(r io.Reader) error {
 	s.s.log.Info("smtp message stored", "remote", s.ip.String(), "from", s.from, "inboxes", len(kept),
 		"size", len(raw), "spf", auth.SPF, "dkim", auth.DKIM, "dmarc", auth.DMARC)
 	return nil
+}
+
+// checkData applies the content rules to a received message — line
+// endings, header size, MIME structure, Received hops — and parses it.
+func checkData(data []byte, lim mail.Limits, maxReceived int) (*mail.Parsed, *smtp.SMTPError) {
+	if bareLineEnding(data) {
+		return nil, errBareLF
+	}
+	p, err := mail.Parse(data, lim)
+	if err != nil {
+		var le *mail.LimitError
+		if errors.As(err, &le) && le.What == "header" {
+			return nil, errHeaderTooBig
+		}
+		return nil, errMIMETooBig
+	}
+	if p.Received > maxReceived {
+		return nil, errLoop
+	}
+	return p, nil
 }
 
 // fromAddresses returns the addresses of a From value (decoded).
