@@ -26,7 +26,9 @@ type StoreInput struct {
 	Status    string // "received" for inbound mail
 	// Raw is the message exactly as it is kept (RFC 5322, CRLF lines).
 	Raw []byte
-	// Parsed is Raw parsed (Parse); nil: Store parses it.
+	// Parsed is Raw parsed (Parse); nil: Store parses it. A caller may
+	// adjust it before storing, e.g. set Bcc for a sent copy whose raw
+	// message (rightly) carries no Bcc header.
 	Parsed *Parsed
 	// Auth are the SPF/DKIM/DMARC results of inbound mail.
 	Auth *models.AuthResults
