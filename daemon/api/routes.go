@@ -1,6 +1,10 @@
 package api
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"gent/models"
+)
 
 // Route is one entry of the API: method, path, audit action name, who may
 // call it, and the handler.
@@ -48,5 +52,20 @@ func (a *API) Routes() []Route {
 		{"POST", "/v1/domains/:id/verify", "domains.verify", admins(), a.verifyDomain},
 		{"GET", "/v1/domains/:id/zone", "domains.zone", admins(), a.domainZone},
 		{"DELETE", "/v1/domains/:id", "domains.delete", admins(), a.deleteDomain},
+
+		{"GET", "/v1/inboxes/:inbox_id/messages", "messages.list", inbox(models.ScopeEmailRead), a.listMessages},
+		{"GET", "/v1/inboxes/:inbox_id/messages/:id", "messages.get", inbox(models.ScopeEmailRead), a.getMessage},
+		{"GET", "/v1/inboxes/:inbox_id/messages/:id/raw", "messages.raw", inbox(models.ScopeEmailRead), a.rawMessage},
+		{"GET", "/v1/inboxes/:inbox_id/messages/:id/attachments/:att_id", "attachments.get", inbox(models.ScopeFilesRead), a.getAttachment},
+		{"PATCH", "/v1/inboxes/:inbox_id/messages/:id", "messages.update", inbox(models.ScopeEmailWrite), a.updateMessage},
+		{"DELETE", "/v1/inboxes/:inbox_id/messages/:id", "messages.delete", inbox(models.ScopeEmailWrite), a.deleteMessage},
+		{"GET", "/v1/inboxes/:inbox_id/threads", "threads.list", inbox(models.ScopeEmailRead), a.listThreads},
+		{"GET", "/v1/inboxes/:inbox_id/threads/:id", "threads.get", inbox(models.ScopeEmailRead), a.getThread},
+		{"GET", "/v1/inboxes/:inbox_id/contacts", "contacts.list", inbox(models.ScopeContactsRead), a.listContacts},
+		{"POST", "/v1/inboxes/:inbox_id/contacts", "contacts.create", inbox(models.ScopeContactsWrite), a.createContact},
+		{"DELETE", "/v1/inboxes/:inbox_id/contacts/:id", "contacts.delete", inbox(models.ScopeContactsWrite), a.deleteContact},
+		{"GET", "/v1/inboxes/:inbox_id/senders", "senders.list", admins(), a.listSenderRules},
+		{"POST", "/v1/inboxes/:inbox_id/senders", "senders.create", admins(), a.createSenderRule},
+		{"DELETE", "/v1/inboxes/:inbox_id/senders/:id", "senders.delete", admins(), a.deleteSenderRule},
 	}
 }

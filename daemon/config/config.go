@@ -71,6 +71,12 @@ type SMTP struct {
 	MaxSession      Duration `toml:"max_session"`
 	TLSCert         string   `toml:"tls_cert"`
 	TLSKey          string   `toml:"tls_key"`
+	MaxLineLength   int      `toml:"max_line_length"`
+	DataTimeout     Duration `toml:"data_timeout"`
+	MaxHeaderBytes  int      `toml:"max_header_bytes"`
+	MaxMIMEParts    int      `toml:"max_mime_parts"`
+	MaxMIMEDepth    int      `toml:"max_mime_depth"`
+	MaxReceived     int      `toml:"max_received_headers"`
 }
 
 type Database struct {
@@ -152,7 +158,9 @@ func Default() Config {
 			Addr: "127.0.0.1:2525", MaxMessageBytes: 26214400, MaxRecipients: 100,
 			MaxConnections: 1000, MaxPerIP: 50,
 			ReadTimeout: Duration(5 * time.Minute), WriteTimeout: Duration(5 * time.Minute),
-			MaxSession: Duration(30 * time.Minute),
+			MaxSession: Duration(30 * time.Minute), MaxLineLength: 8192,
+			DataTimeout: Duration(10 * time.Minute), MaxHeaderBytes: 256 << 10,
+			MaxMIMEParts: 500, MaxMIMEDepth: 20, MaxReceived: 30,
 		},
 		Database: Database{MaxConns: 20},
 		DNS:      DNS{Timeout: Duration(5 * time.Second)},
@@ -373,6 +381,24 @@ func (c *Config) validate() error {
 	}
 	if c.SMTP.MaxPerIP <= 0 {
 		return bad("smtp.max_connections_per_ip", "must be positive")
+	}
+	if c.SMTP.ReadTimeout <= 0 || c.SMTP.WriteTimeout <= 0 || c.SMTP.DataTimeout <= 0 || c.SMTP.MaxSession <= 0 {
+		return bad("smtp.read_timeout", "read_timeout, write_timeout, data_timeout and max_session must be positive")
+	}
+	if c.SMTP.MaxLineLength < 1000 {
+		return bad("smtp.max_line_length", "must be at least 1000 (RFC 5321)")
+	}
+	if c.SMTP.MaxHeaderBytes < 1024 {
+		return bad("smtp.max_header_bytes", "must be at least 1024")
+	}
+	if c.SMTP.MaxMIMEParts <= 0 {
+		return bad("smtp.max_mime_parts", "must be positive")
+	}
+	if c.SMTP.MaxMIMEDepth <= 0 {
+		return bad("smtp.max_mime_depth", "must be positive")
+	}
+	if c.SMTP.MaxReceived <= 0 {
+		return bad("smtp.max_received_headers", "must be positive")
 	}
 	if (c.SMTP.TLSCert == "") != (c.SMTP.TLSKey == "") {
 		return bad("smtp.tls_cert", "tls_cert and tls_key must be set together")

@@ -24,6 +24,7 @@ import (
 	"gent/daemon/jobs"
 	"gent/daemon/mail"
 	"gent/daemon/secrets"
+	"gent/daemon/smtpin"
 	"gent/daemon/store"
 )
 
@@ -52,6 +53,7 @@ type Daemon struct {
 
 	Secrets *secrets.Box
 	Domains *domains.Service
+	SMTP    *smtpin.Server
 }
 
 // New builds the services and the HTTP app; nothing listens yet.
@@ -61,6 +63,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Auth = auth.NewService(st, d.Audit, cfg.Auth, cfg.DataDir, log)
 	d.Events = events.NewService(st, log)
 	d.Mail = mail.NewService(st, d.Events, log)
+	d.Mail.SetLimits(mail.Limits{MaxHeaderBytes: cfg.SMTP.MaxHeaderBytes, MaxParts: cfg.SMTP.MaxMIMEParts, MaxDepth: cfg.SMTP.MaxMIMEDepth})
 
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -83,6 +86,12 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	}
 	d.Jobs = jb
 	d.Mail.SetJobs(jb)
+
+	smtpSrv, err := smtpin.New(cfg, d.Mail, log)
+	if err != nil {
+		return nil, err
+	}
+	d.SMTP = smtpSrv
 
 	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Events: d.Events, Mail: d.Mail,
 		Domains: d.Domains, Log: log})
@@ -115,24 +124,37 @@ func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on http.addr %s: %w", cfg.HTTP.Addr, err)
 	}
+	smtpLn, err := d.SMTP.Listen()
+	if err != nil {
+		httpLn.Close()
+		return err
+	}
 	code, err := d.Auth.PrepareSetup(ctx)
 	if err != nil {
 		httpLn.Close()
+		smtpLn.Close()
 		return err
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	if err := d.Jobs.Start(gctx); err != nil {
 		httpLn.Close()
+		smtpLn.Close()
 		return err
 	}
+	g.Go(func() error {
+		if err := d.SMTP.Serve(smtpLn); err != nil {
+			return fmt.Errorf("smtp: %w", err)
+		}
+		return nil
+	})
 	g.Go(func() error {
 		if err := d.App.Listener(httpLn); err != nil {
 			return fmt.Errorf("http: %w", err)
 		}
 		return nil
 	})
-	log.Info("gentd ready", "http", httpLn.Addr().String(), "data_dir", cfg.DataDir)
+	log.Info("gentd ready", "http", httpLn.Addr().String(), "smtp", smtpLn.Addr().String(), "data_dir", cfg.DataDir)
 	if code != "" {
 		fmt.Fprintf(out, "\n  First run: no organization yet.\n  Setup code: %s   (also written to %s/setup-code)\n"+
 			"  Finish setup with the TUI (genttui) or POST /v1/auth/setup.\n\n", code, cfg.DataDir)
@@ -144,6 +166,10 @@ func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 		defer cancel()
 		var errs []error
+		// SMTP first: sessions in DATA finish storing their message.
+		if err := d.SMTP.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop smtp: %w", err))
+		}
 		if err := d.App.ShutdownWithContext(sctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop http: %w", err))
 		}
