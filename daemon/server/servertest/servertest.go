@@ -9,10 +9,12 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"testing"
+	"time"
 
 	"gent/daemon/config"
 	"gent/daemon/server"
@@ -197,4 +199,17 @@ func (e *Env) Login(email string) string {
 	var resp models.SessionResponse
 	e.MustStatus(200, "POST", "/v1/auth/login", "", models.LoginRequest{Email: email, Password: "correct horse battery"}).JSON(e.T, &resp)
 	return resp.Token
+}
+
+// Listen serves the app on a loopback port for the rest of the test and
+// returns its base URL (for streaming and real-socket tests).
+func (e *Env) Listen() string {
+	e.T.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	go func() { _ = e.App.Listener(ln) }()
+	e.T.Cleanup(func() { _ = e.App.ShutdownWithTimeout(5 * time.Second) })
+	return "http://" + ln.Addr().String()
 }

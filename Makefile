@@ -1,0 +1,36 @@
+# Gent — make targets. `make run` and `make test` are all a fresh machine needs.
+GO ?= go
+export GOFLAGS ?= -mod=mod
+
+.PHONY: run daemon test build bench lint deps postgres clean
+
+run: postgres build ## start gentd (embedded Postgres) and the TUI
+	./scripts/run.sh
+
+daemon: postgres build ## run only the daemon, in the foreground
+	./bin/gentd
+
+build: deps
+	$(GO) build -o bin/gentd ./cmd/gentd
+	$(GO) build -o bin/genttui ./cmd/genttui
+
+deps:
+	@command -v $(GO) >/dev/null || { echo "Go is required: https://go.dev/dl/"; exit 1; }
+	$(GO) mod download
+
+postgres:
+	@./scripts/ensure-postgres.sh
+
+test: postgres deps ## vet and run every test (real Postgres, SMTP, DNS on loopback)
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 12m ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+bench: postgres deps ## Go benchmarks of the hot paths
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,128 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "gent.toml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsMatchDesign(t *testing.T) {
+	c, err := Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string][2]any{
+		"data_dir":                       {c.DataDir, "./var"},
+		"hostname":                       {c.Hostname, "mx.gent.localhost"},
+		"http.addr":                      {c.HTTP.Addr, "127.0.0.1:8080"},
+		"smtp.addr":                      {c.SMTP.Addr, "127.0.0.1:2525"},
+		"smtp.max_message_bytes":         {c.SMTP.MaxMessageBytes, int64(26214400)},
+		"database.url":                   {c.Database.URL, ""},
+		"dns.resolver":                   {c.DNS.Resolver, ""},
+		"outbound.mode":                  {c.Outbound.Mode, "direct"},
+		"outbound.port":                  {c.Outbound.Port, 25},
+		"outbound.give_up_after":         {c.Outbound.GiveUpAfter.D(), 120 * time.Hour},
+		"approvals.expire_after":         {c.Approvals.ExpireAfter.D(), 72 * time.Hour},
+		"webhooks.allow_private_targets": {c.Webhooks.AllowPrivateTargets, false},
+		"security.master_key":            {c.Security.MasterKey, ""},
+	}
+	for k, v := range checks {
+		if v[0] != v[1] {
+			t.Errorf("%s: default %v, want %v", k, v[0], v[1])
+		}
+	}
+}
+
+func TestPrecedenceFileThenEnv(t *testing.T) {
+	p := write(t, "hostname = \"mx.file.test\"\n[http]\naddr = \"127.0.0.1:9000\"\n[smtp]\naddr = \"127.0.0.1:2600\"\n")
+	c, err := Load(p, env(map[string]string{"GENT_HTTP_ADDR": "127.0.0.1:9100", "GENT_OUTBOUND_GIVE_UP_AFTER": "2h",
+		"GENT_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Hostname != "mx.file.test" || c.SMTP.Addr != "127.0.0.1:2600" {
+		t.Errorf("file values not applied: %+v", c)
+	}
+	if c.HTTP.Addr != "127.0.0.1:9100" {
+		t.Errorf("env must override file: %s", c.HTTP.Addr)
+	}
+	if c.Outbound.GiveUpAfter.D() != 2*time.Hour || !c.Webhooks.AllowPrivateTargets {
+		t.Errorf("env values not applied: %+v", c.Outbound)
+	}
+}
+
+func TestErrorsNameKeyAndLine(t *testing.T) {
+	cases := []struct {
+		name, file string
+		env        map[string]string
+		want       []string
+	}{
+		{"unknown key", "hostname = \"a.test\"\n[http]\nadress = \"x\"\n", nil, []string{"line 3", "http.adress", "unknown key"}},
+		{"unknown section", "[smpt]\naddr = \"x\"\n", nil, []string{"line", "smpt"}},
+		{"bad type", "[smtp]\nmax_message_bytes = \"big\"\n", nil, []string{"line 2", "max_message_bytes"}},
+		{"bad duration", "[approvals]\nexpire_after = \"soon\"\n", nil, []string{"line 2", "expire_after", "duration"}},
+		{"bad value", "\n[outbound]\nmode = \"carrier-pigeon\"\n", nil, []string{"line 3", "outbound.mode"}},
+		{"bad addr", "[http]\naddr = \"nowhere\"\n", nil, []string{"line 2", "http.addr"}},
+		{"syntax", "hostname = \n", nil, []string{"line 1"}},
+		{"bad env int", "", map[string]string{"GENT_OUTBOUND_PORT": "twenty-five"}, []string{"GENT_OUTBOUND_PORT", "outbound.port"}},
+		{"bad env bool", "", map[string]string{"GENT_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "perhaps"}, []string{"GENT_WEBHOOKS_ALLOW_PRIVATE_TARGETS"}},
+		{"bad master key", "[security]\nmaster_key = \"short\"\n", nil, []string{"security.master_key", "line 2"}},
+		{"relay without addr", "[outbound]\nmode = \"relay\"\n", nil, []string{"outbound.relay_addr"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := ""
+			if tc.file != "" {
+				p = write(t, tc.file)
+			}
+			_, err := Load(p, env(tc.env))
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	if _, err := Load(filepath.Join(t.TempDir(), "nope.toml"), env(nil)); err == nil {
+		t.Fatal("want an error for a missing file")
+	}
+}
+
+// The example file documents every key and holds the defaults.
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	p := "../../config.example.toml"
+	c, err := Load(p, env(nil))
+	if err != nil {
+		t.Fatalf("config.example.toml does not load: %v", err)
+	}
+	if c != Default() {
+		t.Errorf("config.example.toml differs from the defaults:\n%+v\n%+v", c, Default())
+	}
+	b, _ := os.ReadFile(p)
+	for _, k := range Keys() {
+		if findKeyLine(b, k) == 0 {
+			t.Errorf("config.example.toml does not document %s", k)
+		}
+	}
+}
