@@ -15,6 +15,7 @@ import (
 	"gent/daemon/audit"
 	"gent/daemon/auth"
 	"gent/daemon/config"
+	"gent/daemon/events"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -26,6 +27,9 @@ type Deps struct {
 	Auth   *auth.Service
 	Audit  *audit.Service
 	Log    *slog.Logger
+
+	Events   *events.Service
+	Webhooks *events.Webhooks
 }
 
 type API struct {

@@ -37,6 +37,14 @@ var routeAccess = map[string]string{
 	"GET /v1/users":        admins,
 	"POST /v1/users":       admins,
 	"GET /v1/audit":        reviewers,
+
+	"GET /v1/events":                   reviewers,
+	"GET /v1/inboxes/:inbox_id/events": inboxClass("email:read"),
+	"POST /v1/webhooks":                admins,
+	"GET /v1/webhooks":                 admins,
+	"GET /v1/webhooks/:id":             admins,
+	"DELETE /v1/webhooks/:id":          admins,
+	"GET /v1/webhooks/:id/deliveries":  admins,
 }
 
 // credential kinds of the matrix.
@@ -58,23 +66,49 @@ type fixture struct {
 	env    *servertest.Env
 	org    servertest.Org
 	params map[string]string // path parameter -> an object of org
+	// makers build a fresh object per request, for parameters whose
+	// routes destroy their object (DELETE). Keys as for params.
+	makers map[string]func() string
 }
 
 func newFixture(t *testing.T) *fixture {
 	env := servertest.New(t)
 	org := env.Setup()
-	f := &fixture{env: env, org: org, params: map[string]string{}}
+	f := &fixture{env: env, org: org, params: map[string]string{}, makers: map[string]func() string{}}
+	f.addEventsFixtures()
 	return f
 }
 
+// path fills a route's parameters. Parameters named alike on different
+// resources (":id") are told apart by the segment before them: a key
+// "webhooks/id" wins over "id".
 func (f *fixture) path(p string) string {
-	return paramRe.ReplaceAllStringFunc(p, func(m string) string {
-		if v, ok := f.params[m[1:]]; ok {
-			return v
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		if !strings.HasPrefix(seg, ":") {
+			continue
 		}
-		f.env.T.Fatalf("isolation fixture has no object for %s in %s", m, p)
-		return ""
-	})
+		name := seg[1:]
+		keys := []string{name}
+		if i > 0 {
+			keys = []string{segs[i-1] + "/" + name, name}
+		}
+		found := false
+		for _, k := range keys {
+			if mk, ok := f.makers[k]; ok {
+				segs[i], found = mk(), true
+			} else if v, ok := f.params[k]; ok {
+				segs[i], found = v, true
+			}
+			if found {
+				break
+			}
+		}
+		if !found {
+			f.env.T.Fatalf("isolation fixture has no object for %s in %s", seg, p)
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 func (f *fixture) creds() []cred {

@@ -28,5 +28,13 @@ func (a *API) Routes() []Route {
 		{"POST", "/v1/users", "users.create", admins(), a.createUser},
 
 		{"GET", "/v1/audit", "audit.list", reviewers(), a.listAudit},
+
+		{"GET", "/v1/events", "events.list", reviewers(), a.orgEvents},
+		{"GET", "/v1/inboxes/:inbox_id/events", "inbox.events", inbox("email:read"), a.inboxEvents},
+		{"POST", "/v1/webhooks", "webhooks.create", admins(), a.createWebhook},
+		{"GET", "/v1/webhooks", "webhooks.list", admins(), a.listWebhooks},
+		{"GET", "/v1/webhooks/:id", "webhooks.get", admins(), a.getWebhook},
+		{"DELETE", "/v1/webhooks/:id", "webhooks.delete", admins(), a.deleteWebhook},
+		{"GET", "/v1/webhooks/:id/deliveries", "webhooks.deliveries", admins(), a.listDeliveries},
 	}
 }

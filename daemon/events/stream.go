@@ -240,3 +240,16 @@ func (s *Service) Follow(ctx context.Context, q Query, cur Cursor, heartbeat tim
 		}
 	}
 }
+
+// CheckInbox reports not_found unless inboxID is an inbox of the
+// organization.
+func (s *Service) CheckInbox(ctx context.Context, orgID, inboxID string) error {
+	var n int64
+	if err := s.db.DB.WithContext(ctx).Raw(`SELECT count(*) FROM inboxes WHERE id = ? AND org_id = ?`, inboxID, orgID).Scan(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return models.NotFound("inbox")
+	}
+	return nil
+}

@@ -43,6 +43,8 @@ type Daemon struct {
 	Audit  *audit.Service
 	Auth   *auth.Service
 	Events *events.Service
+	// Webhooks deliver events to the organizations' endpoints.
+	Webhooks *events.Webhooks
 	Jobs   *jobs.Jobs
 	App    *fiber.App
 }
@@ -54,15 +56,20 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Auth = auth.NewService(st, d.Audit, cfg.Auth, cfg.DataDir, log)
 	d.Events = events.NewService(st, log)
 
+	d.Webhooks = events.NewWebhooks(st, d.Events, d.Audit, secretBox(cfg), cfg, log)
+
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st)
+	d.Webhooks.Register(reg)
 	jb, err := jobs.New(st, reg, log)
 	if err != nil {
 		return nil, err
 	}
 	d.Jobs = jb
+	d.Webhooks.Attach(jb)
 
-	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Log: log})
+	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Log: log,
+		Events: d.Events, Webhooks: d.Webhooks})
 	return d, nil
 }
 
@@ -103,6 +110,9 @@ func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 		httpLn.Close()
 		return err
 	}
+	// The event listener wakes SSE streams; when gctx ends it also ends
+	// them, so the HTTP shutdown below is not held up by open streams.
+	g.Go(func() error { return d.Events.Run(gctx) })
 	g.Go(func() error {
 		if err := d.App.Listener(httpLn); err != nil {
 			return fmt.Errorf("http: %w", err)
