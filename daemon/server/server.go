@@ -43,10 +43,11 @@ type Daemon struct {
 	Audit  *audit.Service
 	Auth   *auth.Service
 	Events *events.Service
-	// Webhooks deliver events to the organizations' endpoints.
-	Webhooks *events.Webhooks
 	Jobs   *jobs.Jobs
 	App    *fiber.App
+
+	// Webhooks deliver events to the organizations' endpoints.
+	Webhooks *events.Webhooks
 }
 
 // New builds the services and the HTTP app; nothing listens yet.
