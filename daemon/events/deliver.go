@@ -235,7 +235,10 @@ func (w *Webhooks) recordFailure(ctx context.Context, row deliveryRow, deliveryI
 			WHERE id = ? RETURNING consecutive_failures, status`, row.WebhookID).Scan(&hook).Error; err != nil {
 			return fmt.Errorf("record webhook failure: %w", err)
 		}
-		if w.cfg.DisableAfter > 0 && hook.ConsecutiveFailures >= w.cfg.DisableAfter && hook.Status == models.WebhookEnabled {
+		switch {
+		case hook.Status != models.WebhookEnabled:
+			final = true // disabled meanwhile by a concurrent attempt
+		case w.cfg.DisableAfter > 0 && hook.ConsecutiveFailures >= w.cfg.DisableAfter:
 			if err := w.disable(ctx, tx, row, hook.ConsecutiveFailures, deliveryID, r.err); err != nil {
 				return err
 			}

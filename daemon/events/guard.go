@@ -47,10 +47,10 @@ func blockedReason(ip netip.Addr) string {
 		return "a loopback address"
 	case ip.IsPrivate():
 		return "a private address"
-	case ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast():
-		return "a link-local address"
-	case ip.IsMulticast(), ip.IsInterfaceLocalMulticast():
+	case ip.IsMulticast():
 		return "a multicast address"
+	case ip.IsLinkLocalUnicast():
+		return "a link-local address"
 	}
 	for _, p := range blockedPrefixes {
 		if p.Contains(ip) {
