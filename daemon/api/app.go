@@ -15,7 +15,9 @@ import (
 	"gent/daemon/audit"
 	"gent/daemon/auth"
 	"gent/daemon/config"
+	"gent/daemon/domains"
 	"gent/daemon/events"
+	"gent/daemon/mail"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -26,9 +28,11 @@ type Deps struct {
 	Store  *store.Store
 	Auth   *auth.Service
 	Audit  *audit.Service
+	Events *events.Service
+	Mail   *mail.Service
 	Log    *slog.Logger
 
-	Events   *events.Service
+	Domains  *domains.Service
 	Webhooks *events.Webhooks
 }
 

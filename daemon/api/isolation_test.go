@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"gent/daemon/config"
+	"gent/daemon/dnstest"
 	"gent/daemon/server/servertest"
 	"gent/models"
 )
@@ -38,8 +41,29 @@ var routeAccess = map[string]string{
 	"POST /v1/users":       admins,
 	"GET /v1/audit":        reviewers,
 
+	"POST /v1/inboxes":       admins,
+	"GET /v1/inboxes":        admins,
+	"GET /v1/inboxes/:id":    admins,
+	"PATCH /v1/inboxes/:id":  admins,
+	"DELETE /v1/inboxes/:id": admins,
+
+	"GET /v1/scopes":             anyUser,
+	"POST /v1/tokens":            admins,
+	"GET /v1/tokens":             admins,
+	"GET /v1/tokens/:id":         admins,
+	"POST /v1/tokens/:id/rotate": admins,
+	"DELETE /v1/tokens/:id":      admins,
+	"GET /v1/token":              tokenOnly,
+
+	"POST /v1/domains":            admins,
+	"GET /v1/domains":             admins,
+	"GET /v1/domains/:id":         admins,
+	"POST /v1/domains/:id/verify": admins,
+	"GET /v1/domains/:id/zone":    admins,
+	"DELETE /v1/domains/:id":      admins,
+
 	"GET /v1/events":                   reviewers,
-	"GET /v1/inboxes/:inbox_id/events": inboxClass("email:read"),
+	"GET /v1/inboxes/:inbox_id/events": inboxClass(models.ScopeEmailRead),
 	"POST /v1/webhooks":                admins,
 	"GET /v1/webhooks":                 admins,
 	"GET /v1/webhooks/:id":             admins,
@@ -61,51 +85,83 @@ type cred struct {
 	dead     bool // invalid, expired or revoked
 }
 
-// fixture holds the objects path parameters point at.
+// fixture holds the objects path parameters point at. Parameters are
+// keyed "<resource>:<param>" (e.g. "tokens:id"), or by name alone for
+// ":inbox_id", which is always the fixture's own inbox (the one the agent
+// tokens are bound to). make builds a fresh object for routes that change
+// or destroy what they act on.
 type fixture struct {
 	env    *servertest.Env
 	org    servertest.Org
-	params map[string]string // path parameter -> an object of org
-	// makers build a fresh object per request, for parameters whose
-	// routes destroy their object (DELETE). Keys as for params.
-	makers map[string]func() string
+	inbox  models.Inbox // the inbox the agent credentials belong to
+	other  models.Inbox // another inbox of the same organization
+	params map[string]func() string
+	cached map[string]string
 }
 
 func newFixture(t *testing.T) *fixture {
-	env := servertest.New(t)
+	// DNS lookups (domain verification) go to a loopback server that
+	// knows nothing, never to the network.
+	dnsSrv := dnstest.New(t)
+	env := servertest.New(t, func(c *config.Config) {
+		c.DNS.Resolver, c.DNS.Timeout = dnsSrv.Addr, config.Duration(500*time.Millisecond)
+	})
 	org := env.Setup()
-	f := &fixture{env: env, org: org, params: map[string]string{}, makers: map[string]func() string{}}
-	f.addEventsFixtures()
+	env.VerifiedDomain(org, "mail.example.com")
+	f := &fixture{env: env, org: org, params: map[string]func() string{}, cached: map[string]string{}}
+	f.inbox = env.Inbox(org, "agent@mail.example.com")
+	f.other = env.Inbox(org, "other@mail.example.com")
+	n := 0
+	f.params["inbox_id"] = func() string { return f.inbox.ID }
+	f.params["inboxes:id"] = func() string {
+		n++
+		return env.Inbox(org, fmt.Sprintf("fixture%d@mail.example.com", n)).ID
+	}
+	f.params["tokens:id"] = func() string {
+		return env.Token(org, f.inbox.ID, []string{models.ScopeEmailRead}).ID
+	}
+	f.params["domains:id"] = func() string {
+		n++
+		var dom models.Domain
+		env.MustStatus(201, "POST", "/v1/domains", org.Owner, models.CreateDomainRequest{Domain: fmt.Sprintf("iso%d.example.com", n)}).JSON(t, &dom)
+		return dom.ID
+	}
+	f.params["webhooks:id"] = func() string {
+		var wh models.WebhookCreated
+		env.MustStatus(201, "POST", "/v1/webhooks", org.Owner, models.CreateWebhookRequest{
+			URL: "https://127.0.0.1:9/hook", EventTypes: []string{models.EventMessageReceived}}).JSON(t, &wh)
+		return wh.ID
+	}
 	return f
 }
 
-// path fills a route's parameters. Parameters named alike on different
-// resources (":id") are told apart by the segment before them: a key
-// "webhooks/id" wins over "id".
-func (f *fixture) path(p string) string {
+// path fills a route's parameters from "<collection>:<param>" (for
+// example "domains:id" for /v1/domains/:id), then "<param>". fresh asks for
+// new objects (for routes that change or destroy what they act on);
+// otherwise one object per parameter is reused.
+func (f *fixture) path(p string, fresh bool) string {
 	segs := strings.Split(p, "/")
 	for i, seg := range segs {
 		if !strings.HasPrefix(seg, ":") {
 			continue
 		}
 		name := seg[1:]
-		keys := []string{name}
-		if i > 0 {
-			keys = []string{segs[i-1] + "/" + name, name}
+		key := name
+		mk, ok := f.params[name]
+		if !ok && i > 0 {
+			key = segs[i-1] + ":" + name
+			mk, ok = f.params[key]
 		}
-		found := false
-		for _, k := range keys {
-			if mk, ok := f.makers[k]; ok {
-				segs[i], found = mk(), true
-			} else if v, ok := f.params[k]; ok {
-				segs[i], found = v, true
-			}
-			if found {
-				break
-			}
-		}
-		if !found {
+		if !ok {
 			f.env.T.Fatalf("isolation fixture has no object for %s in %s", seg, p)
+		}
+		if v, ok := f.cached[key]; ok && !fresh {
+			segs[i] = v
+			continue
+		}
+		segs[i] = mk()
+		if !fresh {
+			f.cached[key] = segs[i]
 		}
 	}
 	return strings.Join(segs, "/")
@@ -126,7 +182,44 @@ func (f *fixture) creds() []cred {
 		e.MustStatus(204, "POST", "/v1/auth/logout", s, nil)
 		return s
 	}
-	return []cred{
+	tok := func(inboxID string, scopes ...string) func() string {
+		return func() string { return e.Token(org, inboxID, scopes).Secret }
+	}
+	all := servertest.AllScopes()
+	otherDomain := "mail." + strings.ToLower(other.ID[4:12]) + ".test"
+	e.VerifiedDomain(other, otherDomain)
+	otherInbox := e.Inbox(other, "agent@"+otherDomain)
+	revokedTok := func() string {
+		t := e.Token(org, f.inbox.ID, all)
+		e.MustStatus(204, "DELETE", "/v1/tokens/"+t.ID, org.Owner, nil)
+		return t.Secret
+	}
+	expiredTok := func() string {
+		t := e.Token(org, f.inbox.ID, all)
+		if err := e.Store.DB.Exec(`UPDATE tokens SET expires_at = now() - interval '1 second' WHERE id = ?`, t.ID).Error; err != nil {
+			e.T.Fatal(err)
+		}
+		return t.Secret
+	}
+	badChecksum := func() string {
+		raw := e.Token(org, f.inbox.ID, all).Secret
+		last := raw[len(raw)-1]
+		if last == 'A' {
+			return raw[:len(raw)-1] + "B"
+		}
+		return raw[:len(raw)-1] + "A"
+	}
+	creds := []cred{
+		{name: "agent, all scopes", make: tok(f.inbox.ID, all...), token: true, scopes: all, ownInbox: true},
+		{name: "agent, contacts:read only", make: tok(f.inbox.ID, models.ScopeContactsRead), token: true, scopes: []string{models.ScopeContactsRead}, ownInbox: true},
+		{name: "agent, email:read only", make: tok(f.inbox.ID, models.ScopeEmailRead), token: true, scopes: []string{models.ScopeEmailRead}, ownInbox: true},
+		{name: "agent of another inbox", make: tok(f.other.ID, all...), token: true, scopes: all},
+		{name: "agent of another org", make: func() string { return e.Token(other, otherInbox.ID, all).Secret }, token: true, scopes: all, otherOrg: true},
+		{name: "revoked token", make: revokedTok, dead: true},
+		{name: "expired token", make: expiredTok, dead: true},
+		{name: "token with a bad checksum", make: badChecksum, dead: true},
+	}
+	return append(creds, []cred{
 		{name: "anonymous", make: func() string { return "" }, dead: true},
 		{name: "malformed", make: func() string { return "gses_not-a-session" }, dead: true},
 		{name: "expired session", make: expired, dead: true},
@@ -135,7 +228,7 @@ func (f *fixture) creds() []cred {
 		{name: "admin", make: func() string { return e.User(org, models.RoleAdmin) }, role: models.RoleAdmin},
 		{name: "reviewer", make: func() string { return e.User(org, models.RoleReviewer) }, role: models.RoleReviewer},
 		{name: "other org owner", make: func() string { return e.Login(other.OwnerEmail) }, role: models.RoleOwner, otherOrg: true},
-	}
+	}...)
 }
 
 // expect returns the status the matrix demands, or 0 for "allowed": any
@@ -196,6 +289,10 @@ func expect(class string, c cred, hasObject bool) int {
 func TestIsolationMatrix(t *testing.T) {
 	f := newFixture(t)
 	creds := f.creds()
+	bearers := make([]string, len(creds))
+	for i, c := range creds {
+		bearers[i] = c.make()
+	}
 	routes := f.env.App.GetRoutes(true)
 	seen := map[string]bool{}
 	for _, r := range routes {
@@ -210,14 +307,17 @@ func TestIsolationMatrix(t *testing.T) {
 			continue
 		}
 		hasObject := strings.Contains(r.Path, ":")
-		for _, c := range creds {
+		for i, c := range creds {
 			want := expect(class, c, hasObject)
-			bearer := c.make()
+			bearer := bearers[i]
+			if r.Method != "GET" {
+				bearer = c.make() // the route may end the credential
+			}
 			body := any(nil)
 			if r.Method != "GET" && r.Method != "DELETE" {
 				body = "{}"
 			}
-			resp := f.env.Do(r.Method, f.path(r.Path), bearer, body)
+			resp := f.env.Do(r.Method, f.path(r.Path, r.Method != "GET"), bearer, body)
 			desc := fmt.Sprintf("%s as %s", key, c.name)
 			switch {
 			case want == 0 && (resp.Status == 401 || resp.Status == 403 || (hasObject && resp.Status == 404)):

@@ -1,6 +1,10 @@
 package api
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"gent/models"
+)
 
 // Route is one entry of the API: method, path, audit action name, who may
 // call it, and the handler.
@@ -29,8 +33,28 @@ func (a *API) Routes() []Route {
 
 		{"GET", "/v1/audit", "audit.list", reviewers(), a.listAudit},
 
+		{"POST", "/v1/inboxes", "inboxes.create", admins(), a.createInbox},
+		{"GET", "/v1/inboxes", "inboxes.list", admins(), a.listInboxes},
+		{"GET", "/v1/inboxes/:id", "inboxes.get", admins(), a.getInbox},
+		{"PATCH", "/v1/inboxes/:id", "inboxes.update", admins(), a.updateInbox},
+		{"DELETE", "/v1/inboxes/:id", "inboxes.delete", admins(), a.deleteInbox},
+
+		{"GET", "/v1/scopes", "scopes.list", anyUser(), a.listScopes},
+		{"POST", "/v1/tokens", "tokens.create", admins(), a.createToken},
+		{"GET", "/v1/tokens", "tokens.list", admins(), a.listTokens},
+		{"GET", "/v1/tokens/:id", "tokens.get", admins(), a.getToken},
+		{"POST", "/v1/tokens/:id/rotate", "tokens.rotate", admins(), a.rotateToken},
+		{"DELETE", "/v1/tokens/:id", "tokens.revoke", admins(), a.revokeToken},
+		{"GET", "/v1/token", "token.whoami", tokenOnly(), a.whoAmI},
+		{"POST", "/v1/domains", "domains.create", admins(), a.createDomain},
+		{"GET", "/v1/domains", "domains.list", admins(), a.listDomains},
+		{"GET", "/v1/domains/:id", "domains.get", admins(), a.getDomain},
+		{"POST", "/v1/domains/:id/verify", "domains.verify", admins(), a.verifyDomain},
+		{"GET", "/v1/domains/:id/zone", "domains.zone", admins(), a.domainZone},
+		{"DELETE", "/v1/domains/:id", "domains.delete", admins(), a.deleteDomain},
+
 		{"GET", "/v1/events", "events.list", reviewers(), a.orgEvents},
-		{"GET", "/v1/inboxes/:inbox_id/events", "inbox.events", inbox("email:read"), a.inboxEvents},
+		{"GET", "/v1/inboxes/:inbox_id/events", "inbox.events", inbox(models.ScopeEmailRead), a.inboxEvents},
 		{"POST", "/v1/webhooks", "webhooks.create", admins(), a.createWebhook},
 		{"GET", "/v1/webhooks", "webhooks.list", admins(), a.listWebhooks},
 		{"GET", "/v1/webhooks/:id", "webhooks.get", admins(), a.getWebhook},

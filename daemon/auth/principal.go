@@ -24,6 +24,7 @@ type Principal struct {
 	TokenID          string
 	TokenLabel       string
 	InboxID          string
+	Address          string // the inbox's address
 	Scopes           []string
 	RequiresApproval []string
 }

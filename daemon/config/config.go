@@ -85,12 +85,34 @@ type DNS struct {
 }
 
 type Outbound struct {
-	Mode          string   `toml:"mode"`
-	Port          int      `toml:"port"`
-	RelayAddr     string   `toml:"relay_addr"`
-	RelayUsername string   `toml:"relay_username"`
-	RelayPassword string   `toml:"relay_password"`
-	GiveUpAfter   Duration `toml:"give_up_after"`
+	Mode                    string   `toml:"mode"`
+	Port                    int      `toml:"port"`
+	RelayAddr               string   `toml:"relay_addr"`
+	RelayUsername           string   `toml:"relay_username"`
+	RelayPassword           string   `toml:"relay_password"`
+	RelayInsecureSkipVerify bool     `toml:"relay_insecure_skip_verify"`
+	GiveUpAfter             Duration `toml:"give_up_after"`
+	RetryIntervals          string   `toml:"retry_intervals"`
+	ConnectTimeout          Duration `toml:"connect_timeout"`
+	CommandTimeout          Duration `toml:"command_timeout"`
+	MaxRecipients           int      `toml:"max_recipients"`
+	MaxMessageBytes         int64    `toml:"max_message_bytes"`
+	RatePerMinute           int      `toml:"rate_per_minute"`
+	RecipientsPerDay        int      `toml:"recipients_per_day"`
+}
+
+// Retries parses retry_intervals: the waits after the 1st, 2nd, ...
+// failed attempt; the last one repeats.
+func (o Outbound) Retries() ([]time.Duration, error) {
+	var out []time.Duration
+	for _, f := range strings.Split(o.RetryIntervals, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("want comma-separated positive durations like \"5m,30m,1h\", got %q", o.RetryIntervals)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 type Approvals struct {
@@ -145,9 +167,12 @@ func Default() Config {
 			ReadTimeout: Duration(5 * time.Minute), WriteTimeout: Duration(5 * time.Minute),
 			MaxSession: Duration(30 * time.Minute),
 		},
-		Database:  Database{MaxConns: 20},
-		DNS:       DNS{Timeout: Duration(5 * time.Second)},
-		Outbound:  Outbound{Mode: "direct", Port: 25, GiveUpAfter: Duration(120 * time.Hour)},
+		Database: Database{MaxConns: 20},
+		DNS:      DNS{Timeout: Duration(5 * time.Second)},
+		Outbound: Outbound{Mode: "direct", Port: 25, GiveUpAfter: Duration(120 * time.Hour),
+			RetryIntervals: "5m,10m,30m,1h,2h,4h", ConnectTimeout: Duration(30 * time.Second),
+			CommandTimeout: Duration(5 * time.Minute), MaxRecipients: 50, MaxMessageBytes: 26214400,
+			RatePerMinute: 60, RecipientsPerDay: 2000},
 		Approvals: Approvals{ExpireAfter: Duration(72 * time.Hour)},
 		Webhooks: Webhooks{DisableAfter: 20, MaxAttempts: 10, RetryBackoff: Duration(10 * time.Second),
 			Timeout: Duration(15 * time.Second)},
@@ -393,6 +418,21 @@ func (c *Config) validate() error {
 	}
 	if c.Outbound.GiveUpAfter <= 0 {
 		return bad("outbound.give_up_after", "must be positive")
+	}
+	if _, err := c.Outbound.Retries(); err != nil {
+		return bad("outbound.retry_intervals", "%v", err)
+	}
+	if c.Outbound.ConnectTimeout <= 0 || c.Outbound.CommandTimeout <= 0 {
+		return bad("outbound.connect_timeout", "connect_timeout and command_timeout must be positive")
+	}
+	if c.Outbound.MaxRecipients <= 0 {
+		return bad("outbound.max_recipients", "must be positive")
+	}
+	if c.Outbound.MaxMessageBytes <= 0 {
+		return bad("outbound.max_message_bytes", "must be positive")
+	}
+	if c.Outbound.RatePerMinute < 0 || c.Outbound.RecipientsPerDay < 0 {
+		return bad("outbound.rate_per_minute", "rate_per_minute and recipients_per_day must not be negative (0: no limit)")
 	}
 	if c.Approvals.ExpireAfter <= 0 {
 		return bad("approvals.expire_after", "must be positive")

@@ -109,7 +109,7 @@ func (w *Webhooks) deliver(ctx context.Context, deliveryID string, last bool) er
 	}
 
 	var result attemptResult
-	secret, err := w.box.Open(row.Secret)
+	secret, err := w.box.Open(row.Secret, secretContext(row.WebhookID))
 	if err != nil {
 		w.log.Error("open webhook secret", "webhook_id", row.WebhookID, "err", err)
 		result = attemptResult{err: "the signing secret could not be decrypted (was security.master_key changed?)"}

@@ -47,6 +47,8 @@ func startOn(t *testing.T, url string, mutate ...func(*config.Config)) *daemon {
 	t.Helper()
 	cfg := servertest.Config(t)
 	testConfig(&cfg)
+	// Replicas share the master key (the database holds its check value).
+	cfg.Security.MasterKey = strings.Repeat("ab", 32)
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -86,18 +88,12 @@ func run(t *testing.T, env *servertest.Env) *daemon {
 	return &daemon{Env: env, URL: url}
 }
 
-// inbox creates a verified domain and an inbox in org, directly in SQL.
-func (d *daemon) inbox(orgID, local string) string {
+// inbox creates a verified domain and an inbox on it in org.
+func (d *daemon) inbox(org servertest.Org, local string) string {
 	d.T.Helper()
-	dom, inb := models.NewID(models.PrefixDomain), models.NewID(models.PrefixInbox)
-	name := strings.TrimPrefix(dom, models.PrefixDomain) + ".example.test"
-	if err := d.Store.DB.Exec(`INSERT INTO domains (id, org_id, name, status) VALUES (?, ?, ?, 'verified')`, dom, orgID, name).Error; err != nil {
-		d.T.Fatal(err)
-	}
-	if err := d.Store.DB.Exec(`INSERT INTO inboxes (id, org_id, domain_id, address) VALUES (?, ?, ?, ?)`, inb, orgID, dom, local+"@"+name).Error; err != nil {
-		d.T.Fatal(err)
-	}
-	return inb
+	name := models.NewID("") + ".example.com"
+	d.VerifiedDomain(org, name)
+	return d.Inbox(org, local+"@"+name).ID
 }
 
 // emit records an event in its own transaction.

@@ -19,7 +19,7 @@ import (
 func TestStreamReceivesEmittedEventQuickly(t *testing.T) {
 	d := start(t)
 	org := d.Setup()
-	inb := d.inbox(org.ID, "agent")
+	inb := d.inbox(org, "agent")
 	s := d.open("/v1/events", org.Owner)
 
 	var worst time.Duration
@@ -272,7 +272,7 @@ func TestEventsReachStreamsOnOtherReplicas(t *testing.T) {
 	a := startOn(t, url)
 	b := startOn(t, url)
 	org := a.Setup()
-	inb := a.inbox(org.ID, "agent")
+	inb := a.inbox(org, "agent")
 	sb := b.open("/v1/events", org.Owner) // the session works on every replica
 	sbInbox := b.open("/v1/inboxes/"+inb+"/events", org.Owner)
 	sa := a.open("/v1/events", org.Owner)
@@ -327,7 +327,7 @@ func TestListenerReconnects(t *testing.T) {
 func TestInboxStreamSeesOnlyItsInbox(t *testing.T) {
 	d := start(t)
 	org := d.Setup()
-	mine, theirs := d.inbox(org.ID, "mine"), d.inbox(org.ID, "theirs")
+	mine, theirs := d.inbox(org, "mine"), d.inbox(org, "theirs")
 	admin := d.User(org, models.RoleAdmin)
 	s := d.open("/v1/inboxes/"+mine+"/events", admin)
 

@@ -21,13 +21,17 @@ import (
 	"gent/models"
 )
 
-// SecretBox seals webhook signing secrets at rest (AES-GCM with the master
-// key in production). The secret must be opened again to sign each
-// delivery, so it cannot merely be hashed.
+// SecretBox seals webhook signing secrets at rest (secrets.Box: AES-GCM
+// under the master key). The secret must be opened again to sign each
+// delivery, so it cannot merely be hashed. context binds a sealed value to
+// its row.
 type SecretBox interface {
-	Seal([]byte) ([]byte, error)
-	Open([]byte) ([]byte, error)
+	Seal(plaintext []byte, context string) []byte
+	Open(sealed []byte, context string) ([]byte, error)
 }
+
+// secretContext binds a webhook's sealed secret to that webhook.
+func secretContext(webhookID string) string { return "webhooks.secret:" + webhookID }
 
 // Enqueuer inserts a job in the caller's transaction (jobs.Jobs).
 type Enqueuer interface {
@@ -121,13 +125,9 @@ func (w *Webhooks) Create(ctx context.Context, orgID, actorID string, req models
 		}
 		inboxID = &id
 	}
-	secret := NewSecret()
-	sealed, err := w.box.Seal([]byte(secret))
-	if err != nil {
-		return nil, fmt.Errorf("seal webhook secret: %w", err)
-	}
-	hook := models.Webhook{ID: models.NewID(models.PrefixWebhook), OrgID: orgID, URL: u, EventTypes: types,
-		InboxID: inboxID, Secret: sealed, Status: models.WebhookEnabled, CreatedBy: actorID}
+	id, secret := models.NewID(models.PrefixWebhook), NewSecret()
+	hook := models.Webhook{ID: id, OrgID: orgID, URL: u, EventTypes: types, InboxID: inboxID,
+		Secret: w.box.Seal([]byte(secret), secretContext(id)), Status: models.WebhookEnabled, CreatedBy: actorID}
 	err = w.db.Tx(ctx, func(tx *gorm.DB) error {
 		// Serialize creations per organization so the cap holds.
 		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('webhooks:' || ?))`, orgID).Error; err != nil {

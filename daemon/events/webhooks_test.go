@@ -136,7 +136,7 @@ func TestWebhookSignedDelivery(t *testing.T) {
 	d := start(t)
 	d.StartJobs()
 	org := d.Setup()
-	inb := d.inbox(org.ID, "agent")
+	inb := d.inbox(org, "agent")
 	r := newReceiver(t, always(200))
 	wh := d.createWebhook(org.Owner, map[string]any{"url": r.URL + "/gent?x=1", "event_types": []string{"message.received", "message.received"}})
 	if !strings.HasPrefix(wh.Secret, "whsec_") || wh.Status != models.WebhookEnabled ||
@@ -276,7 +276,10 @@ func TestWebhookDisabledAfterFailures(t *testing.T) {
 // A delivery waiting for its retry when the webhook is disabled is
 // canceled, and its job then sends nothing.
 func TestWaitingDeliveriesOfDisabledWebhookAreCanceled(t *testing.T) {
-	d := start(t, func(c *config.Config) { c.Webhooks.DisableAfter = 2; c.Webhooks.RetryBackoff = config.Duration(time.Hour) })
+	d := start(t, func(c *config.Config) {
+		c.Webhooks.DisableAfter = 2
+		c.Webhooks.RetryBackoff = config.Duration(time.Hour)
+	})
 	d.StartJobs()
 	org := d.Setup()
 	r := newReceiver(t, always(500))
@@ -421,9 +424,9 @@ func TestWebhookAPI(t *testing.T) {
 	d.StartJobs()
 	org := d.Setup()
 	admin := d.User(org, models.RoleAdmin)
-	mine, theirs := d.inbox(org.ID, "mine"), d.inbox(org.ID, "theirs")
+	mine, theirs := d.inbox(org, "mine"), d.inbox(org, "theirs")
 	other := d.OtherOrg("Other")
-	foreignInbox := d.inbox(other.ID, "x")
+	foreignInbox := d.inbox(other, "x")
 	r := newReceiver(t, always(200))
 
 	bad := []struct {

@@ -19,8 +19,11 @@ import (
 	"gent/daemon/audit"
 	"gent/daemon/auth"
 	"gent/daemon/config"
+	"gent/daemon/domains"
 	"gent/daemon/events"
 	"gent/daemon/jobs"
+	"gent/daemon/mail"
+	"gent/daemon/secrets"
 	"gent/daemon/store"
 )
 
@@ -43,8 +46,12 @@ type Daemon struct {
 	Audit  *audit.Service
 	Auth   *auth.Service
 	Events *events.Service
+	Mail   *mail.Service
 	Jobs   *jobs.Jobs
 	App    *fiber.App
+
+	Secrets *secrets.Box
+	Domains *domains.Service
 
 	// Webhooks deliver events to the organizations' endpoints.
 	Webhooks *events.Webhooks
@@ -56,21 +63,36 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Audit = audit.NewService(st, log)
 	d.Auth = auth.NewService(st, d.Audit, cfg.Auth, cfg.DataDir, log)
 	d.Events = events.NewService(st, log)
+	d.Mail = mail.NewService(st, d.Events, log)
 
-	d.Webhooks = events.NewWebhooks(st, d.Events, d.Audit, secretBox(cfg), cfg, log)
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	box, err := secrets.Open(sctx, cfg, st, log)
+	if err != nil {
+		return nil, err
+	}
+	d.Secrets = box
+	if d.Domains, err = domains.NewService(st, box, d.Events, d.Audit, cfg, log); err != nil {
+		return nil, err
+	}
+
+	d.Webhooks = events.NewWebhooks(st, d.Events, d.Audit, box, cfg, log)
 
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st)
+	d.Mail.RegisterWorkers(reg.Workers)
+	domains.RegisterJobs(reg, d.Domains)
 	d.Webhooks.Register(reg)
 	jb, err := jobs.New(st, reg, log)
 	if err != nil {
 		return nil, err
 	}
 	d.Jobs = jb
+	d.Mail.SetJobs(jb)
 	d.Webhooks.Attach(jb)
 
-	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Log: log,
-		Events: d.Events, Webhooks: d.Webhooks})
+	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Events: d.Events, Mail: d.Mail,
+		Domains: d.Domains, Log: log, Webhooks: d.Webhooks})
 	return d, nil
 }
 

@@ -35,6 +35,9 @@ func Config(t testing.TB) config.Config {
 	cfg.DataDir = t.TempDir()
 	cfg.HTTP.RateLimitPerMinute = 0
 	cfg.Webhooks.AllowPrivateTargets = true
+	// No DNS over the network in tests: nothing listens here, so lookups
+	// fail at once. Tests that need DNS start a dnstest server instead.
+	cfg.DNS.Resolver = "127.0.0.1:1"
 	return cfg
 }
 

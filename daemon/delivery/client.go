@@ -1,0 +1,236 @@
+package delivery
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// result is what one attempt learned about one recipient.
+type result struct {
+	code     int    // SMTP reply code (0: no reply, e.g. connection failure)
+	enhanced string // e.g. "5.1.1"
+	text     string // the remote's reply, or our description
+	ok       bool   // accepted after DATA
+	perm     bool   // permanent failure: bounce
+}
+
+func (r result) response() string {
+	if r.code == 0 {
+		return r.text
+	}
+	if r.enhanced != "" {
+		return fmt.Sprintf("%d %s %s", r.code, r.enhanced, r.text)
+	}
+	return fmt.Sprintf("%d %s", r.code, r.text)
+}
+
+func fromSMTPError(err error) result {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		r := result{code: se.Code, text: se.Message, perm: se.Code >= 500}
+		if se.EnhancedCode != (smtp.EnhancedCode{}) && se.EnhancedCode != smtp.NoEnhancedCode {
+			r.enhanced = fmt.Sprintf("%d.%d.%d", se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2])
+		}
+		return r
+	}
+	return result{text: err.Error()}
+}
+
+// hostTarget is one host to try, with the name to present for TLS.
+type hostTarget struct {
+	name string // MX host name (TLS server name)
+	addr string // ip:port
+}
+
+// session delivers one message to a set of recipients on one host. It
+// returns per-recipient results, or a session-level error when the host
+// could not take the transaction at all (try the next host).
+type session struct {
+	hostname    string // our EHLO name
+	dialTimeout time.Duration
+	cmdTimeout  time.Duration
+	dataTimeout time.Duration
+	// relay: STARTTLS required, then AUTH PLAIN.
+	relay           bool
+	relayUser       string
+	relayPass       string
+	relaySkipVerify bool
+	forcePlain      bool // after a failed TLS handshake on this host
+}
+
+// errNoTLS is returned when a TLS handshake failed and the host should be
+// retried in plain text (opportunistic STARTTLS).
+var errNoTLS = errors.New("TLS handshake failed")
+
+func (s *session) deliver(ctx context.Context, h hostTarget, from string, rcpts []string, data []byte) (map[string]result, bool, error) {
+	d := net.Dialer{Timeout: s.dialTimeout}
+	conn, err := d.DialContext(ctx, "tcp", h.addr)
+	if err != nil {
+		return nil, false, fmt.Errorf("connect to %s (%s): %w", h.name, h.addr, err)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	c, tlsUsed, err := s.open(conn, h)
+	if err != nil {
+		conn.Close()
+		return nil, false, err
+	}
+	defer c.Close()
+	c.CommandTimeout = s.cmdTimeout
+	c.SubmissionTimeout = s.dataTimeout
+	if err := c.Hello(s.hostname); err != nil {
+		return nil, tlsUsed, fmt.Errorf("EHLO at %s: %w", h.name, err)
+	}
+	if s.relay {
+		if ok, _ := c.Extension("AUTH"); ok && s.relayUser != "" {
+			if err := c.Auth(sasl.NewPlainClient("", s.relayUser, s.relayPass)); err != nil {
+				return nil, tlsUsed, fmt.Errorf("AUTH at relay %s: %w", h.name, err)
+			}
+		} else if s.relayUser != "" {
+			return nil, tlsUsed, fmt.Errorf("relay %s does not offer AUTH", h.name)
+		}
+	}
+	if err := c.Mail(from, &smtp.MailOptions{Size: int64(len(data))}); err != nil {
+		r := fromSMTPError(err)
+		if r.perm {
+			return all(rcpts, r), tlsUsed, nil
+		}
+		return nil, tlsUsed, fmt.Errorf("MAIL FROM at %s: %w", h.name, err)
+	}
+	out := make(map[string]result, len(rcpts))
+	var accepted []string
+	for _, rc := range rcpts {
+		if err := c.Rcpt(rc, nil); err != nil {
+			out[rc] = fromSMTPError(err)
+			continue
+		}
+		accepted = append(accepted, rc)
+	}
+	if len(accepted) == 0 {
+		_ = c.Quit()
+		return out, tlsUsed, nil
+	}
+	w, err := c.Data()
+	if err != nil {
+		r := fromSMTPError(err)
+		for _, rc := range accepted {
+			out[rc] = r
+		}
+		return out, tlsUsed, nil
+	}
+	if _, err := w.Write(data); err != nil {
+		for _, rc := range accepted {
+			out[rc] = result{text: "connection lost while sending the message: " + err.Error()}
+		}
+		return out, tlsUsed, nil
+	}
+	resp, err := w.CloseWithResponse()
+	if err != nil {
+		r := fromSMTPError(err)
+		for _, rc := range accepted {
+			out[rc] = r
+		}
+		return out, tlsUsed, nil
+	}
+	for _, rc := range accepted {
+		out[rc] = result{code: 250, text: resp.StatusText, ok: true}
+	}
+	_ = c.Quit()
+	return out, tlsUsed, nil
+}
+
+func all(rcpts []string, r result) map[string]result {
+	out := make(map[string]result, len(rcpts))
+	for _, rc := range rcpts {
+		out[rc] = r
+	}
+	return out
+}
+
+// open reads the greeting and says EHLO itself, so that it can upgrade with
+// STARTTLS under our own EHLO name; go-smtp's client then continues on the
+// (possibly encrypted) connection.
+func (s *session) open(conn net.Conn, h hostTarget) (*smtp.Client, bool, error) {
+	_ = conn.SetDeadline(time.Now().Add(s.cmdTimeout))
+	tp := textproto.NewConn(conn)
+	if _, _, err := tp.ReadResponse(220); err != nil {
+		return nil, false, fmt.Errorf("greeting from %s: %w", h.name, err)
+	}
+	if err := tp.PrintfLine("EHLO %s", s.hostname); err != nil {
+		return nil, false, err
+	}
+	_, msg, err := tp.ReadResponse(250)
+	if err != nil {
+		return nil, false, fmt.Errorf("EHLO at %s: %w", h.name, err)
+	}
+	starttls := false
+	for _, line := range strings.Split(msg, "\n") {
+		if strings.EqualFold(strings.TrimSpace(line), "STARTTLS") {
+			starttls = true
+		}
+	}
+	greeting := "220 " + h.name + " ESMTP\r\n"
+	if s.relay && !starttls {
+		return nil, false, fmt.Errorf("relay %s does not offer STARTTLS, which relay mode requires", h.name)
+	}
+	if !starttls || s.forcePlain {
+		_ = conn.SetDeadline(time.Time{})
+		return smtp.NewClient(prefixed(conn, tp.R, greeting)), false, nil
+	}
+	if err := tp.PrintfLine("STARTTLS"); err != nil {
+		return nil, false, err
+	}
+	if _, _, err := tp.ReadResponse(220); err != nil {
+		return nil, false, fmt.Errorf("STARTTLS at %s: %w", h.name, err)
+	}
+	cfg := &tls.Config{ServerName: strings.TrimSuffix(h.name, "."), MinVersion: tls.VersionTLS12}
+	if !s.relay || s.relaySkipVerify {
+		// Opportunistic TLS to MX hosts encrypts without authenticating
+		// (RFC 7435): a certificate that does not verify still beats plain
+		// text.
+		cfg.InsecureSkipVerify = true
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.Handshake(); err != nil {
+		if s.relay {
+			return nil, false, fmt.Errorf("TLS with relay %s: %w", h.name, err)
+		}
+		return nil, false, fmt.Errorf("%w with %s: %v", errNoTLS, h.name, err)
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return smtp.NewClient(prefixed(tc, nil, greeting)), true, nil
+}
+
+// prefixedConn replays a greeting (and any buffered bytes) before reading
+// from the connection, so go-smtp's client starts as on a fresh session.
+type prefixedConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (p *prefixedConn) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+func prefixed(c net.Conn, buffered *bufio.Reader, greeting string) net.Conn {
+	var rest io.Reader = c
+	if buffered != nil && buffered.Buffered() > 0 {
+		b, _ := buffered.Peek(buffered.Buffered())
+		rest = io.MultiReader(strings.NewReader(string(b)), c)
+	}
+	return &prefixedConn{Conn: c, r: io.MultiReader(strings.NewReader(greeting), rest)}
+}
+
+func joinHostPort(ip net.IP, port int) string {
+	return net.JoinHostPort(ip.String(), strconv.Itoa(port))
+}

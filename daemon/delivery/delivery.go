@@ -1,0 +1,254 @@
+// Package delivery sends mail: it records each send and its recipients,
+// enqueues River jobs in the sending transaction, delivers hosted
+// recipients locally and others by MX (or a relay) with opportunistic
+// STARTTLS and a DKIM signature, retries 4xx with backoff up to a give-up
+// window, and turns permanent failures into bounces: a DSN in the sending
+// inbox, a message.bounced event and a suppression.
+package delivery
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"gorm.io/gorm"
+
+	"gent/daemon/config"
+	"gent/daemon/events"
+	"gent/daemon/jobs"
+	"gent/daemon/store"
+	"gent/models"
+)
+
+// Resolver looks up MX hosts and addresses through dns.resolver.
+type Resolver interface {
+	LookupMX(ctx context.Context, name string) ([]*net.MX, error)
+	LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error)
+}
+
+// Keys gives the DKIM keys of a sending domain (domains.Service): the RSA
+// key always, the Ed25519 key when its record is published.
+type Keys interface {
+	DKIMSigner(ctx context.Context, domainID string) (selector string, signer crypto.Signer, err error)
+	DKIMEd25519Signer(ctx context.Context, domainID string) (selector string, signer crypto.Signer, ok bool, err error)
+}
+
+// Local stores mail for hosted recipients and notices for senders.
+type Local interface {
+	// Hosted reports whether mail for the domain stays on this server.
+	Hosted(ctx context.Context, domain string) (bool, error)
+	// DeliverLocal stores raw for rcpt inside tx. A *models.Error refusal
+	// with code not_found, forbidden (blocked) or storage_cap_exceeded is
+	// permanent; other errors are temporary.
+	DeliverLocal(ctx context.Context, tx *gorm.DB, rcpt, from string, raw []byte) error
+	// StoreNotice stores a notice (a DSN) in the inbox inside tx and
+	// returns its message id.
+	StoreNotice(ctx context.Context, tx *gorm.DB, orgID, inboxID string, raw []byte) (string, error)
+}
+
+// Statuses of a send.
+const (
+	StatusPendingApproval    = "pending_approval"
+	StatusQueued             = "queued"
+	StatusDeferred           = "deferred"
+	StatusDelivered          = "delivered"
+	StatusPartiallyDelivered = "partially_delivered"
+	StatusBounced            = "bounced"
+	StatusRejected           = "rejected"
+	StatusExpired            = "expired"
+)
+
+type Service struct {
+	db       *store.Store
+	events   *events.Service
+	jobs     *jobs.Jobs
+	cfg      config.Outbound
+	retries  []time.Duration
+	hostname string
+	resolver Resolver
+	keys     Keys
+	local    Local
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+func NewService(db *store.Store, ev *events.Service, cfg config.Config, resolver Resolver, keys Keys, local Local, log *slog.Logger) (*Service, error) {
+	retries, err := cfg.Outbound.Retries()
+	if err != nil {
+		return nil, err
+	}
+	return &Service{db: db, events: ev, cfg: cfg.Outbound, retries: retries, hostname: cfg.Hostname,
+		resolver: resolver, keys: keys, local: local, log: log, now: time.Now}, nil
+}
+
+// SetJobs gives the service the job client.
+func (s *Service) SetJobs(j *jobs.Jobs) { s.jobs = j }
+
+// RegisterWorkers adds the delivery job.
+func (s *Service) RegisterWorkers(w *river.Workers) {
+	river.AddWorker(w, &deliverWorker{s: s})
+}
+
+// Recipient is one envelope recipient of a send.
+type Recipient struct {
+	Address string
+	Kind    string // to, cc, bcc
+}
+
+// Outbound is a send to record.
+type Outbound struct {
+	ID              string // the id of the sent copy in the inbox
+	OrgID           string
+	InboxID         string
+	DomainID        string
+	MessageIDHeader string
+	EnvelopeFrom    string
+	Raw             []byte
+	Recipients      []Recipient
+	// Held sends are recorded as pending_approval and not queued.
+	Held bool
+}
+
+// Digest is the SHA-256 of exactly what will be sent: the envelope and the
+// message bytes.
+func Digest(envelopeFrom string, rcpts []Recipient, raw []byte) []byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "MAIL FROM:<%s>\n", envelopeFrom)
+	addrs := make([]string, 0, len(rcpts))
+	for _, r := range rcpts {
+		addrs = append(addrs, r.Kind+":"+r.Address)
+	}
+	sort.Strings(addrs)
+	for _, a := range addrs {
+		fmt.Fprintf(h, "RCPT TO:<%s>\n", a)
+	}
+	fmt.Fprintf(h, "DATA %d\n", len(raw))
+	h.Write(raw)
+	return h.Sum(nil)
+}
+
+func domainOf(addr string) string {
+	return strings.ToLower(addr[strings.LastIndexByte(addr, '@')+1:])
+}
+
+// Create records a send inside tx and, unless it is held, enqueues its
+// delivery jobs in the same transaction.
+func (s *Service) Create(ctx context.Context, tx *gorm.DB, o Outbound) error {
+	status := StatusQueued
+	if o.Held {
+		status = StatusPendingApproval
+	}
+	err := tx.Exec(`INSERT INTO outbound_messages (id, org_id, inbox_id, domain_id, message_id_header, envelope_from, raw, digest, status, recipient_count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, o.ID, o.OrgID, o.InboxID, o.DomainID, o.MessageIDHeader, o.EnvelopeFrom,
+		o.Raw, Digest(o.EnvelopeFrom, o.Recipients, o.Raw), status, len(o.Recipients)).Error
+	if err != nil {
+		return fmt.Errorf("record send: %w", err)
+	}
+	for _, r := range o.Recipients {
+		if err := tx.Exec(`INSERT INTO delivery_recipients (outbound_id, address, org_id, domain, kind) VALUES (?, ?, ?, ?, ?)`,
+			o.ID, r.Address, o.OrgID, domainOf(r.Address), r.Kind).Error; err != nil {
+			return store.WrapError(err, "recipient")
+		}
+	}
+	if o.Held {
+		return nil
+	}
+	return s.enqueue(ctx, tx, o.ID)
+}
+
+// Release queues a held send (after approval) inside tx. raw and rcpts,
+// when not nil, replace the held message (a reviewer's edit).
+func (s *Service) Release(ctx context.Context, tx *gorm.DB, id string, raw []byte, rcpts []Recipient) error {
+	var o struct {
+		OrgID        string
+		EnvelopeFrom string
+		Status       string
+	}
+	if err := tx.Raw(`SELECT org_id, envelope_from, status FROM outbound_messages WHERE id = ? FOR UPDATE`, id).Scan(&o).Error; err != nil {
+		return fmt.Errorf("load send: %w", err)
+	}
+	if o.Status != StatusPendingApproval {
+		return models.Errorf(models.CodeConflict, "the send is %s, not pending approval", o.Status)
+	}
+	if raw != nil {
+		if err := tx.Exec(`DELETE FROM delivery_recipients WHERE outbound_id = ?`, id).Error; err != nil {
+			return fmt.Errorf("replace recipients: %w", err)
+		}
+		for _, r := range rcpts {
+			if err := tx.Exec(`INSERT INTO delivery_recipients (outbound_id, address, org_id, domain, kind) VALUES (?, ?, ?, ?, ?)`,
+				id, r.Address, o.OrgID, domainOf(r.Address), r.Kind).Error; err != nil {
+				return store.WrapError(err, "recipient")
+			}
+		}
+		if err := tx.Exec(`UPDATE outbound_messages SET raw = ?, digest = ?, recipient_count = ? WHERE id = ?`,
+			raw, Digest(o.EnvelopeFrom, rcpts, raw), len(rcpts), id).Error; err != nil {
+			return fmt.Errorf("replace held message: %w", err)
+		}
+	}
+	if err := tx.Exec(`UPDATE outbound_messages SET status = ?, updated_at = now() WHERE id = ?`, StatusQueued, id).Error; err != nil {
+		return fmt.Errorf("queue send: %w", err)
+	}
+	return s.enqueue(ctx, tx, id)
+}
+
+// Close marks a held send rejected or expired: it will never be queued.
+func (s *Service) Close(ctx context.Context, tx *gorm.DB, id, status string) error {
+	res := tx.Exec(`UPDATE outbound_messages SET status = ?, raw = NULL, updated_at = now(), completed_at = now()
+		WHERE id = ? AND status = ?`, status, id, StatusPendingApproval)
+	if res.Error != nil {
+		return fmt.Errorf("close send: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return models.Errorf(models.CodeConflict, "the send is no longer pending approval")
+	}
+	return nil
+}
+
+func (s *Service) enqueue(ctx context.Context, tx *gorm.DB, id string) error {
+	var doms []string
+	if err := tx.Raw(`SELECT DISTINCT domain FROM delivery_recipients WHERE outbound_id = ? ORDER BY domain`, id).Scan(&doms).Error; err != nil {
+		return fmt.Errorf("list recipient domains: %w", err)
+	}
+	for _, d := range doms {
+		if err := s.jobs.InsertTx(ctx, tx, DeliverArgs{OutboundID: id, Domain: d}, &river.InsertOpts{MaxAttempts: 1000}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Suppressed returns those of addrs on the inbox's suppression list.
+func (s *Service) Suppressed(ctx context.Context, tx *gorm.DB, inboxID string, addrs []string) ([]string, error) {
+	if len(addrs) == 0 {
+		return nil, nil
+	}
+	var out []string
+	if err := tx.WithContext(ctx).Raw(`SELECT address FROM suppressions WHERE inbox_id = ? AND address IN ?`, inboxID, addrs).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("check suppressions: %w", err)
+	}
+	return out, nil
+}
+
+// Status returns a send's aggregate status and per-recipient results.
+func (s *Service) Status(ctx context.Context, orgID, id string) (*models.SendStatus, error) {
+	var st models.SendStatus
+	res := s.db.DB.WithContext(ctx).Raw(`SELECT id, status, created_at, completed_at FROM outbound_messages WHERE id = ? AND org_id = ?`, id, orgID).Scan(&st)
+	if res.Error != nil {
+		return nil, fmt.Errorf("load send: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, nil
+	}
+	if err := s.db.DB.WithContext(ctx).Raw(`SELECT address, kind, status, attempts, last_code, last_response, mx, delivered_at, next_attempt_at
+		FROM delivery_recipients WHERE outbound_id = ? ORDER BY address`, id).Scan(&st.Recipients).Error; err != nil {
+		return nil, fmt.Errorf("load recipients: %w", err)
+	}
+	return &st, nil
+}

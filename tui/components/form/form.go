@@ -1,0 +1,281 @@
+// Package form is a small vertical form of text, password and choice
+// fields, with per-field errors from the API (matched by the error's
+// field name) and the TUI's keys: tab/↓ next, shift+tab/↑ previous,
+// ←/→ change a choice, enter next field or submit on the last one.
+package form
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"gent/tui/common"
+	"gent/tui/styles"
+)
+
+const labelWidth = 16
+
+// Choice is one option of a choice field.
+type Choice struct {
+	Value string
+	Label string
+	Help  string // one line shown under the field when selected
+}
+
+// Field is one row of a form.
+type Field struct {
+	Name  string // the API request field, to place server errors
+	Label string
+	Hint  string
+
+	input   textinput.Model
+	choices []Choice
+	sel     int
+	err     string
+}
+
+func newInput() textinput.Model {
+	in := textinput.New()
+	in.Prompt = ""
+	in.CharLimit = 254
+	return in
+}
+
+// Text is a text field. It has no placeholder: without colour a
+// placeholder would look like a value; examples go in the hint.
+func Text(name, label string) *Field {
+	return &Field{Name: name, Label: label, input: newInput()}
+}
+
+// Password is a text field whose value is masked.
+func Password(name, label string) *Field {
+	f := Text(name, label)
+	f.input.EchoMode = textinput.EchoPassword
+	f.input.EchoCharacter = '•'
+	return f
+}
+
+// Select is a choice field with choices[sel] selected.
+func Select(name, label string, choices []Choice, sel int) *Field {
+	return &Field{Name: name, Label: label, choices: choices, sel: sel}
+}
+
+// WithHint sets a line shown under the field.
+func (f *Field) WithHint(h string) *Field { f.Hint = h; return f }
+
+// WithValue sets the value of a text field.
+func (f *Field) WithValue(v string) *Field { f.input.SetValue(v); return f }
+
+// WithLimit sets the most characters a text field takes.
+func (f *Field) WithLimit(n int) *Field { f.input.CharLimit = n; return f }
+
+func (f *Field) isChoice() bool { return f.choices != nil }
+
+// Value is the text, or the selected choice's value.
+func (f *Field) Value() string {
+	if f.isChoice() {
+		return f.choices[f.sel].Value
+	}
+	return f.input.Value()
+}
+
+// Form is a list of fields with one focused.
+type Form struct {
+	c      *common.Common
+	fields []*Field
+	focus  int
+	err    string // an error that names no field
+	width  int
+}
+
+// New builds a form; call Init to focus its first field.
+func New(c *common.Common, fields ...*Field) *Form {
+	return &Form{c: c, fields: fields, width: 80}
+}
+
+// Init focuses the first field.
+func (f *Form) Init() tea.Cmd { return f.focusOn(0) }
+
+// SetWidth fits text inputs into width columns.
+func (f *Form) SetWidth(w int) {
+	f.width = w
+	for _, fl := range f.fields {
+		fl.input.Width = max(8, w-labelWidth-4)
+	}
+}
+
+// Field returns the named field (nil if none).
+func (f *Form) Field(name string) *Field {
+	for _, fl := range f.fields {
+		if fl.Name == name {
+			return fl
+		}
+	}
+	return nil
+}
+
+// Value is the named field's value.
+func (f *Form) Value(name string) string {
+	if fl := f.Field(name); fl != nil {
+		return fl.Value()
+	}
+	return ""
+}
+
+// Focused is the name of the focused field.
+func (f *Form) Focused() string { return f.fields[f.focus].Name }
+
+// Focus moves the focus to the named field.
+func (f *Form) Focus(name string) tea.Cmd {
+	for i, fl := range f.fields {
+		if fl.Name == name {
+			return f.focusOn(i)
+		}
+	}
+	return nil
+}
+
+// Typing reports whether a text field has the focus.
+func (f *Form) Typing() bool { return !f.fields[f.focus].isChoice() }
+
+// SetError shows err under the field it names (and focuses that field), or
+// above the form when it names none. It returns the focus command.
+func (f *Form) SetError(err error) tea.Cmd {
+	f.ClearErrors()
+	msg := common.Describe(err)
+	name := common.Field(err)
+	for i, fl := range f.fields {
+		if name != "" && fl.Name == name {
+			fl.err = msg
+			return f.focusOn(i)
+		}
+	}
+	f.err = msg
+	return nil
+}
+
+// ClearErrors removes every error.
+func (f *Form) ClearErrors() {
+	f.err = ""
+	for _, fl := range f.fields {
+		fl.err = ""
+	}
+}
+
+// Reset empties the text fields and focuses the first.
+func (f *Form) Reset() tea.Cmd {
+	f.ClearErrors()
+	for _, fl := range f.fields {
+		fl.input.Reset()
+	}
+	return f.focusOn(0)
+}
+
+func (f *Form) focusOn(i int) tea.Cmd {
+	f.focus = (i + len(f.fields)) % len(f.fields)
+	var cmd tea.Cmd
+	for j, fl := range f.fields {
+		if j == f.focus && !fl.isChoice() {
+			cmd = fl.input.Focus()
+		} else {
+			fl.input.Blur()
+		}
+	}
+	return cmd
+}
+
+// Update handles a message; submit is true when enter was pressed on the
+// last field.
+func (f *Form) Update(msg tea.Msg) (submit bool, cmd tea.Cmd) {
+	k := f.c.Keys
+	cur := f.fields[f.focus]
+	if km, ok := msg.(tea.KeyMsg); ok {
+		switch {
+		case key.Matches(km, k.Submit):
+			if f.focus == len(f.fields)-1 {
+				return true, nil
+			}
+			return false, f.focusOn(f.focus + 1)
+		case key.Matches(km, k.NextField):
+			return false, f.focusOn(f.focus + 1)
+		case key.Matches(km, k.PrevField):
+			return false, f.focusOn(f.focus - 1)
+		case cur.isChoice() && key.Matches(km, k.Left):
+			cur.sel = (cur.sel - 1 + len(cur.choices)) % len(cur.choices)
+			return false, nil
+		case cur.isChoice() && key.Matches(km, k.Right):
+			cur.sel = (cur.sel + 1) % len(cur.choices)
+			return false, nil
+		}
+	}
+	if cur.isChoice() {
+		return false, nil
+	}
+	cur.input, cmd = cur.input.Update(msg)
+	return false, cmd
+}
+
+// Bindings are the form's keys for the help line.
+func (f *Form) Bindings() []key.Binding {
+	k := f.c.Keys
+	b := []key.Binding{k.NextField, k.PrevField}
+	if f.fields[f.focus].isChoice() {
+		b = append(b, k.Choose)
+	}
+	return append(b, k.Submit)
+}
+
+// View draws the form.
+func (f *Form) View() string {
+	st := f.c.Styles
+	var b strings.Builder
+	if f.err != "" {
+		b.WriteString(st.Error.Render(styles.Fail+" "+f.err) + "\n\n")
+	}
+	pad := strings.Repeat(" ", labelWidth+2)
+	for i, fl := range f.fields {
+		marker, label := "  ", st.Label
+		if i == f.focus {
+			marker, label = styles.Cursor+" ", st.Focused
+		}
+		b.WriteString(marker + label.Render(padRight(fl.Label, labelWidth)) + fl.view(st, i == f.focus) + "\n")
+		if fl.isChoice() && fl.choices[fl.sel].Help != "" {
+			b.WriteString(pad + st.Hint.Render(fl.choices[fl.sel].Help) + "\n")
+		}
+		if fl.Hint != "" {
+			b.WriteString(pad + st.Hint.Render(fl.Hint) + "\n")
+		}
+		if fl.err != "" {
+			b.WriteString(pad + st.Error.Render(styles.Fail+" "+fl.err) + "\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func (fl *Field) view(st styles.Styles, focused bool) string {
+	if !fl.isChoice() {
+		return fl.input.View()
+	}
+	parts := make([]string, len(fl.choices))
+	for i, c := range fl.choices {
+		if i == fl.sel {
+			s := "(•) " + c.Label
+			if focused {
+				s = st.Selected.Render(s)
+			}
+			parts[i] = s
+		} else {
+			parts[i] = st.Muted.Render("( ) " + c.Label)
+		}
+	}
+	return strings.Join(parts, "  ")
+}
+
+func padRight(s string, w int) string {
+	if n := len([]rune(s)); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}

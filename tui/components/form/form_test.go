@@ -1,0 +1,110 @@
+package form
+
+import (
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"gent/models"
+	"gent/tui/client"
+	"gent/tui/common"
+)
+
+func newForm(t *testing.T) *Form {
+	t.Helper()
+	lipgloss.SetColorProfile(termenv.Ascii)
+	cl, _ := client.New("http://127.0.0.1:9")
+	f := New(common.NewCommon(cl),
+		Text("email", "Email"),
+		Password("password", "Password"),
+		Select("role", "Role", []Choice{{Value: "admin", Label: "admin", Help: "runs things"}, {Value: "reviewer", Label: "reviewer"}}, 0),
+	)
+	f.Init()
+	return f
+}
+
+func press(t tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: t} }
+
+func typeIn(f *Form, s string) {
+	for _, r := range s {
+		f.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+}
+
+func TestFocusMoves(t *testing.T) {
+	f := newForm(t)
+	steps := []struct {
+		key  tea.KeyType
+		want string
+	}{
+		{tea.KeyTab, "password"}, {tea.KeyDown, "role"}, {tea.KeyTab, "email"}, // wraps
+		{tea.KeyShiftTab, "role"}, {tea.KeyUp, "password"}, {tea.KeyEnter, "role"},
+	}
+	for i, s := range steps {
+		if submit, _ := f.Update(press(s.key)); submit {
+			t.Fatalf("step %d submitted", i)
+		}
+		if got := f.Focused(); got != s.want {
+			t.Fatalf("step %d (%v): focus %q, want %q", i, s.key, got, s.want)
+		}
+	}
+	if submit, _ := f.Update(press(tea.KeyEnter)); !submit {
+		t.Fatal("enter on the last field did not submit")
+	}
+}
+
+func TestTypingAndChoices(t *testing.T) {
+	f := newForm(t)
+	typeIn(f, "a@b.test")
+	f.Update(press(tea.KeyTab))
+	typeIn(f, "secret pass")
+	if !f.Typing() {
+		t.Fatal("not typing in a text field")
+	}
+	f.Update(press(tea.KeyTab))
+	if f.Typing() {
+		t.Fatal("typing on a choice field")
+	}
+	f.Update(press(tea.KeyLeft)) // wraps to the last choice
+	if got := f.Value("role"); got != "reviewer" {
+		t.Fatalf("role %q", got)
+	}
+	f.Update(press(tea.KeyRight))
+	if got := f.Value("role"); got != "admin" {
+		t.Fatalf("role %q", got)
+	}
+	if f.Value("email") != "a@b.test" || f.Value("password") != "secret pass" {
+		t.Fatalf("values %q %q", f.Value("email"), f.Value("password"))
+	}
+	v := f.View()
+	if strings.Contains(v, "secret pass") || !strings.Contains(v, "•••••••••••") {
+		t.Fatalf("password not masked:\n%s", v)
+	}
+	if !strings.Contains(v, "› Role            (•) admin  ( ) reviewer") || !strings.Contains(v, "runs things") {
+		t.Fatalf("choice view:\n%s", v)
+	}
+}
+
+func TestErrorsGoToTheirField(t *testing.T) {
+	f := newForm(t)
+	f.SetError(&client.APIError{Status: 422, Err: models.Invalid("password", "password must be at least 10 characters")})
+	if f.Focused() != "password" {
+		t.Fatalf("focus %q, want the field in error", f.Focused())
+	}
+	v := f.View()
+	if !strings.Contains(v, "✗ Password must be at least 10 characters.") {
+		t.Fatalf("field error not shown:\n%s", v)
+	}
+	f.SetError(&client.APIError{Status: 401, Err: &models.Error{Code: "unauthorized", Message: "email or password is not correct"}})
+	v = f.View()
+	if strings.Contains(v, "at least 10") || !strings.HasPrefix(v, "✗ Email or password is not correct.") {
+		t.Fatalf("form error not shown above the form, or old error kept:\n%s", v)
+	}
+	f.ClearErrors()
+	if strings.Contains(f.View(), "✗") {
+		t.Fatal("errors survive ClearErrors")
+	}
+}

@@ -1,0 +1,253 @@
+package tui
+
+import (
+	"context"
+	"net"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+
+	"gent/daemon/server/servertest"
+	"gent/daemon/store/storetest"
+	"gent/models"
+	"gent/tui/client"
+	"gent/tui/session"
+)
+
+func TestMain(m *testing.M) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	storetest.Main(m)
+}
+
+const (
+	termW, termH = 80, 24
+	password     = "correct horse battery"
+)
+
+// daemon is a whole gentd on a fresh database, serving its API on a real
+// loopback listener.
+type daemon struct {
+	*servertest.Env
+	URL string
+}
+
+func startDaemon(t *testing.T) *daemon {
+	t.Helper()
+	return serve(t, servertest.New(t))
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// setupCode issues the one-time code (and writes data_dir/setup-code).
+func (d *daemon) setupCode(t *testing.T) string {
+	t.Helper()
+	code, err := d.Auth.PrepareSetup(context.Background())
+	if err != nil || code == "" {
+		t.Fatalf("prepare setup: %q %v", code, err)
+	}
+	return code
+}
+
+// addUser creates a user with a fixed email through the API.
+func (d *daemon) addUser(t *testing.T, owner, email, role string) models.User {
+	t.Helper()
+	var u models.User
+	d.MustStatus(201, "POST", "/v1/users", owner, models.CreateUserRequest{Email: email, Password: password, Role: role}).JSON(t, &u)
+	return u
+}
+
+// saveSession stores a session for the daemon in configDir, as a previous
+// run of the TUI would have.
+func (d *daemon) saveSession(t *testing.T, configDir, token, email string) {
+	t.Helper()
+	st, err := session.NewStore(configDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(d.URL, session.Saved{Token: client.Secret(token), ExpiresAt: time.Now().Add(time.Hour), Email: email}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// probe wraps the root model and keeps its latest view, so a test can wait
+// for a screen without parsing the terminal stream.
+type probe struct {
+	m      *Model
+	mu     sync.Mutex
+	view   string
+	busy   bool
+	synced int
+}
+
+// syncMsg marks a point in the message queue: once the probe has seen it,
+// every key sent before it has been handled.
+type syncMsg struct{ n int }
+
+func (p *probe) Init() tea.Cmd {
+	cmd := p.m.Init()
+	p.record()
+	return cmd
+}
+
+func (p *probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if s, ok := msg.(syncMsg); ok {
+		p.mu.Lock()
+		p.synced = s.n
+		p.mu.Unlock()
+		return p, nil
+	}
+	_, cmd := p.m.Update(msg)
+	p.record()
+	return p, cmd
+}
+
+func (p *probe) View() string { return p.m.View() }
+
+func (p *probe) record() {
+	v := p.m.View()
+	busy, _ := p.m.busy()
+	p.mu.Lock()
+	p.view, p.busy = v, busy
+	p.mu.Unlock()
+}
+
+func (p *probe) snapshot() (view string, busy bool, synced int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.view, p.busy, p.synced
+}
+
+// tui is the TUI running under teatest at 80×24.
+type tui struct {
+	t         *testing.T
+	tm        *teatest.TestModel
+	p         *probe
+	ConfigDir string
+	d         *daemon
+	syncs     int
+}
+
+type tuiOpt func(*Options)
+
+func withConfigDir(dir string) tuiOpt { return func(o *Options) { o.ConfigDir = dir } }
+
+func startTUI(t *testing.T, d *daemon, opts ...tuiOpt) *tui {
+	t.Helper()
+	o := Options{Server: d.URL, DataDir: d.Config.DataDir, ConfigDir: t.TempDir()}
+	for _, f := range opts {
+		f(&o)
+	}
+	m, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &probe{m: m}
+	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(termW, termH))
+	r := &tui{t: t, tm: tm, p: p, ConfigDir: o.ConfigDir, d: d}
+	t.Cleanup(func() { _ = tm.Quit() })
+	return r
+}
+
+// sync returns the number of a sync message sent after every key so far.
+func (r *tui) sync() int {
+	r.syncs++
+	r.tm.Send(syncMsg{r.syncs})
+	return r.syncs
+}
+
+// wait returns the view once every key sent so far has been handled, the
+// view contains every want, and no call runs.
+func (r *tui) wait(want ...string) string {
+	r.t.Helper()
+	n := r.sync()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		v, busy, synced := r.p.snapshot()
+		ok := !busy && synced >= n
+		for _, w := range want {
+			ok = ok && strings.Contains(v, w)
+		}
+		if ok {
+			return v
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("screen never showed %q (busy %v); last screen:\n%s", want, busy, v)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (r *tui) typ(s string) { r.tm.Type(s) }
+
+func (r *tui) press(keys ...tea.KeyType) {
+	for _, k := range keys {
+		r.tm.Send(tea.KeyMsg{Type: k})
+	}
+}
+
+func (r *tui) runes(s string) {
+	for _, c := range s {
+		r.tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{c}})
+	}
+}
+
+// quit ends the program and returns the final root model.
+func (r *tui) quit() *Model {
+	r.t.Helper()
+	_ = r.tm.Quit()
+	fm := r.tm.FinalModel(r.t, teatest.WithFinalTimeout(10*time.Second))
+	return fm.(*probe).m
+}
+
+// fixedID replaces the random part of ids; cutID finds ids a column cut.
+const fixedID = "0123456789abcdefghjkmnpqrs"
+
+var cutID = regexp.MustCompile(`\b(org|usr|ses|aud|tok|inb|dom)_[0-9a-z]{0,25}…`)
+
+var normalizers = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`\b(org|usr|ses|aud|tok|inb|dom)_[0-9a-z]{26}\b`), "${1}_0123456789abcdefghjkmnpqrs"},
+	{regexp.MustCompile(`\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\b`), "2026-01-02 15:04:05"},
+	{regexp.MustCompile(`\b\d{4}-\d\d-\d\d \d\d:\d\d\b`), "2026-01-02 15:04"},
+	{regexp.MustCompile(`\b\d\d-\d\d \d\d:\d\d:\d\d\b`), "01-02 15:04:05"},
+	{regexp.MustCompile(`127\.0\.0\.1:\d{4,5}\b`), "127.0.0.1:8080"},
+	{regexp.MustCompile(`\b[0-9A-Z]{6}-[0-9A-Z]{6}\b`), "ABC123-DEF456"},
+	{regexp.MustCompile(`\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`), "00000000-0000-0000-0000-000000000000"},
+}
+
+// golden compares the screen, with ids, times, ports, codes and the data
+// directory replaced by fixed values, to testdata/<test name>.golden.
+func (r *tui) golden(view string) {
+	r.t.Helper()
+	if n := strings.Count(view, "\n") + 1; n != termH {
+		r.t.Fatalf("screen has %d lines, want %d:\n%s", n, termH, view)
+	}
+	v := view
+	if dir := r.d.Config.DataDir; dir != "" {
+		v = strings.ReplaceAll(v, dir, "./var")
+	}
+	for _, n := range normalizers {
+		v = n.re.ReplaceAllString(v, n.with)
+	}
+	v = cutID.ReplaceAllStringFunc(v, func(s string) string {
+		prefix, rest, _ := strings.Cut(s, "_")
+		return prefix + "_" + fixedID[:len(strings.TrimSuffix(rest, "…"))] + "…"
+	})
+	teatest.RequireEqualOutput(r.t, []byte(v))
+}

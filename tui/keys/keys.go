@@ -1,0 +1,87 @@
+// Package keys is the TUI's one keymap. Screens pick the bindings they use
+// from KeyMap and list them in their help; nothing else names a key.
+package keys
+
+import "github.com/charmbracelet/bubbles/key"
+
+// KeyMap holds every binding of the TUI.
+type KeyMap struct {
+	// Everywhere.
+	Quit      key.Binding
+	ForceQuit key.Binding
+	Help      key.Binding
+	Back      key.Binding
+
+	// Lists and tables.
+	Up       key.Binding
+	Down     key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
+	Open     key.Binding
+	Refresh  key.Binding
+
+	// Forms.
+	NextField key.Binding
+	PrevField key.Binding
+	Submit    key.Binding
+	Left      key.Binding
+	Right     key.Binding
+	Choose    key.Binding // help for Left and Right together
+	Cancel    key.Binding
+
+	// Dashboard navigation.
+	Users   key.Binding
+	Audit   key.Binding
+	Logout  key.Binding
+	Retry   key.Binding
+	AddUser key.Binding
+
+	// Audit log.
+	Filter      key.Binding
+	ClearFilter key.Binding
+	NextPage    key.Binding
+	PrevPage    key.Binding
+}
+
+// Default returns the keymap.
+func Default() KeyMap {
+	b := func(help, desc string, k ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(k...), key.WithHelp(help, desc))
+	}
+	return KeyMap{
+		Quit:      b("q", "quit", "q"),
+		ForceQuit: b("ctrl+c", "quit", "ctrl+c"),
+		Help:      b("?", "more keys", "?"),
+		Back:      b("esc", "back", "esc"),
+
+		Up:       b("↑/k", "up", "up", "k"),
+		Down:     b("↓/j", "down", "down", "j"),
+		PageUp:   b("pgup", "page up", "pgup", "ctrl+u"),
+		PageDown: b("pgdn", "page down", "pgdown", "ctrl+d"),
+		Top:      b("home/g", "first", "home", "g"),
+		Bottom:   b("end/G", "last", "end", "G"),
+		Open:     b("enter", "open", "enter"),
+		Refresh:  b("r", "refresh", "r"),
+
+		NextField: b("tab/↓", "next", "tab", "down"),
+		PrevField: b("↑", "previous", "shift+tab", "up"),
+		Submit:    b("enter", "submit", "enter"),
+		Left:      b("←", "previous choice", "left"),
+		Right:     b("→", "next choice", "right"),
+		Choose:    b("←/→", "choose", "left", "right"),
+		Cancel:    b("esc", "cancel", "esc"),
+
+		Users:   b("u", "users", "u"),
+		Audit:   b("l", "audit log", "l"),
+		Logout:  b("X", "sign out", "X"),
+		Retry:   b("r", "retry", "r"),
+		AddUser: b("a", "add user", "a"),
+
+		Filter:      b("/", "filter", "/"),
+		ClearFilter: b("x", "clear filter", "x"),
+		NextPage:    b("n", "older", "n"),
+		PrevPage:    b("p", "newer", "p"),
+	}
+}

@@ -1,0 +1,100 @@
+package screens
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gent/models"
+	"gent/tui/client"
+	"gent/tui/common"
+	"gent/tui/styles"
+)
+
+// activity is a page of the audit trail with the names of the users in it.
+type activity struct {
+	Page  models.List[models.AuditEntry]
+	Names map[string]string // user id -> email
+}
+
+// loadActivity fetches a page of the audit trail; admins also get every
+// user's email so actors show by name (reviewers may not list users, so
+// they see ids, except their own).
+func loadActivity(c *common.Common, q client.AuditQuery, names map[string]string) func(context.Context, *client.Client) (activity, error) {
+	admin := c.IsAdmin()
+	return func(ctx context.Context, cl *client.Client) (activity, error) {
+		page, err := cl.Audit(ctx, q)
+		if err != nil {
+			return activity{}, err
+		}
+		a := activity{Page: page, Names: names}
+		if admin && names == nil {
+			users, err := cl.AllUsers(ctx)
+			if err != nil {
+				return activity{}, err
+			}
+			a.Names = userNames(users)
+		}
+		return a, nil
+	}
+}
+
+func userNames(users []models.User) map[string]string {
+	m := make(map[string]string, len(users))
+	for _, u := range users {
+		m[u.ID] = u.Email
+	}
+	return m
+}
+
+// actorName shows who acted: a user's email when known, else the id or
+// the kind of actor.
+func actorName(c *common.Common, names map[string]string, e models.AuditEntry) string {
+	if c.Me != nil && e.ActorID == c.Me.User.ID {
+		return c.Me.User.Email
+	}
+	if n, ok := names[e.ActorID]; ok {
+		return n
+	}
+	if e.ActorID != "" {
+		return e.ActorID
+	}
+	return e.ActorType
+}
+
+// targetName shows what was acted on: a user's email, the organization's
+// name, or the id.
+func targetName(c *common.Common, names map[string]string, e models.AuditEntry) string {
+	if n, ok := names[e.TargetID]; ok {
+		return n
+	}
+	if c.Me != nil && e.TargetID == c.Me.Org.ID {
+		return c.Me.Org.Name
+	}
+	return e.TargetID
+}
+
+// outcome is the result with a symbol, readable without colour.
+func outcome(st styles.Styles, e models.AuditEntry) string {
+	switch e.Outcome {
+	case "success":
+		return st.Success.Render(fmt.Sprintf("%s %d", styles.OK, e.Status))
+	case "denied":
+		return st.Warning.Render(fmt.Sprintf("%s %d", styles.Warn, e.Status))
+	}
+	return st.Error.Render(fmt.Sprintf("%s %d", styles.Fail, e.Status))
+}
+
+// Time layouts, in the local time zone.
+const (
+	stampLong  = "2006-01-02 15:04:05"
+	stampShort = "01-02 15:04:05"
+	dateShort  = "2006-01-02 15:04"
+)
+
+func localTime(t time.Time, layout string) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Local().Format(layout)
+}

@@ -1,0 +1,287 @@
+package screens
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"gent/models"
+	"gent/tui/client"
+	"gent/tui/common"
+	"gent/tui/components/form"
+	"gent/tui/components/table"
+	"gent/tui/styles"
+)
+
+const auditPageSize = 50
+
+// Audit is the audit log: a page of entries at a time, newest first,
+// filtered by action and actor.
+type Audit struct {
+	c     *common.Common
+	req   common.Requests
+	table *table.Model
+	w, h  int
+
+	entries []models.AuditEntry
+	names   map[string]string
+	err     string
+
+	filter    auditFilter
+	filtering bool
+	form      *form.Form
+
+	cursors []string // the cursor of each page seen; cursors[i] loads page i
+	page    int
+	next    string
+}
+
+// auditFilter is what the user typed.
+type auditFilter struct{ Action, Actor string }
+
+// NewAudit builds the audit log screen.
+func NewAudit(c *common.Common) *Audit {
+	return &Audit{c: c, cursors: []string{""}, table: table.New(c,
+		table.Column{Title: "Time", Width: 14},
+		table.Column{Title: "Actor", Width: 20},
+		table.Column{Title: "Action", Width: 15},
+		table.Column{Title: "Result", Width: 6},
+		table.Column{Title: "Target", Width: 0},
+	)}
+}
+
+func (s *Audit) Title() string        { return "Audit log" }
+func (s *Audit) Init() tea.Cmd        { return s.load() }
+func (s *Audit) Busy() (bool, string) { return s.req.Busy() }
+func (s *Audit) Typing() bool         { return s.filtering }
+
+func (s *Audit) SetSize(w, h int) {
+	s.w, s.h = w, h
+	rows := h - 3
+	if s.filtering {
+		s.form.SetWidth(w)
+		rows -= lines(s.form.View())
+	}
+	s.table.SetSize(w, rows)
+}
+
+func (s *Audit) ShortHelp() []key.Binding {
+	k := s.c.Keys
+	if s.filtering {
+		return append(s.form.Bindings(), k.Cancel)
+	}
+	return []key.Binding{k.Filter, k.NextPage, k.PrevPage, k.Open}
+}
+
+func (s *Audit) FullHelp() [][]key.Binding {
+	k := s.c.Keys
+	if s.filtering {
+		return [][]key.Binding{s.ShortHelp()}
+	}
+	return [][]key.Binding{{k.Filter, k.ClearFilter, k.Refresh}, {k.NextPage, k.PrevPage, k.Open}, s.table.Bindings()}
+}
+
+// query turns the filter into API parameters. The actor may be an email
+// (of a user this screen knows), an id, or a kind of actor.
+func (s *Audit) query() (client.AuditQuery, error) {
+	q := client.AuditQuery{Page: client.Page{Cursor: s.cursors[s.page], Limit: auditPageSize}, Action: s.filter.Action}
+	a := s.filter.Actor
+	switch {
+	case a == "":
+	case a == "user" || a == "token" || a == "system" || a == "anonymous":
+		q.ActorType = a
+	case strings.Contains(a, "@"):
+		if s.c.Me != nil && strings.EqualFold(a, s.c.Me.User.Email) {
+			q.ActorID = s.c.Me.User.ID
+			break
+		}
+		for id, email := range s.names {
+			if strings.EqualFold(email, a) {
+				q.ActorID = id
+			}
+		}
+		if q.ActorID == "" {
+			return q, fmt.Errorf("no user with the email %s; give a user or token id instead", a)
+		}
+	default:
+		q.ActorID = a
+	}
+	return q, nil
+}
+
+func (s *Audit) load() tea.Cmd {
+	q, err := s.query()
+	if err != nil {
+		s.err = err.Error()
+		return nil
+	}
+	id, cmd := common.Call(s.c, loadActivity(s.c, q, s.names))
+	s.req.Start("page", id, "Loading the audit log…")
+	return cmd
+}
+
+func (s *Audit) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case common.ResultMsg[activity]:
+		if _, ok := s.req.Done(msg.ID); ok {
+			s.setPage(msg.Value)
+		}
+	case common.ErrorMsg:
+		if _, ok := s.req.Done(msg.ID); ok {
+			s.err = common.Describe(msg.Err)
+		}
+	case tea.KeyMsg:
+		if s.filtering {
+			return s, s.updateFilter(msg)
+		}
+		return s, s.handleKey(msg)
+	default:
+		if s.filtering {
+			_, cmd := s.form.Update(msg)
+			return s, cmd
+		}
+	}
+	return s, nil
+}
+
+func (s *Audit) setPage(a activity) {
+	s.entries, s.names, s.next, s.err = a.Page.Data, a.Names, a.Page.NextCursor, ""
+	rows := make([][]string, len(s.entries))
+	for i, e := range s.entries {
+		rows[i] = []string{localTime(e.CreatedAt, stampShort), actorName(s.c, s.names, e), e.Action,
+			outcome(s.c.Styles, e), targetName(s.c, s.names, e)}
+	}
+	s.table.SetRows(rows)
+	s.table.SetCursor(0)
+}
+
+func (s *Audit) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := s.c.Keys
+	switch {
+	case key.Matches(msg, k.Filter):
+		return s.openFilter()
+	case key.Matches(msg, k.ClearFilter):
+		if s.filter == (auditFilter{}) {
+			return nil
+		}
+		s.filter = auditFilter{}
+		return s.firstPage()
+	case key.Matches(msg, k.NextPage):
+		if s.next == "" || s.req.Pending("page") {
+			return nil
+		}
+		s.cursors = append(s.cursors[:s.page+1], s.next)
+		s.page++
+		return s.load()
+	case key.Matches(msg, k.PrevPage):
+		if s.page == 0 || s.req.Pending("page") {
+			return nil
+		}
+		s.page--
+		return s.load()
+	case key.Matches(msg, k.Refresh):
+		return s.load()
+	case key.Matches(msg, k.Open):
+		if len(s.entries) > 0 {
+			e := s.entries[s.table.Cursor()]
+			return common.Push(NewAuditDetail(s.c, e, s.names))
+		}
+		return nil
+	}
+	s.table.Update(msg)
+	return nil
+}
+
+func (s *Audit) firstPage() tea.Cmd {
+	s.cursors, s.page, s.next = []string{""}, 0, ""
+	return s.load()
+}
+
+func (s *Audit) openFilter() tea.Cmd {
+	s.filtering = true
+	s.form = form.New(s.c,
+		form.Text("action", "Action").WithValue(s.filter.Action).WithHint("e.g. users.create, auth.login"),
+		form.Text("actor", "Actor").WithValue(s.filter.Actor).WithHint("an email, a usr_/tok_ id, or user, token, system, anonymous"),
+	)
+	s.SetSize(s.w, s.h)
+	return s.form.Init()
+}
+
+func (s *Audit) closeFilter() {
+	s.filtering = false
+	s.SetSize(s.w, s.h)
+}
+
+func (s *Audit) updateFilter(msg tea.KeyMsg) tea.Cmd {
+	if key.Matches(msg, s.c.Keys.Cancel) {
+		s.closeFilter()
+		return nil
+	}
+	submit, cmd := s.form.Update(msg)
+	if !submit {
+		return cmd
+	}
+	s.filter = auditFilter{Action: strings.TrimSpace(s.form.Value("action")), Actor: strings.TrimSpace(s.form.Value("actor"))}
+	s.closeFilter()
+	return s.firstPage()
+}
+
+func (s *Audit) View() string {
+	st := s.c.Styles
+	var b strings.Builder
+	b.WriteString(s.summary() + "\n")
+	if s.filtering {
+		b.WriteString(s.form.View() + "\n")
+	} else {
+		b.WriteString(s.filterLine() + "\n")
+	}
+	b.WriteString("\n")
+	switch {
+	case s.err != "":
+		b.WriteString(st.Error.Render(styles.Fail + " " + s.err))
+	case s.entries == nil:
+		b.WriteString(st.Muted.Render("Loading the audit log…"))
+	case len(s.entries) == 0:
+		b.WriteString(st.Muted.Render("No entries match."))
+	default:
+		b.WriteString(s.table.View())
+	}
+	return b.String()
+}
+
+func (s *Audit) summary() string {
+	st := s.c.Styles
+	parts := []string{fmt.Sprintf("page %d", s.page+1)}
+	if s.entries != nil {
+		i, n := s.table.Position()
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("entry %d of %d", i, n))
+		}
+	}
+	if s.next != "" {
+		parts = append(parts, "older: n")
+	}
+	if s.page > 0 {
+		parts = append(parts, "newer: p")
+	}
+	return st.Title.Render("Newest first") + st.Muted.Render(" · "+strings.Join(parts, " · "))
+}
+
+func (s *Audit) filterLine() string {
+	st := s.c.Styles
+	if s.filter == (auditFilter{}) {
+		return st.Muted.Render("All entries. / to filter by action or actor.")
+	}
+	var parts []string
+	if s.filter.Action != "" {
+		parts = append(parts, "action "+s.filter.Action)
+	}
+	if s.filter.Actor != "" {
+		parts = append(parts, "actor "+s.filter.Actor)
+	}
+	return st.Label.Render("Filter: "+strings.Join(parts, " · ")) + st.Muted.Render("  (x clears)")
+}
+
+func lines(s string) int { return strings.Count(s, "\n") + 1 }

@@ -1,0 +1,183 @@
+package screens
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"gent/models"
+	"gent/tui/client"
+	"gent/tui/common"
+	"gent/tui/styles"
+)
+
+// Dashboard is the home screen: the organization at a glance and the way
+// to every other screen.
+type Dashboard struct {
+	c        *common.Common
+	req      common.Requests
+	sections []section
+	counts   map[string]count
+	errs     map[string]string
+
+	recent    []models.AuditEntry
+	names     map[string]string
+	recentErr string
+	height    int
+}
+
+// NewDashboard builds the dashboard for the signed-in user's role.
+func NewDashboard(c *common.Common) *Dashboard {
+	d := &Dashboard{c: c, counts: map[string]count{}, errs: map[string]string{}}
+	for _, s := range sections() {
+		if !s.AdminOnly || c.IsAdmin() {
+			d.sections = append(d.sections, s)
+		}
+	}
+	return d
+}
+
+func (d *Dashboard) Title() string            { return "Dashboard" }
+func (d *Dashboard) SetSize(_, h int)         { d.height = h }
+func (d *Dashboard) Busy() (bool, string)     { return d.req.Busy() }
+func (d *Dashboard) Init() tea.Cmd            { return d.refresh() }
+func (d *Dashboard) recentRows() int          { return max(3, d.height-len(d.sections)-7) }
+func (d *Dashboard) ShortHelp() []key.Binding { return d.bindings() }
+
+func (d *Dashboard) FullHelp() [][]key.Binding {
+	return [][]key.Binding{d.bindings()}
+}
+
+func (d *Dashboard) bindings() []key.Binding {
+	var b []key.Binding
+	for _, s := range d.sections {
+		b = append(b, s.Key(d.c))
+	}
+	return append(b, d.c.Keys.Refresh, d.c.Keys.Logout)
+}
+
+// refresh starts every count and the recent activity.
+func (d *Dashboard) refresh() tea.Cmd {
+	var cmds []tea.Cmd
+	for _, s := range d.sections {
+		if s.Count != nil {
+			id, cmd := common.Call(d.c, s.Count)
+			d.req.Start("count:"+s.Name, id, "Counting "+strings.ToLower(s.Name)+"…")
+			cmds = append(cmds, cmd)
+		}
+	}
+	id, cmd := common.Call(d.c, loadActivity(d.c, client.AuditQuery{Page: client.Page{Limit: 20}}, nil))
+	d.req.Start("recent", id, "Loading recent activity…")
+	return tea.Batch(append(cmds, cmd)...)
+}
+
+func (d *Dashboard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case common.ResultMsg[count]:
+		if name, ok := d.req.Done(msg.ID); ok {
+			n := strings.TrimPrefix(name, "count:")
+			d.counts[n] = msg.Value
+			delete(d.errs, n)
+		}
+	case common.ResultMsg[activity]:
+		if _, ok := d.req.Done(msg.ID); ok {
+			d.recent, d.names, d.recentErr = msg.Value.Page.Data, msg.Value.Names, ""
+		}
+	case common.ErrorMsg:
+		if name, ok := d.req.Done(msg.ID); ok {
+			if name == "recent" {
+				d.recentErr = common.Describe(msg.Err)
+			} else {
+				d.errs[strings.TrimPrefix(name, "count:")] = common.Describe(msg.Err)
+			}
+		}
+	case UserCreatedMsg:
+		return d, d.refresh()
+	case tea.KeyMsg:
+		return d, d.handleKey(msg)
+	}
+	return d, nil
+}
+
+func (d *Dashboard) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := d.c.Keys
+	switch {
+	case key.Matches(msg, k.Refresh):
+		return d.refresh()
+	case key.Matches(msg, k.Logout):
+		return func() tea.Msg { return common.SignOutMsg{} }
+	}
+	for _, s := range d.sections {
+		if key.Matches(msg, s.Key(d.c)) {
+			return common.Push(s.Open(d.c))
+		}
+	}
+	return nil
+}
+
+func (d *Dashboard) View() string {
+	st := d.c.Styles
+	var b strings.Builder
+	if me := d.c.Me; me != nil {
+		b.WriteString(st.Title.Render(me.Org.Name) + "\n")
+		b.WriteString(st.Muted.Render(fmt.Sprintf("Signed in as %s (%s)", me.User.Email, me.User.Role)) + "\n\n")
+	}
+	for _, s := range d.sections {
+		b.WriteString(d.sectionLine(s) + "\n")
+	}
+	b.WriteString("\n" + st.Title.Render("Recent activity") + "\n")
+	b.WriteString(d.recentView())
+	return b.String()
+}
+
+func (d *Dashboard) sectionLine(s section) string {
+	st := d.c.Styles
+	head := fmt.Sprintf("  %-4s %-12s", "["+s.Key(d.c).Help().Key+"]", s.Name)
+	switch {
+	case s.Count == nil:
+		return head + "       " + st.Muted.Render(s.About)
+	case d.errs[s.Name] != "":
+		return head + "   " + st.Error.Render(styles.Fail+" ") + "  " + st.Error.Render(d.errs[s.Name])
+	}
+	c, ok := d.counts[s.Name]
+	if !ok {
+		return head + "   " + st.Muted.Render(styles.Pending)
+	}
+	n := st.Count.Render(fmt.Sprintf("%4d", c.N))
+	if c.Alert {
+		n = st.Warning.Render(fmt.Sprintf("%s%3d", styles.Warn, c.N))
+	}
+	return head + n + "   " + st.Muted.Render(c.Detail)
+}
+
+func (d *Dashboard) recentView() string {
+	st := d.c.Styles
+	switch {
+	case d.recentErr != "":
+		return "  " + st.Error.Render(styles.Fail+" "+d.recentErr)
+	case d.recent == nil:
+		return "  " + st.Muted.Render(styles.Pending)
+	case len(d.recent) == 0:
+		return "  " + st.Muted.Render("Nothing yet.")
+	}
+	var lines []string
+	for i, e := range d.recent {
+		if i == d.recentRows() {
+			break
+		}
+		lines = append(lines, fmt.Sprintf("  %s  %-20s  %-15s  %s  %s",
+			st.Muted.Render(localTime(e.CreatedAt, stampShort)), clip(actorName(d.c, d.names, e), 20),
+			clip(e.Action, 15), outcome(st, e), targetName(d.c, d.names, e)))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

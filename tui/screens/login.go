@@ -1,0 +1,98 @@
+package screens
+
+import (
+	"context"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"gent/models"
+	"gent/tui/client"
+	"gent/tui/common"
+	"gent/tui/components/form"
+)
+
+// Login signs a user in with email and password.
+type Login struct {
+	c    *common.Common
+	form *form.Form
+	req  common.Requests
+}
+
+// NewLogin builds the sign-in screen, with email pre-filled if known.
+func NewLogin(c *common.Common, email string) *Login {
+	return &Login{c: c, form: form.New(c,
+		form.Text("email", "Email").WithValue(email),
+		form.Password("password", "Password"),
+	)}
+}
+
+func (s *Login) Title() string { return "Sign in" }
+
+func (s *Login) Init() tea.Cmd {
+	cmd := s.form.Init()
+	if s.form.Value("email") != "" {
+		cmd = s.form.Focus("password")
+	}
+	return cmd
+}
+
+func (s *Login) SetSize(w, _ int) { s.form.SetWidth(w) }
+
+func (s *Login) Typing() bool { return s.form.Typing() }
+
+func (s *Login) Busy() (bool, string) { return s.req.Busy() }
+
+func (s *Login) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case common.ResultMsg[*models.SessionResponse]:
+		if _, ok := s.req.Done(msg.ID); ok {
+			return s, func() tea.Msg { return common.SignedInMsg{Session: msg.Value} }
+		}
+	case common.ErrorMsg:
+		if _, ok := s.req.Done(msg.ID); ok {
+			cmd := s.form.SetError(msg.Err)
+			if common.Code(msg.Err) == models.CodeUnauthorized {
+				// Wrong email or password: retype the password.
+				s.form.Field("password").WithValue("")
+				cmd = s.form.Focus("password")
+			}
+			return s, cmd
+		}
+	case tea.KeyMsg:
+		if s.req.Pending("login") {
+			return s, nil
+		}
+		submit, cmd := s.form.Update(msg)
+		if submit {
+			return s, s.submit()
+		}
+		return s, cmd
+	default:
+		_, cmd := s.form.Update(msg)
+		return s, cmd
+	}
+	return s, nil
+}
+
+func (s *Login) submit() tea.Cmd {
+	s.form.ClearErrors()
+	req := models.LoginRequest{Email: strings.TrimSpace(s.form.Value("email")), Password: s.form.Value("password")}
+	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (*models.SessionResponse, error) {
+		return cl.Login(ctx, req)
+	})
+	s.req.Start("login", id, "Signing in…")
+	return cmd
+}
+
+func (s *Login) View() string {
+	st := s.c.Styles
+	return st.Title.Render("Sign in to Gent") + "\n\n" +
+		st.Muted.Render("Server "+s.c.Client.Server()) + "\n\n" +
+		s.form.View()
+}
+
+func (s *Login) ShortHelp() []key.Binding { return s.form.Bindings() }
+
+func (s *Login) FullHelp() [][]key.Binding { return [][]key.Binding{s.form.Bindings()} }

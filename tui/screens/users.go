@@ -1,0 +1,131 @@
+package screens
+
+import (
+	"context"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"gent/models"
+	"gent/tui/client"
+	"gent/tui/common"
+	"gent/tui/components/form"
+	"gent/tui/components/table"
+	"gent/tui/styles"
+)
+
+// UserCreatedMsg is sent when the add-user form has created a user.
+type UserCreatedMsg struct{ User models.User }
+
+// Users lists the organization's users (owners and admins).
+type Users struct {
+	c     *common.Common
+	req   common.Requests
+	table *table.Model
+	users []models.User
+	err   string
+	// selectID is selected when the next list arrives (a new user).
+	selectID string
+}
+
+// NewUsers builds the users screen.
+func NewUsers(c *common.Common) *Users {
+	return &Users{c: c, table: table.New(c,
+		table.Column{Title: "Email", Width: 0},
+		table.Column{Title: "Role", Width: 9},
+		table.Column{Title: "Added", Width: 16},
+	)}
+}
+
+func (s *Users) Title() string        { return "Users" }
+func (s *Users) Init() tea.Cmd        { return s.load() }
+func (s *Users) Busy() (bool, string) { return s.req.Busy() }
+func (s *Users) SetSize(w, h int)     { s.table.SetSize(w, h-2) }
+func (s *Users) ShortHelp() []key.Binding {
+	k := s.c.Keys
+	return []key.Binding{k.AddUser, k.Up, k.Down, k.Refresh}
+}
+
+func (s *Users) FullHelp() [][]key.Binding {
+	k := s.c.Keys
+	return [][]key.Binding{{k.AddUser, k.Refresh}, s.table.Bindings()}
+}
+
+func (s *Users) load() tea.Cmd {
+	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) ([]models.User, error) {
+		return cl.AllUsers(ctx)
+	})
+	s.req.Start("list", id, "Loading users…")
+	return cmd
+}
+
+func (s *Users) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case common.ResultMsg[[]models.User]:
+		if _, ok := s.req.Done(msg.ID); ok {
+			s.setUsers(msg.Value)
+		}
+	case common.ErrorMsg:
+		if _, ok := s.req.Done(msg.ID); ok {
+			s.err = common.Describe(msg.Err)
+		}
+	case UserCreatedMsg:
+		s.selectID = msg.User.ID
+		return s, s.load()
+	case tea.KeyMsg:
+		k := s.c.Keys
+		switch {
+		case key.Matches(msg, k.AddUser):
+			return s, common.Push(NewUserAdd(s.c))
+		case key.Matches(msg, k.Refresh):
+			return s, s.load()
+		}
+		s.table.Update(msg)
+	}
+	return s, nil
+}
+
+func (s *Users) setUsers(users []models.User) {
+	s.users, s.err = users, ""
+	rows := make([][]string, len(users))
+	for i, u := range users {
+		rows[i] = []string{u.Email, u.Role, localTime(u.CreatedAt, dateShort)}
+		if u.ID == s.selectID {
+			defer s.table.SetCursor(i)
+		}
+	}
+	s.selectID = ""
+	s.table.SetRows(rows)
+}
+
+func (s *Users) View() string {
+	st := s.c.Styles
+	switch {
+	case s.err != "":
+		return st.Error.Render(styles.Fail+" "+s.err) + "\n" + st.Muted.Render("r to try again")
+	case s.users == nil:
+		return st.Muted.Render("Loading users…")
+	}
+	head := st.Title.Render(plural(len(s.users), "user")) + st.Muted.Render(" in "+orgName(s.c))
+	return head + "\n\n" + s.table.View()
+}
+
+func orgName(c *common.Common) string {
+	if c.Me == nil {
+		return "this organization"
+	}
+	return c.Me.Org.Name
+}
+
+// roleChoices are the roles the signed-in user may give: only an owner
+// makes another owner.
+func roleChoices(c *common.Common) []form.Choice {
+	ch := []form.Choice{
+		{Value: models.RoleAdmin, Label: "admin", Help: "Manages domains, inboxes, tokens, caps, approvals, webhooks."},
+		{Value: models.RoleReviewer, Label: "reviewer", Help: "Approves or rejects held sends; reads the audit log."},
+	}
+	if c.Role() == models.RoleOwner {
+		ch = append(ch, form.Choice{Value: models.RoleOwner, Label: "owner", Help: "Everything an admin does, and manages users."})
+	}
+	return ch
+}
