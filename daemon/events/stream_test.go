@@ -455,3 +455,60 @@ func TestShutdownEndsStreams(t *testing.T) {
 	}
 	waitFor(t, 2*time.Second, "streams to unsubscribe", func() bool { return env.Events.Streams() == 0 })
 }
+
+// An agent token streams its own inbox only, with email:read, and its
+// stream ends within a heartbeat of its revocation.
+func TestTokenSeesOnlyItsInbox(t *testing.T) {
+	d := start(t, func(c *config.Config) { c.Events.Heartbeat = config.Duration(100 * time.Millisecond) })
+	org := d.Setup()
+	mine, theirs := d.inbox(org, "mine"), d.inbox(org, "theirs")
+	tok := d.Token(org, mine, []string{models.ScopeEmailRead})
+	noRead := d.Token(org, mine, []string{models.ScopeEmailSend})
+
+	s := d.open("/v1/inboxes/"+mine+"/events", tok.Secret)
+	d.emit(org.ID, theirs, models.EventMessageReceived, nil)
+	d.emit(org.ID, "", models.EventDomainVerified, nil)
+	own := d.emit(org.ID, mine, models.EventMessageReceived, map[string]any{"message_id": "msg_1"})
+	if m := s.next(2 * time.Second); m.ID != own.ID {
+		t.Fatalf("token stream got %s (%s), want %s", m.ID, m.Event, own.ID)
+	}
+	var page models.List[models.Event]
+	d.MustStatus(200, "GET", "/v1/inboxes/"+mine+"/events", tok.Secret, nil).JSON(t, &page)
+	if len(page.Data) != 1 || page.Data[0].ID != own.ID {
+		t.Fatalf("token page: %+v", page.Data)
+	}
+
+	for _, c := range []struct {
+		path, cred string
+		status     int
+	}{
+		{"/v1/inboxes/" + theirs + "/events", tok.Secret, 404},  // another inbox of its organization
+		{"/v1/inboxes/" + mine + "/events", noRead.Secret, 403}, // lacks email:read
+		{"/v1/events", tok.Secret, 403},                         // organization stream is for sessions
+	} {
+		for _, accept := range []string{"text/event-stream", "application/json"} {
+			if r := d.Do("GET", c.path, c.cred, nil, "Accept", accept); r.Status != c.status {
+				t.Errorf("%s (%s): %d %s, want %d", c.path, accept, r.Status, r.Body, c.status)
+			}
+		}
+	}
+
+	// Revoking the token ends its stream within a heartbeat (the
+	// token.revoked event may or may not make it out first).
+	d.MustStatus(204, "DELETE", "/v1/tokens/"+tok.ID, org.Owner, nil)
+	deadline := time.After(3 * time.Second)
+	for {
+		select {
+		case m := <-s.msgs:
+			if m.Comment == "" && m.Event != models.EventTokenRevoked {
+				t.Fatalf("after revocation got %s", m.Event)
+			}
+			continue
+		case <-s.closed:
+		case <-deadline:
+			t.Fatal("stream outlived its revoked token")
+		}
+		break
+	}
+	d.MustStatus(401, "GET", "/v1/inboxes/"+mine+"/events", tok.Secret, nil, "Accept", "text/event-stream")
+}
