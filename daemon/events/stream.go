@@ -29,10 +29,6 @@ type Cursor struct {
 	ID   string
 }
 
-func (c Cursor) after(o Cursor) bool {
-	return c.Txid > o.Txid || (c.Txid == o.Txid && c.ID > o.ID)
-}
-
 // ParseTypes validates a comma-separated list of event types.
 func ParseTypes(field, list string) ([]string, error) {
 	if strings.TrimSpace(list) == "" {

@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -148,6 +149,22 @@ func TestWebhookSignedDelivery(t *testing.T) {
 		if b := d.MustStatus(200, "GET", p, org.Owner, nil).Body; strings.Contains(string(b), wh.Secret) || strings.Contains(string(b), `"secret"`) {
 			t.Fatalf("GET %s shows the secret: %s", p, b)
 		}
+	}
+
+	// Stored sealed with the master key, bound to this webhook.
+	var row struct{ Secret []byte }
+	if err := d.Store.DB.Raw(`SELECT secret FROM webhooks WHERE id = ?`, wh.ID).Scan(&row).Error; err != nil {
+		t.Fatal(err)
+	}
+	sealed := row.Secret
+	if strings.Contains(string(sealed), strings.TrimPrefix(wh.Secret, "whsec_")) {
+		t.Fatal("the signing secret is stored in clear")
+	}
+	if raw, err := d.Secrets.Open(sealed, "webhooks.secret:"+wh.ID); err != nil || string(raw) != wh.Secret {
+		t.Fatalf("sealed secret opens to %q, %v", raw, err)
+	}
+	if _, err := d.Secrets.Open(sealed, "webhooks.secret:whk_other"); err == nil {
+		t.Fatal("the sealed secret opens for another webhook")
 	}
 
 	d.emit(org.ID, inb, models.EventMessageSent, nil) // not subscribed
@@ -497,5 +514,33 @@ func TestWebhookAPI(t *testing.T) {
 	d.MustStatus(404, "GET", "/v1/webhooks/"+wh.ID+"/deliveries", admin, nil)
 	d.MustStatus(404, "DELETE", "/v1/webhooks/"+wh.ID, admin, nil)
 	d.emit(org.ID, mine, models.EventMessageReceived, nil)
+	r.quiet(300 * time.Millisecond)
+}
+
+// Emit called outside a transaction opens one, so the event and its
+// deliveries still commit together; a rolled-back event has none.
+func TestEmitOutsideTransactionAndRollback(t *testing.T) {
+	d := start(t)
+	d.StartJobs()
+	org := d.Setup()
+	r := newReceiver(t, always(200))
+	wh := d.createWebhook(org.Owner, map[string]any{"url": r.URL, "event_types": []string{"domain.verified"}})
+
+	ctx := context.Background()
+	tx := d.Store.DB.WithContext(ctx).Begin()
+	if _, err := d.Events.Emit(ctx, tx, org.ID, "", models.EventDomainVerified, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback().Error; err != nil {
+		t.Fatal(err)
+	}
+	ev, err := d.Events.Emit(ctx, d.Store.DB, org.ID, "", models.EventDomainVerified, map[string]any{"domain_id": "dom_1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.next(5 * time.Second); got.header.Get("webhook-id") != ev.ID {
+		t.Fatalf("delivered %s, want %s", got.header.Get("webhook-id"), ev.ID)
+	}
+	d.settled(org.Owner, wh.ID, models.DeliverySucceeded)
 	r.quiet(300 * time.Millisecond)
 }
