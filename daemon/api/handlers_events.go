@@ -16,8 +16,9 @@ import (
 	"gent/models"
 )
 
-// sseWriteTimeout bounds each write of a stream (the app's WriteTimeout
-// would otherwise cut every stream after one minute).
+// sseWriteTimeout bounds each write of a stream, on top of the heartbeat
+// interval (the app's WriteTimeout would otherwise cut every stream after
+// one minute).
 const sseWriteTimeout = 60 * time.Second
 
 // sseRetry is the reconnection delay suggested to EventSource clients.
@@ -100,7 +101,7 @@ func (a *API) stream(c *fiber.Ctx, q events.Query) error {
 	who := principal(c)
 	heartbeat := a.Config.Events.Heartbeat.D()
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		s := &sseWriter{w: w, deadline: func() { _ = conn.SetWriteDeadline(time.Now().Add(sseWriteTimeout)) },
+		s := &sseWriter{w: w, deadline: func() { _ = conn.SetWriteDeadline(time.Now().Add(sseWriteTimeout + heartbeat)) },
 			recheck: func() error { return a.recheck(bearerValue, who) }}
 		if err := s.write("retry: " + strconv.Itoa(int(sseRetry.Milliseconds())) + "\n: connected\n\n"); err != nil {
 			return
