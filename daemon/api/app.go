@@ -32,7 +32,8 @@ type Deps struct {
 	Mail   *mail.Service
 	Log    *slog.Logger
 
-	Domains *domains.Service
+	Domains  *domains.Service
+	Webhooks *events.Webhooks
 }
 
 type API struct {

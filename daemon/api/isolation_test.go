@@ -76,6 +76,14 @@ var routeAccess = map[string]string{
 	"GET /v1/inboxes/:inbox_id/senders":                          admins,
 	"POST /v1/inboxes/:inbox_id/senders":                         admins,
 	"DELETE /v1/inboxes/:inbox_id/senders/:id":                   admins,
+
+	"GET /v1/events":                   reviewers,
+	"GET /v1/inboxes/:inbox_id/events": inboxClass(models.ScopeEmailRead),
+	"POST /v1/webhooks":                admins,
+	"GET /v1/webhooks":                 admins,
+	"GET /v1/webhooks/:id":             admins,
+	"DELETE /v1/webhooks/:id":          admins,
+	"GET /v1/webhooks/:id/deliveries":  admins,
 }
 
 // fixtureMessage has one attachment, for the :att_id routes.
@@ -173,6 +181,12 @@ func newFixture(t *testing.T) *fixture {
 			env.T.Fatal(err)
 		}
 		return r.ID
+	}
+	f.params["webhooks:id"] = func() string {
+		var wh models.WebhookCreated
+		env.MustStatus(201, "POST", "/v1/webhooks", org.Owner, models.CreateWebhookRequest{
+			URL: "https://127.0.0.1:9/hook", EventTypes: []string{models.EventMessageReceived}}).JSON(t, &wh)
+		return wh.ID
 	}
 	return f
 }

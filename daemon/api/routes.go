@@ -67,5 +67,12 @@ func (a *API) Routes() []Route {
 		{"GET", "/v1/inboxes/:inbox_id/senders", "senders.list", admins(), a.listSenderRules},
 		{"POST", "/v1/inboxes/:inbox_id/senders", "senders.create", admins(), a.createSenderRule},
 		{"DELETE", "/v1/inboxes/:inbox_id/senders/:id", "senders.delete", admins(), a.deleteSenderRule},
+		{"GET", "/v1/events", "events.list", reviewers(), a.orgEvents},
+		{"GET", "/v1/inboxes/:inbox_id/events", "inbox.events", inbox(models.ScopeEmailRead), a.inboxEvents},
+		{"POST", "/v1/webhooks", "webhooks.create", admins(), a.createWebhook},
+		{"GET", "/v1/webhooks", "webhooks.list", admins(), a.listWebhooks},
+		{"GET", "/v1/webhooks/:id", "webhooks.get", admins(), a.getWebhook},
+		{"DELETE", "/v1/webhooks/:id", "webhooks.delete", admins(), a.deleteWebhook},
+		{"GET", "/v1/webhooks/:id/deliveries", "webhooks.deliveries", admins(), a.listDeliveries},
 	}
 }

@@ -48,6 +48,7 @@ type Config struct {
 	Outbound  Outbound  `toml:"outbound"`
 	Approvals Approvals `toml:"approvals"`
 	Webhooks  Webhooks  `toml:"webhooks"`
+	Events    Events    `toml:"events"`
 	Security  Security  `toml:"security"`
 	Auth      Auth      `toml:"auth"`
 	Domains   Domains   `toml:"domains"`
@@ -127,6 +128,18 @@ type Approvals struct {
 type Webhooks struct {
 	AllowPrivateTargets bool `toml:"allow_private_targets"`
 	DisableAfter        int  `toml:"disable_after_failures"`
+	// MaxAttempts is how often one delivery is tried before it fails.
+	MaxAttempts int `toml:"max_attempts"`
+	// RetryBackoff is the wait after the first failed attempt; each later
+	// wait is four times the previous one, at most 6 hours.
+	RetryBackoff Duration `toml:"retry_backoff"`
+	// Timeout bounds one delivery request (connect to response headers).
+	Timeout Duration `toml:"timeout"`
+}
+
+type Events struct {
+	// Heartbeat is how often an idle SSE stream gets a comment line.
+	Heartbeat Duration `toml:"heartbeat"`
 }
 
 type Security struct {
@@ -169,7 +182,9 @@ func Default() Config {
 			CommandTimeout: Duration(5 * time.Minute), MaxRecipients: 50, MaxMessageBytes: 26214400,
 			RatePerMinute: 60, RecipientsPerDay: 2000},
 		Approvals: Approvals{ExpireAfter: Duration(72 * time.Hour)},
-		Webhooks:  Webhooks{DisableAfter: 20},
+		Webhooks: Webhooks{DisableAfter: 20, MaxAttempts: 10, RetryBackoff: Duration(10 * time.Second),
+			Timeout: Duration(15 * time.Second)},
+		Events: Events{Heartbeat: Duration(15 * time.Second)},
 		Auth: Auth{SessionTTL: Duration(7 * 24 * time.Hour), LoginMaxFailures: 5,
 			LoginLockout: Duration(15 * time.Minute)},
 		Domains: Domains{ReverifyInterval: Duration(time.Hour)},
@@ -447,6 +462,21 @@ func (c *Config) validate() error {
 	}
 	if c.Approvals.ExpireAfter <= 0 {
 		return bad("approvals.expire_after", "must be positive")
+	}
+	if c.Webhooks.DisableAfter < 0 {
+		return bad("webhooks.disable_after_failures", "must not be negative (0 never disables)")
+	}
+	if c.Webhooks.MaxAttempts < 1 || c.Webhooks.MaxAttempts > 100 {
+		return bad("webhooks.max_attempts", "want 1-100, got %d", c.Webhooks.MaxAttempts)
+	}
+	if c.Webhooks.RetryBackoff < Duration(10*time.Millisecond) {
+		return bad("webhooks.retry_backoff", "must be at least 10ms")
+	}
+	if c.Webhooks.Timeout < Duration(100*time.Millisecond) {
+		return bad("webhooks.timeout", "must be at least 100ms")
+	}
+	if c.Events.Heartbeat < Duration(10*time.Millisecond) || c.Events.Heartbeat > Duration(5*time.Minute) {
+		return bad("events.heartbeat", "want 10ms to 5m, got %s", c.Events.Heartbeat.D())
 	}
 	if c.Security.MasterKey != "" {
 		if len(c.Security.MasterKey) != 64 {

@@ -54,6 +54,9 @@ type Daemon struct {
 	Secrets *secrets.Box
 	Domains *domains.Service
 	SMTP    *smtpin.Server
+
+	// Webhooks deliver events to the organizations' endpoints.
+	Webhooks *events.Webhooks
 }
 
 // New builds the services and the HTTP app; nothing listens yet.
@@ -76,16 +79,20 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 		return nil, err
 	}
 
+	d.Webhooks = events.NewWebhooks(st, d.Events, d.Audit, box, cfg, log)
+
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st)
 	d.Mail.RegisterWorkers(reg.Workers)
 	domains.RegisterJobs(reg, d.Domains)
+	d.Webhooks.Register(reg)
 	jb, err := jobs.New(st, reg, log)
 	if err != nil {
 		return nil, err
 	}
 	d.Jobs = jb
 	d.Mail.SetJobs(jb)
+	d.Webhooks.Attach(jb)
 
 	smtpSrv, err := smtpin.New(cfg, d.Mail, log)
 	if err != nil {
@@ -94,7 +101,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.SMTP = smtpSrv
 
 	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Events: d.Events, Mail: d.Mail,
-		Domains: d.Domains, Log: log})
+		Domains: d.Domains, Log: log, Webhooks: d.Webhooks})
 	return d, nil
 }
 
@@ -142,6 +149,9 @@ func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 		smtpLn.Close()
 		return err
 	}
+	// The event listener wakes SSE streams; when gctx ends it also ends
+	// them, so the HTTP shutdown below is not held up by open streams.
+	g.Go(func() error { return d.Events.Run(gctx) })
 	g.Go(func() error {
 		if err := d.SMTP.Serve(smtpLn); err != nil {
 			return fmt.Errorf("smtp: %w", err)
