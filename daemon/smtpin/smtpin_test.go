@@ -62,8 +62,7 @@ func TestDeliverAndRead(t *testing.T) {
 
 func TestRecipients(t *testing.T) {
 	h := newHarness(t)
-	pending := models.NewID(models.PrefixDomain)
-	h.env.Store.DB.Exec(`INSERT INTO domains (id, org_id, name, status) VALUES (?, ?, 'pending.example.com', 'pending')`, pending, h.org.ID)
+	h.env.PendingDomain(h.org, "pending.example.com")
 	gone := h.env.Inbox(h.org, "gone@mail.example.com")
 	h.env.MustStatus(204, "DELETE", "/v1/inboxes/"+gone.ID, h.org.Owner, nil)
 
