@@ -143,11 +143,26 @@ func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 		return err
 	}
 
+	var pprofLn net.Listener
+	if cfg.Debug.PprofAddr != "" {
+		if pprofLn, err = net.Listen("tcp", cfg.Debug.PprofAddr); err != nil {
+			httpLn.Close()
+			smtpLn.Close()
+			return fmt.Errorf("listen on debug.pprof_addr %s: %w", cfg.Debug.PprofAddr, err)
+		}
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	if err := d.Jobs.Start(gctx); err != nil {
 		httpLn.Close()
 		smtpLn.Close()
+		if pprofLn != nil {
+			pprofLn.Close()
+		}
 		return err
+	}
+	if pprofLn != nil {
+		servePprof(gctx, g, pprofLn, log)
 	}
 	// The event listener wakes SSE streams; when gctx ends it also ends
 	// them, so the HTTP shutdown below is not held up by open streams.
