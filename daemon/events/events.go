@@ -19,7 +19,8 @@ import (
 )
 
 // Channel is the LISTEN/NOTIFY channel that announces new events. The
-// payload is the organization id.
+// payload is the organization id, then a space and the inbox id for an
+// inbox's event, so that only the streams that can see the event wake.
 const Channel = "gent_events"
 
 // Hook runs inside the transaction of every emitted event, after its row is
@@ -82,8 +83,16 @@ func (s *Service) emit(ctx context.Context, tx *gorm.DB, orgID, inboxID, typ str
 		}
 	}
 	// Delivered at commit; dropped with a rollback.
-	if err := tx.WithContext(ctx).Exec(`SELECT pg_notify(?, ?)`, Channel, orgID).Error; err != nil {
+	if err := tx.WithContext(ctx).Exec(`SELECT pg_notify(?, ?)`, Channel, notifyPayload(orgID, inboxID)).Error; err != nil {
 		return nil, fmt.Errorf("notify %s: %w", typ, err)
 	}
 	return ev, nil
+}
+
+// notifyPayload is the NOTIFY payload of an event (see Channel).
+func notifyPayload(orgID, inboxID string) string {
+	if inboxID == "" {
+		return orgID
+	}
+	return orgID + " " + inboxID
 }
