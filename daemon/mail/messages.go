@@ -37,6 +37,10 @@ type StoreInput struct {
 	RcptTo   string
 	Labels   []string
 	Read     bool
+
+	// batch, when set, defers the usage and contact counts to the end of
+	// a group-commit transaction (Batch.Store sets it).
+	batch *Batch
 }
 
 // Stored identifies a stored message.
@@ -75,25 +79,17 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 	size := int64(len(in.Raw))
 
 	// Usage first: the check and the increment are one statement, and the
-	// row lock it takes orders concurrent stores into this inbox.
+	// row lock it takes orders concurrent stores into this inbox. In a
+	// group commit they are made once per inbox at the end (Batch.flush).
 	var inbox struct{ Address string }
-	res := db.Raw(`UPDATE inboxes SET used_bytes = used_bytes + @n, message_count = message_count + 1
-		WHERE id = @id AND org_id = @org AND status = 'active'
-		  AND (cap_mode IS DISTINCT FROM 'enforce' OR cap_limit_bytes IS NULL OR used_bytes + @n <= cap_limit_bytes)
-		RETURNING address`, map[string]any{"n": size, "id": in.InboxID, "org": in.OrgID}).Scan(&inbox)
-	if res.Error != nil {
-		return nil, fmt.Errorf("store message: count usage: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		var n int64
-		if err := db.Raw(`SELECT count(*) FROM inboxes WHERE id = ? AND org_id = ? AND status = 'active'`, in.InboxID, in.OrgID).Scan(&n).Error; err != nil {
-			return nil, fmt.Errorf("store message: %w", err)
+	if in.batch != nil {
+		addr, err := in.batch.reserve(db, in.OrgID, in.InboxID, size)
+		if err != nil {
+			return nil, err
 		}
-		if n == 0 {
-			return nil, models.NotFound("inbox")
-		}
-		return nil, &models.Error{Code: models.CodeStorageCapExceeded,
-			Message: fmt.Sprintf("the inbox's storage cap would be exceeded by this %d-byte message", size)}
+		inbox.Address = addr
+	} else if err := s.countUsage(db, in.OrgID, in.InboxID, size, &inbox); err != nil {
+		return nil, err
 	}
 
 	read := in.Read
@@ -183,6 +179,30 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 		}
 	}
 	return &Stored{ID: id, ThreadID: threadID, Size: size}, nil
+}
+
+// countUsage adds a message's bytes to its inbox's usage, refusing it when
+// an enforce cap has no room, and reads the inbox's address.
+func (s *Service) countUsage(db *gorm.DB, orgID, inboxID string, size int64, inbox *struct{ Address string }) error {
+	res := db.Raw(`UPDATE inboxes SET used_bytes = used_bytes + @n, message_count = message_count + 1
+		WHERE id = @id AND org_id = @org AND status = 'active'
+		  AND (cap_mode IS DISTINCT FROM 'enforce' OR cap_limit_bytes IS NULL OR used_bytes + @n <= cap_limit_bytes)
+		RETURNING address`, map[string]any{"n": size, "id": inboxID, "org": orgID}).Scan(inbox)
+	if res.Error != nil {
+		return fmt.Errorf("store message: count usage: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		var n int64
+		if err := db.Raw(`SELECT count(*) FROM inboxes WHERE id = ? AND org_id = ? AND status = 'active'`, inboxID, orgID).Scan(&n).Error; err != nil {
+			return fmt.Errorf("store message: %w", err)
+		}
+		if n == 0 {
+			return models.NotFound("inbox")
+		}
+		return &models.Error{Code: models.CodeStorageCapExceeded,
+			Message: fmt.Sprintf("the inbox's storage cap would be exceeded by this %d-byte message", size)}
+	}
+	return nil
 }
 
 func nonNil(a []models.Address) []models.Address {
