@@ -122,7 +122,8 @@ func (o Outbound) Retries() ([]time.Duration, error) {
 }
 
 type Approvals struct {
-	ExpireAfter Duration `toml:"expire_after"`
+	ExpireAfter   Duration `toml:"expire_after"`
+	CheckInterval Duration `toml:"check_interval"`
 }
 
 type Webhooks struct {
@@ -181,7 +182,7 @@ func Default() Config {
 			RetryIntervals: "5m,10m,30m,1h,2h,4h", ConnectTimeout: Duration(30 * time.Second),
 			CommandTimeout: Duration(5 * time.Minute), MaxRecipients: 50, MaxMessageBytes: 26214400,
 			RatePerMinute: 60, RecipientsPerDay: 2000},
-		Approvals: Approvals{ExpireAfter: Duration(72 * time.Hour)},
+		Approvals: Approvals{ExpireAfter: Duration(72 * time.Hour), CheckInterval: Duration(time.Minute)},
 		Webhooks: Webhooks{DisableAfter: 20, MaxAttempts: 10, RetryBackoff: Duration(10 * time.Second),
 			Timeout: Duration(15 * time.Second)},
 		Events: Events{Heartbeat: Duration(15 * time.Second)},
@@ -462,6 +463,9 @@ func (c *Config) validate() error {
 	}
 	if c.Approvals.ExpireAfter <= 0 {
 		return bad("approvals.expire_after", "must be positive")
+	}
+	if c.Approvals.CheckInterval < Duration(time.Second) {
+		return bad("approvals.check_interval", "must be at least 1s")
 	}
 	if c.Webhooks.DisableAfter < 0 {
 		return bad("webhooks.disable_after_failures", "must not be negative (0 never disables)")
