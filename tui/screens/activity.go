@@ -87,9 +87,10 @@ func outcome(st styles.Styles, e models.AuditEntry) string {
 
 // Time layouts, in the local time zone.
 const (
-	stampLong  = "2006-01-02 15:04:05"
-	stampShort = "01-02 15:04:05"
-	dateShort  = "2006-01-02 15:04"
+	stampLong   = "2006-01-02 15:04:05"
+	stampShort  = "01-02 15:04:05"
+	dateShort   = "2006-01-02 15:04"
+	minuteShort = "01-02 15:04"
 )
 
 func localTime(t time.Time, layout string) string {
@@ -97,4 +98,12 @@ func localTime(t time.Time, layout string) string {
 		return ""
 	}
 	return t.Local().Format(layout)
+}
+
+// whenOr is a time to the minute, or never when t is nil.
+func whenOr(t *time.Time, never string) string {
+	if t == nil {
+		return never
+	}
+	return localTime(*t, dateShort)
 }
