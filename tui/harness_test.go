@@ -304,6 +304,9 @@ var normalizers = []struct {
 	{regexp.MustCompile(`\bgent-[0-9a-z]{8}\b`), "gent-k2m4p6q8"},
 	{regexp.MustCompile(`\bgent_[0-9A-Za-z]{36}\b`), "gent_0123456789ABCDEFGHIJabcdefghij012345"},
 	{regexp.MustCompile(`\bgent_[0-9A-Za-z]{7}\b`), "gent_AbCd123"},
+	// DKIM public keys, and the lines they wrap onto.
+	{regexp.MustCompile(`p=[A-Za-z0-9+/=]{16,}`), "p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAw9+Wq8S+b6TwoEUJXlVkIp"},
+	{regexp.MustCompile(`(?m)^( {12})[A-Za-z0-9+/]{30,}=*(…?)$`), "${1}ZQY6EpClt59hYW+p35hIKxAsdXtxS2Y91An2UYt578EtqwUxUDa68IOXI8Aba22+/Co${2}"},
 	{regexp.MustCompile(`127\.0\.0\.1:\d{4,5}\b`), "127.0.0.1:8080"},
 	{regexp.MustCompile(`\b[0-9A-Z]{6}-[0-9A-Z]{6}\b`), "ABC123-DEF456"},
 	{regexp.MustCompile(`\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`), "00000000-0000-0000-0000-000000000000"},

@@ -75,14 +75,19 @@ func targetName(c *common.Common, names map[string]string, e models.AuditEntry) 
 }
 
 // outcome is the result with a symbol, readable without colour.
+// Entries made outside a request (jobs, status changes) have no status.
 func outcome(st styles.Styles, e models.AuditEntry) string {
+	status := ""
+	if e.Status != 0 {
+		status = fmt.Sprintf(" %d", e.Status)
+	}
 	switch e.Outcome {
 	case "success":
-		return st.Success.Render(fmt.Sprintf("%s %d", styles.OK, e.Status))
+		return st.Success.Render(styles.OK + status)
 	case "denied":
-		return st.Warning.Render(fmt.Sprintf("%s %d", styles.Warn, e.Status))
+		return st.Warning.Render(styles.Warn + status)
 	}
-	return st.Error.Render(fmt.Sprintf("%s %d", styles.Fail, e.Status))
+	return st.Error.Render(styles.Fail + status)
 }
 
 // Time layouts, in the local time zone.

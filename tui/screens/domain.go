@@ -212,7 +212,7 @@ func (s *Domain) copied(err error) tea.Cmd {
 	case s.zoneErr != nil:
 		return common.FlashError("Copied the zone (OSC 52); could not save it: " + s.zoneErr.Error() + ".")
 	}
-	return common.Flash("Copied the zone (OSC 52) and saved it to " + s.zonePath + ".")
+	return common.Flash("Copied the zone (OSC 52) and saved it as a file (path above).")
 }
 
 func (s *Domain) handleKey(msg tea.KeyMsg) tea.Cmd {
@@ -267,7 +267,10 @@ func (s *Domain) View() string {
 		about += " · checked " + localTime(*s.d.LastCheckedAt, stampLong)
 	}
 	b.WriteString(st.Muted.Render(about) + "\n")
-	if s.d.LastCheckedAt == nil {
+	switch {
+	case s.zonePath != "" && s.zoneErr == nil:
+		b.WriteString(st.Muted.Render("Zone file: ") + st.Value.Render(s.zonePath) + "\n")
+	case s.d.LastCheckedAt == nil:
 		b.WriteString(st.Hint.Render("Publish these records (c copies them as a zone file), then press v to check.") + "\n")
 	}
 	b.WriteString("\n" + s.table.View() + "\n\n")
