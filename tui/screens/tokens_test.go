@@ -69,7 +69,9 @@ func TestEveryScopeLineSaysWhatItAllows(t *testing.T) {
 func TestApprovalToggleOnlyForCheckedHoldableScopes(t *testing.T) {
 	c := newCommon(t, models.RoleOwner)
 	l := newScopeList(c, models.Scopes)
-	hasHold := func() bool { return slices.ContainsFunc(l.Bindings(), func(b key.Binding) bool { return b.Help().Key == "h" }) }
+	hasHold := func() bool {
+		return slices.ContainsFunc(l.Bindings(), func(b key.Binding) bool { return b.Help().Key == "h" })
+	}
 	holdLine := func() bool { return strings.Contains(l.View(), "hold each use") }
 
 	// email:read (first line) cannot be held, checked or not.
