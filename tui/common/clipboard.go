@@ -20,9 +20,9 @@ var ErrNoTerminal = errors.New("no terminal to copy through")
 
 // Copy returns a command that puts text on the system clipboard through
 // the terminal: the OSC 52 sequence ESC ] 52 ; c ; <base64> BEL written to
-// the program's output (wrapped for tmux and screen, which otherwise eat
-// it). Terminals that do not support OSC 52 ignore it. The command answers
-// CopiedMsg.
+// the program's output (wrapped for GNU screen, which otherwise eats it;
+// tmux takes it as it is when its set-clipboard option is on). Terminals
+// that do not support OSC 52 ignore it. The command answers CopiedMsg.
 func (c *Common) Copy(what, text string) tea.Cmd {
 	out := c.Output
 	return func() tea.Msg {
@@ -30,11 +30,9 @@ func (c *Common) Copy(what, text string) tea.Cmd {
 			return CopiedMsg{What: what, Err: ErrNoTerminal}
 		}
 		seq := osc52.New(text)
-		switch {
-		case os.Getenv("TMUX") != "":
-			seq = seq.Tmux()
-		case strings.HasPrefix(os.Getenv("TERM"), "screen"):
-			seq = seq.Screen()
+		inScreen := os.Getenv("STY") != "" || strings.HasPrefix(os.Getenv("TERM"), "screen")
+		if inScreen && os.Getenv("TMUX") == "" {
+			seq = seq.Screen() // GNU screen passes it on only when wrapped
 		}
 		outputMu.Lock()
 		defer outputMu.Unlock()

@@ -10,6 +10,7 @@ import (
 
 func TestCopyWritesOSC52(t *testing.T) {
 	t.Setenv("TMUX", "")
+	t.Setenv("STY", "")
 	t.Setenv("TERM", "xterm-256color")
 	cl, _ := client.New("http://127.0.0.1:9")
 	c := NewCommon(cl)
@@ -24,12 +25,21 @@ func TestCopyWritesOSC52(t *testing.T) {
 		t.Fatalf("wrote %q, want %q", out.String(), want)
 	}
 
-	// Inside tmux the sequence is wrapped so tmux passes it on.
+	// Inside tmux it goes as it is (tmux's set-clipboard takes it);
+	// inside GNU screen it is wrapped, or screen drops it.
 	t.Setenv("TMUX", "/tmp/tmux-1000/default,1,0")
+	t.Setenv("TERM", "screen-256color")
 	out.Reset()
 	c.Copy("x", "hi")()
-	if got := out.String(); got != "\x1bPtmux;\x1b\x1b]52;c;aGk=\x07\x1b\\" {
+	if got := out.String(); got != "\x1b]52;c;aGk=\x07" {
 		t.Fatalf("tmux: %q", got)
+	}
+	t.Setenv("TMUX", "")
+	t.Setenv("STY", "1234.pts-0.host")
+	out.Reset()
+	c.Copy("x", "hi")()
+	if got := out.String(); got != "\x1bP\x1b]52;c;aGk=\x07\x1b\\" {
+		t.Fatalf("screen: %q", got)
 	}
 
 	c.Output = nil
