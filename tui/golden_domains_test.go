@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/miekg/dns"
 
 	"gent/models"
 )
@@ -132,4 +133,20 @@ func TestGoldenTokens(t *testing.T) {
 	r.goldenAs("revoke_confirm", r.wait("Revoke test-email:read?"))
 	r.runes("y")
 	r.goldenAs("revoked", r.wait("1 revoked"))
+}
+
+func TestGoldenDashboardCounts(t *testing.T) {
+	d, org, r := signedIn(t)
+	d.addDomain(t, org.Owner, "mail.example.com", true)
+	deg := d.addDomain(t, org.Owner, "agents.example.com", true)
+	d.addDomain(t, org.Owner, "pending.example.com", false)
+	d.DNS.Delete("_dmarc.agents.example.com", dns.TypeTXT)
+	d.MustStatus(200, "POST", "/v1/domains/"+deg.ID+"/verify", org.Owner, nil)
+	in := d.Inbox(org, "support@mail.example.com")
+	d.Inbox(org, "billing@mail.example.com")
+	d.Token(org, in.ID, []string{models.ScopeEmailRead})
+	tok := d.Token(org, in.ID, []string{models.ScopeEmailRead, models.ScopeEmailSend}, models.ScopeEmailSend)
+	d.MustStatus(204, "DELETE", "/v1/tokens/"+tok.ID, org.Owner, nil)
+	r.runes("r")
+	r.golden(r.wait("1 verified · 1 pending · 1 degraded", "1 active · 1 revoked"))
 }

@@ -17,9 +17,9 @@ type activity struct {
 	Names map[string]string // user id -> email
 }
 
-// loadActivity fetches a page of the audit trail; admins also get every
-// user's email so actors show by name (reviewers may not list users, so
-// they see ids, except their own).
+// loadActivity fetches a page of the audit trail; admins also get the
+// names of users, domains, inboxes and tokens so actors and targets show
+// by name (reviewers may not list them, so they see ids, except their own).
 func loadActivity(c *common.Common, q client.AuditQuery, names map[string]string) func(context.Context, *client.Client) (activity, error) {
 	admin := c.IsAdmin()
 	return func(ctx context.Context, cl *client.Client) (activity, error) {
@@ -29,14 +29,44 @@ func loadActivity(c *common.Common, q client.AuditQuery, names map[string]string
 		}
 		a := activity{Page: page, Names: names}
 		if admin && names == nil {
-			users, err := cl.AllUsers(ctx)
-			if err != nil {
+			if a.Names, err = orgNames(ctx, cl); err != nil {
 				return activity{}, err
 			}
-			a.Names = userNames(users)
 		}
 		return a, nil
 	}
+}
+
+// orgNames names the organization's users (email), domains, inboxes
+// (address) and tokens (label) by id, for actors and targets.
+func orgNames(ctx context.Context, cl *client.Client) (map[string]string, error) {
+	users, err := cl.AllUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := userNames(users)
+	domains, err := cl.AllDomains(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range domains {
+		names[d.ID] = d.Name
+	}
+	inboxes, err := cl.AllInboxes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range inboxes {
+		names[in.ID] = in.Address
+	}
+	tokens, err := cl.AllTokens(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tokens {
+		names[t.ID] = t.Label
+	}
+	return names, nil
 }
 
 func userNames(users []models.User) map[string]string {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"gent/models"
 	"gent/tui/client"
@@ -168,9 +169,11 @@ func (d *Dashboard) recentView() string {
 		if i == d.recentRows() {
 			break
 		}
+		res := outcome(st, e)
+		res += strings.Repeat(" ", max(0, 5-ansi.StringWidth(res)))
 		lines = append(lines, fmt.Sprintf("  %s  %-20s  %-15s  %s  %s",
 			st.Muted.Render(localTime(e.CreatedAt, stampShort)), clip(actorName(d.c, d.names, e), 20),
-			clip(e.Action, 15), outcome(st, e), targetName(d.c, d.names, e)))
+			clip(e.Action, 15), res, targetName(d.c, d.names, e)))
 	}
 	return strings.Join(lines, "\n")
 }
