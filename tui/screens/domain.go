@@ -177,11 +177,31 @@ func (s *Domain) loaded(call string, d models.Domain) tea.Cmd {
 	if call != "verify" {
 		return nil
 	}
+	s.table.SetCursor(firstProblem(d.Records, s.table.Cursor()))
 	flash := common.Flash(checkSummary(d, before))
 	if d.Status != models.DomainVerified {
 		flash = common.FlashError(checkSummary(d, before))
 	}
 	return tea.Batch(flash, changed(kindDomains, d.ID))
+}
+
+// firstProblem is the record to show after a check: the first required
+// record that is not valid, else the first other one, else keep.
+func firstProblem(rs []models.DNSRecord, keep int) int {
+	other := -1
+	for i, r := range rs {
+		switch {
+		case r.Status == models.RecordValid:
+		case r.Required:
+			return i
+		case other < 0:
+			other = i
+		}
+	}
+	if other >= 0 {
+		return other
+	}
+	return keep
 }
 
 func checkSummary(d models.Domain, before string) string {
@@ -309,7 +329,9 @@ func (s *Domain) recordView() string {
 		out = append(out, ifElse(i == 0, label("Publish"), pad)+st.Value.Render(l))
 	}
 	found := []string{st.Muted.Render("nothing")}
-	if s.d.LastCheckedAt == nil {
+	if r.LookupError != "" {
+		found = []string{st.Muted.Render("unknown: the lookup failed (" + r.LookupError + ")")}
+	} else if s.d.LastCheckedAt == nil {
 		found = nil // the detail says it was not checked yet
 	} else if len(r.Found) > 0 {
 		found = nil
