@@ -271,7 +271,8 @@ func (s *TokenAdd) failed(err error) tea.Cmd {
 	field := common.Field(err)
 	switch {
 	case field == "inbox_id":
-		s.inboxErr = common.Describe(err)
+		// The inbox is gone (deleted meanwhile): pick another from the list.
+		s.inboxErr, s.fixed = common.Describe(err), nil
 		return s.goTo(stepInbox)
 	case field == "label":
 		cmd := s.goTo(stepLabel)

@@ -281,3 +281,35 @@ func TestTokenValueIsShownOnceAndNeverAgain(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenWizardShowsRefusalsAtTheirStep(t *testing.T) {
+	in := models.Inbox{ID: "inb_1", Address: "support@mail.example.com"}
+	cases := []struct {
+		err  *models.Error
+		step tokenStep
+	}{
+		{models.Invalid("label", "label must be at most 100 characters"), stepLabel},
+		{models.Invalid("scopes[1]", "unknown scope \"email:fly\""), stepScopes},
+		{models.Invalid("requires_approval[0]", "only email:send can be held"), stepScopes},
+		{models.Invalid("expires_at", "expires_at must be in the future"), stepExpiry},
+		{&models.Error{Code: models.CodeNotFound, Message: "inbox not found", Field: "inbox_id"}, stepInbox},
+	}
+	for _, c := range cases {
+		w := NewTokenAdd(newCommon(t, models.RoleOwner), &in)
+		w.SetSize(80, 20)
+		w.Init()
+		w.Update(common.ResultMsg[wizardData]{ID: 1, Value: wizardData{Inboxes: []models.Inbox{in}, Scopes: models.Scopes}})
+		w.Update(runes("x"))
+		w.Update(enter)
+		w.Update(runes("1"))
+		w.Update(enter)
+		w.Update(enter) // create: request 2
+		w.Update(common.ErrorMsg{ID: 2, Err: c.err})
+		if w.step != c.step || !strings.Contains(w.View(), strings.TrimSuffix(common.Describe(c.err), ".")) {
+			t.Errorf("%s: step %s, want %s:\n%s", c.err.Field, stepNames[w.step], stepNames[c.step], w.View())
+		}
+		if c.step == stepInbox && w.fixed != nil {
+			t.Errorf("the gone inbox stayed chosen")
+		}
+	}
+}
