@@ -20,6 +20,8 @@ const (
 	PrefixWebhook  = "whk_"
 	PrefixEvent    = "evt_"
 	PrefixAudit    = "aud_"
+	PrefixContact  = "con_"
+	PrefixSender   = "snd_"
 )
 
 // NewID returns a new sortable ID with the given prefix.

@@ -43,6 +43,10 @@ type daemon struct {
 	addr    string
 	cmd     *exec.Cmd
 	out     *bytes.Buffer
+	// env is added to the environment (after the defaults); smtpAddr is
+	// where the SMTP server of the last start listens.
+	env      []string
+	smtpAddr string
 }
 
 func freeAddr(t *testing.T) string {
@@ -57,10 +61,12 @@ func freeAddr(t *testing.T) string {
 func (d *daemon) start() {
 	d.t.Helper()
 	d.addr = freeAddr(d.t)
+	d.smtpAddr = freeAddr(d.t)
 	d.out = &bytes.Buffer{}
 	d.cmd = exec.Command(d.bin)
 	d.cmd.Env = append(os.Environ(), "GENT_DATA_DIR="+d.dataDir, "GENT_HTTP_ADDR="+d.addr,
-		"GENT_SMTP_ADDR="+freeAddr(d.t), "GENT_DATABASE_URL=")
+		"GENT_SMTP_ADDR="+d.smtpAddr, "GENT_DATABASE_URL=")
+	d.cmd.Env = append(d.cmd.Env, d.env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatal(err)

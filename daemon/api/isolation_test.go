@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -55,13 +56,52 @@ var routeAccess = map[string]string{
 	"DELETE /v1/tokens/:id":      admins,
 	"GET /v1/token":              tokenOnly,
 
-	"POST /v1/domains":            admins,
-	"GET /v1/domains":             admins,
-	"GET /v1/domains/:id":         admins,
-	"POST /v1/domains/:id/verify": admins,
-	"GET /v1/domains/:id/zone":    admins,
-	"DELETE /v1/domains/:id":      admins,
+	"POST /v1/domains":                                           admins,
+	"GET /v1/domains":                                            admins,
+	"GET /v1/domains/:id":                                        admins,
+	"POST /v1/domains/:id/verify":                                admins,
+	"GET /v1/domains/:id/zone":                                   admins,
+	"DELETE /v1/domains/:id":                                     admins,
+	"GET /v1/inboxes/:inbox_id/messages":                         inboxClass(models.ScopeEmailRead),
+	"GET /v1/inboxes/:inbox_id/messages/:id":                     inboxClass(models.ScopeEmailRead),
+	"POST /v1/inboxes/:inbox_id/messages/send":                   inboxClass(models.ScopeEmailSend),
+	"POST /v1/inboxes/:inbox_id/messages/:id/reply":              inboxClass(models.ScopeEmailSend),
+	"POST /v1/inboxes/:inbox_id/messages/:id/reply-all":          inboxClass(models.ScopeEmailSend),
+	"POST /v1/inboxes/:inbox_id/messages/:id/forward":            inboxClass(models.ScopeEmailSend),
+	"GET /v1/inboxes/:inbox_id/messages/:id/delivery":            inboxClass(models.ScopeEmailRead),
+	"GET /v1/inboxes/:inbox_id/suppressions":                     inboxClass(models.ScopeEmailRead),
+	"DELETE /v1/inboxes/:inbox_id/suppressions/:address":         admins,
+	"GET /v1/approvals":                                          reviewers,
+	"GET /v1/approvals/:id":                                      reviewers,
+	"POST /v1/approvals/:id/approve":                             reviewers,
+	"POST /v1/approvals/:id/reject":                              reviewers,
+	"GET /v1/inboxes/:inbox_id/messages/:id/raw":                 inboxClass(models.ScopeEmailRead),
+	"GET /v1/inboxes/:inbox_id/messages/:id/attachments/:att_id": inboxClass(models.ScopeFilesRead),
+	"PATCH /v1/inboxes/:inbox_id/messages/:id":                   inboxClass(models.ScopeEmailWrite),
+	"DELETE /v1/inboxes/:inbox_id/messages/:id":                  inboxClass(models.ScopeEmailWrite),
+	"GET /v1/inboxes/:inbox_id/threads":                          inboxClass(models.ScopeEmailRead),
+	"GET /v1/inboxes/:inbox_id/threads/:id":                      inboxClass(models.ScopeEmailRead),
+	"GET /v1/inboxes/:inbox_id/contacts":                         inboxClass(models.ScopeContactsRead),
+	"POST /v1/inboxes/:inbox_id/contacts":                        inboxClass(models.ScopeContactsWrite),
+	"DELETE /v1/inboxes/:inbox_id/contacts/:id":                  inboxClass(models.ScopeContactsWrite),
+	"GET /v1/inboxes/:inbox_id/senders":                          admins,
+	"POST /v1/inboxes/:inbox_id/senders":                         admins,
+	"DELETE /v1/inboxes/:inbox_id/senders/:id":                   admins,
+
+	"GET /v1/events":                   reviewers,
+	"GET /v1/inboxes/:inbox_id/events": inboxClass(models.ScopeEmailRead),
+	"POST /v1/webhooks":                admins,
+	"GET /v1/webhooks":                 admins,
+	"GET /v1/webhooks/:id":             admins,
+	"DELETE /v1/webhooks/:id":          admins,
+	"GET /v1/webhooks/:id/deliveries":  admins,
 }
+
+// fixtureMessage has one attachment, for the :att_id routes.
+const fixtureMessage = "From: Ada <ada@example.org>\r\nTo: agent@mail.example.com\r\nSubject: fixture\r\n" +
+	"Message-ID: <%d@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+	"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b\r\nContent-Type: application/pdf\r\n" +
+	"Content-Disposition: attachment; filename=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n"
 
 // credential kinds of the matrix.
 type cred struct {
@@ -117,6 +157,63 @@ func newFixture(t *testing.T) *fixture {
 		var dom models.Domain
 		env.MustStatus(201, "POST", "/v1/domains", org.Owner, models.CreateDomainRequest{Domain: fmt.Sprintf("iso%d.example.com", n)}).JSON(t, &dom)
 		return dom.ID
+	}
+	// A fresh message per call (routes may delete it); :att_id is the
+	// attachment of the message made last, which precedes it in the path.
+	var lastMsg string
+	f.params["messages:id"] = func() string {
+		n++
+		lastMsg = env.Deliver(f.inbox, fmt.Sprintf(fixtureMessage, n)).ID
+		return lastMsg
+	}
+	f.params["attachments:att_id"] = func() string {
+		var id string
+		if err := env.Store.DB.Raw(`SELECT id FROM attachments WHERE message_id = ?`, lastMsg).Scan(&id).Error; err != nil || id == "" {
+			env.T.Fatalf("fixture attachment: %v", err)
+		}
+		return id
+	}
+	f.params["threads:id"] = func() string {
+		n++
+		return env.Deliver(f.inbox, fmt.Sprintf(fixtureMessage, n)).ThreadID
+	}
+	f.params["contacts:id"] = func() string {
+		n++
+		c, _, err := env.Mail.CreateContact(context.Background(), org.ID, f.inbox.ID, models.CreateContactRequest{Address: fmt.Sprintf("c%d@example.org", n)})
+		if err != nil {
+			env.T.Fatal(err)
+		}
+		return c.ID
+	}
+	f.params["senders:id"] = func() string {
+		n++
+		r, err := env.Mail.CreateSenderRule(context.Background(), org.ID, f.inbox.ID, models.CreateSenderRuleRequest{Pattern: fmt.Sprintf("s%d.example.org", n), Kind: models.SenderBlock})
+		if err != nil {
+			env.T.Fatal(err)
+		}
+		return r.ID
+	}
+	f.params["suppressions:address"] = func() string {
+		n++
+		addr := fmt.Sprintf("bounced%d@example.net", n)
+		if err := env.Store.DB.Exec(`INSERT INTO suppressions (inbox_id, address, org_id, reason) VALUES (?, ?, ?, 'fixture')`,
+			f.inbox.ID, addr, org.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		return addr
+	}
+	supervised := env.Token(org, f.inbox.ID, []string{models.ScopeEmailRead, models.ScopeEmailSend}, models.ScopeEmailSend)
+	f.params["approvals:id"] = func() string {
+		var r models.SendResponse
+		env.MustStatus(202, "POST", "/v1/inboxes/"+f.inbox.ID+"/messages/send", supervised.Secret, models.SendRequest{
+			To: models.AddressList{"someone@example.net"}, Subject: "held", Text: "hello"}).JSON(t, &r)
+		return r.ApprovalID
+	}
+	f.params["webhooks:id"] = func() string {
+		var wh models.WebhookCreated
+		env.MustStatus(201, "POST", "/v1/webhooks", org.Owner, models.CreateWebhookRequest{
+			URL: "https://127.0.0.1:9/hook", EventTypes: []string{models.EventMessageReceived}}).JSON(t, &wh)
+		return wh.ID
 	}
 	return f
 }

@@ -1,6 +1,11 @@
 package api
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"gent/daemon/delivery"
+	"gent/models"
+)
 
 // Route is one entry of the API: method, path, audit action name, who may
 // call it, and the handler.
@@ -48,5 +53,39 @@ func (a *API) Routes() []Route {
 		{"POST", "/v1/domains/:id/verify", "domains.verify", admins(), a.verifyDomain},
 		{"GET", "/v1/domains/:id/zone", "domains.zone", admins(), a.domainZone},
 		{"DELETE", "/v1/domains/:id", "domains.delete", admins(), a.deleteDomain},
+
+		{"GET", "/v1/inboxes/:inbox_id/messages", "messages.list", inbox(models.ScopeEmailRead), a.listMessages},
+		{"GET", "/v1/inboxes/:inbox_id/messages/:id", "messages.get", inbox(models.ScopeEmailRead), a.getMessage},
+		{"POST", "/v1/inboxes/:inbox_id/messages/send", "messages.send", inbox(models.ScopeEmailSend), a.send(delivery.ModeSend)},
+		{"POST", "/v1/inboxes/:inbox_id/messages/:id/reply", "messages.reply", inbox(models.ScopeEmailSend), a.send(delivery.ModeReply)},
+		{"POST", "/v1/inboxes/:inbox_id/messages/:id/reply-all", "messages.reply_all", inbox(models.ScopeEmailSend), a.send(delivery.ModeReplyAll)},
+		{"POST", "/v1/inboxes/:inbox_id/messages/:id/forward", "messages.forward", inbox(models.ScopeEmailSend), a.send(delivery.ModeForward)},
+		{"GET", "/v1/inboxes/:inbox_id/messages/:id/delivery", "messages.delivery", inbox(models.ScopeEmailRead), a.getSendStatus},
+		{"GET", "/v1/inboxes/:inbox_id/suppressions", "suppressions.list", inbox(models.ScopeEmailRead), a.listSuppressions},
+		{"DELETE", "/v1/inboxes/:inbox_id/suppressions/:address", "suppressions.delete", admins(), a.deleteSuppression},
+
+		{"GET", "/v1/approvals", "approvals.list", reviewers(), a.listApprovals},
+		{"GET", "/v1/approvals/:id", "approvals.get", reviewers(), a.getApproval},
+		{"POST", "/v1/approvals/:id/approve", "approvals.approve", reviewers(), a.approve},
+		{"POST", "/v1/approvals/:id/reject", "approvals.reject", reviewers(), a.reject},
+		{"GET", "/v1/inboxes/:inbox_id/messages/:id/raw", "messages.raw", inbox(models.ScopeEmailRead), a.rawMessage},
+		{"GET", "/v1/inboxes/:inbox_id/messages/:id/attachments/:att_id", "attachments.get", inbox(models.ScopeFilesRead), a.getAttachment},
+		{"PATCH", "/v1/inboxes/:inbox_id/messages/:id", "messages.update", inbox(models.ScopeEmailWrite), a.updateMessage},
+		{"DELETE", "/v1/inboxes/:inbox_id/messages/:id", "messages.delete", inbox(models.ScopeEmailWrite), a.deleteMessage},
+		{"GET", "/v1/inboxes/:inbox_id/threads", "threads.list", inbox(models.ScopeEmailRead), a.listThreads},
+		{"GET", "/v1/inboxes/:inbox_id/threads/:id", "threads.get", inbox(models.ScopeEmailRead), a.getThread},
+		{"GET", "/v1/inboxes/:inbox_id/contacts", "contacts.list", inbox(models.ScopeContactsRead), a.listContacts},
+		{"POST", "/v1/inboxes/:inbox_id/contacts", "contacts.create", inbox(models.ScopeContactsWrite), a.createContact},
+		{"DELETE", "/v1/inboxes/:inbox_id/contacts/:id", "contacts.delete", inbox(models.ScopeContactsWrite), a.deleteContact},
+		{"GET", "/v1/inboxes/:inbox_id/senders", "senders.list", admins(), a.listSenderRules},
+		{"POST", "/v1/inboxes/:inbox_id/senders", "senders.create", admins(), a.createSenderRule},
+		{"DELETE", "/v1/inboxes/:inbox_id/senders/:id", "senders.delete", admins(), a.deleteSenderRule},
+		{"GET", "/v1/events", "events.list", reviewers(), a.orgEvents},
+		{"GET", "/v1/inboxes/:inbox_id/events", "inbox.events", inbox(models.ScopeEmailRead), a.inboxEvents},
+		{"POST", "/v1/webhooks", "webhooks.create", admins(), a.createWebhook},
+		{"GET", "/v1/webhooks", "webhooks.list", admins(), a.listWebhooks},
+		{"GET", "/v1/webhooks/:id", "webhooks.get", admins(), a.getWebhook},
+		{"DELETE", "/v1/webhooks/:id", "webhooks.delete", admins(), a.deleteWebhook},
+		{"GET", "/v1/webhooks/:id/deliveries", "webhooks.deliveries", admins(), a.listDeliveries},
 	}
 }

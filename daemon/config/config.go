@@ -48,6 +48,7 @@ type Config struct {
 	Outbound  Outbound  `toml:"outbound"`
 	Approvals Approvals `toml:"approvals"`
 	Webhooks  Webhooks  `toml:"webhooks"`
+	Events    Events    `toml:"events"`
 	Security  Security  `toml:"security"`
 	Auth      Auth      `toml:"auth"`
 	Domains   Domains   `toml:"domains"`
@@ -71,6 +72,12 @@ type SMTP struct {
 	MaxSession      Duration `toml:"max_session"`
 	TLSCert         string   `toml:"tls_cert"`
 	TLSKey          string   `toml:"tls_key"`
+	MaxLineLength   int      `toml:"max_line_length"`
+	DataTimeout     Duration `toml:"data_timeout"`
+	MaxHeaderBytes  int      `toml:"max_header_bytes"`
+	MaxMIMEParts    int      `toml:"max_mime_parts"`
+	MaxMIMEDepth    int      `toml:"max_mime_depth"`
+	MaxReceived     int      `toml:"max_received_headers"`
 }
 
 type Database struct {
@@ -115,12 +122,25 @@ func (o Outbound) Retries() ([]time.Duration, error) {
 }
 
 type Approvals struct {
-	ExpireAfter Duration `toml:"expire_after"`
+	ExpireAfter   Duration `toml:"expire_after"`
+	CheckInterval Duration `toml:"check_interval"`
 }
 
 type Webhooks struct {
 	AllowPrivateTargets bool `toml:"allow_private_targets"`
 	DisableAfter        int  `toml:"disable_after_failures"`
+	// MaxAttempts is how often one delivery is tried before it fails.
+	MaxAttempts int `toml:"max_attempts"`
+	// RetryBackoff is the wait after the first failed attempt; each later
+	// wait is four times the previous one, at most 6 hours.
+	RetryBackoff Duration `toml:"retry_backoff"`
+	// Timeout bounds one delivery request (connect to response headers).
+	Timeout Duration `toml:"timeout"`
+}
+
+type Events struct {
+	// Heartbeat is how often an idle SSE stream gets a comment line.
+	Heartbeat Duration `toml:"heartbeat"`
 }
 
 type Security struct {
@@ -152,7 +172,9 @@ func Default() Config {
 			Addr: "127.0.0.1:2525", MaxMessageBytes: 26214400, MaxRecipients: 100,
 			MaxConnections: 1000, MaxPerIP: 50,
 			ReadTimeout: Duration(5 * time.Minute), WriteTimeout: Duration(5 * time.Minute),
-			MaxSession: Duration(30 * time.Minute),
+			MaxSession: Duration(30 * time.Minute), MaxLineLength: 8192,
+			DataTimeout: Duration(10 * time.Minute), MaxHeaderBytes: 256 << 10,
+			MaxMIMEParts: 500, MaxMIMEDepth: 20, MaxReceived: 30,
 		},
 		Database: Database{MaxConns: 20},
 		DNS:      DNS{Timeout: Duration(5 * time.Second)},
@@ -160,8 +182,10 @@ func Default() Config {
 			RetryIntervals: "5m,10m,30m,1h,2h,4h", ConnectTimeout: Duration(30 * time.Second),
 			CommandTimeout: Duration(5 * time.Minute), MaxRecipients: 50, MaxMessageBytes: 26214400,
 			RatePerMinute: 60, RecipientsPerDay: 2000},
-		Approvals: Approvals{ExpireAfter: Duration(72 * time.Hour)},
-		Webhooks:  Webhooks{DisableAfter: 20},
+		Approvals: Approvals{ExpireAfter: Duration(72 * time.Hour), CheckInterval: Duration(time.Minute)},
+		Webhooks: Webhooks{DisableAfter: 20, MaxAttempts: 10, RetryBackoff: Duration(10 * time.Second),
+			Timeout: Duration(15 * time.Second)},
+		Events: Events{Heartbeat: Duration(15 * time.Second)},
 		Auth: Auth{SessionTTL: Duration(7 * 24 * time.Hour), LoginMaxFailures: 5,
 			LoginLockout: Duration(15 * time.Minute)},
 		Domains: Domains{ReverifyInterval: Duration(time.Hour)},
@@ -374,6 +398,24 @@ func (c *Config) validate() error {
 	if c.SMTP.MaxPerIP <= 0 {
 		return bad("smtp.max_connections_per_ip", "must be positive")
 	}
+	if c.SMTP.ReadTimeout <= 0 || c.SMTP.WriteTimeout <= 0 || c.SMTP.DataTimeout <= 0 || c.SMTP.MaxSession <= 0 {
+		return bad("smtp.read_timeout", "read_timeout, write_timeout, data_timeout and max_session must be positive")
+	}
+	if c.SMTP.MaxLineLength < 1000 {
+		return bad("smtp.max_line_length", "must be at least 1000 (RFC 5321)")
+	}
+	if c.SMTP.MaxHeaderBytes < 1024 {
+		return bad("smtp.max_header_bytes", "must be at least 1024")
+	}
+	if c.SMTP.MaxMIMEParts <= 0 {
+		return bad("smtp.max_mime_parts", "must be positive")
+	}
+	if c.SMTP.MaxMIMEDepth <= 0 {
+		return bad("smtp.max_mime_depth", "must be positive")
+	}
+	if c.SMTP.MaxReceived <= 0 {
+		return bad("smtp.max_received_headers", "must be positive")
+	}
 	if (c.SMTP.TLSCert == "") != (c.SMTP.TLSKey == "") {
 		return bad("smtp.tls_cert", "tls_cert and tls_key must be set together")
 	}
@@ -421,6 +463,24 @@ func (c *Config) validate() error {
 	}
 	if c.Approvals.ExpireAfter <= 0 {
 		return bad("approvals.expire_after", "must be positive")
+	}
+	if c.Approvals.CheckInterval < Duration(time.Second) {
+		return bad("approvals.check_interval", "must be at least 1s")
+	}
+	if c.Webhooks.DisableAfter < 0 {
+		return bad("webhooks.disable_after_failures", "must not be negative (0 never disables)")
+	}
+	if c.Webhooks.MaxAttempts < 1 || c.Webhooks.MaxAttempts > 100 {
+		return bad("webhooks.max_attempts", "want 1-100, got %d", c.Webhooks.MaxAttempts)
+	}
+	if c.Webhooks.RetryBackoff < Duration(10*time.Millisecond) {
+		return bad("webhooks.retry_backoff", "must be at least 10ms")
+	}
+	if c.Webhooks.Timeout < Duration(100*time.Millisecond) {
+		return bad("webhooks.timeout", "must be at least 100ms")
+	}
+	if c.Events.Heartbeat < Duration(10*time.Millisecond) || c.Events.Heartbeat > Duration(5*time.Minute) {
+		return bad("events.heartbeat", "want 10ms to 5m, got %s", c.Events.Heartbeat.D())
 	}
 	if c.Security.MasterKey != "" {
 		if len(c.Security.MasterKey) != 64 {

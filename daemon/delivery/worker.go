@@ -278,15 +278,7 @@ func (s *Service) aggregate(tx *gorm.DB, id string) error {
 	case c.Deferred > 0:
 		status = StatusDeferred
 	}
-	q := `UPDATE outbound_messages SET status = ?, updated_at = now() WHERE id = ?`
-	if done {
-		// The sent copy stays in the inbox; the queue's copy is no longer needed.
-		q = `UPDATE outbound_messages SET status = ?, raw = NULL, updated_at = now(), completed_at = now() WHERE id = ?`
-	}
-	if err := tx.Exec(q, status, id).Error; err != nil {
-		return fmt.Errorf("update send status: %w", err)
-	}
-	return nil
+	return setStatus(tx, id, status, done)
 }
 
 // reschedule snoozes the job until the next attempt for deferred

@@ -16,14 +16,17 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"gent/daemon/api"
+	"gent/daemon/approvals"
 	"gent/daemon/audit"
 	"gent/daemon/auth"
 	"gent/daemon/config"
+	"gent/daemon/delivery"
 	"gent/daemon/domains"
 	"gent/daemon/events"
 	"gent/daemon/jobs"
 	"gent/daemon/mail"
 	"gent/daemon/secrets"
+	"gent/daemon/smtpin"
 	"gent/daemon/store"
 )
 
@@ -50,8 +53,14 @@ type Daemon struct {
 	Jobs   *jobs.Jobs
 	App    *fiber.App
 
-	Secrets *secrets.Box
-	Domains *domains.Service
+	Secrets   *secrets.Box
+	Delivery  *delivery.Service
+	Approvals *approvals.Service
+	Domains   *domains.Service
+	SMTP      *smtpin.Server
+
+	// Webhooks deliver events to the organizations' endpoints.
+	Webhooks *events.Webhooks
 }
 
 // New builds the services and the HTTP app; nothing listens yet.
@@ -61,6 +70,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Auth = auth.NewService(st, d.Audit, cfg.Auth, cfg.DataDir, log)
 	d.Events = events.NewService(st, log)
 	d.Mail = mail.NewService(st, d.Events, log)
+	d.Mail.SetLimits(mail.Limits{MaxHeaderBytes: cfg.SMTP.MaxHeaderBytes, MaxParts: cfg.SMTP.MaxMIMEParts, MaxDepth: cfg.SMTP.MaxMIMEDepth})
 
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -73,19 +83,40 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 		return nil, err
 	}
 
+	d.Webhooks = events.NewWebhooks(st, d.Events, d.Audit, box, cfg, log)
+
+	d.Mail.SetHostname(cfg.Hostname)
+	if d.Delivery, err = delivery.NewService(st, d.Events, cfg, d.Domains.Resolver(), d.Domains, d.Mail, log); err != nil {
+		return nil, err
+	}
+	d.Delivery.SetMail(d.Mail)
+	d.Approvals = approvals.NewService(st, d.Events, d.Audit, d.Delivery, d.Mail, cfg.Approvals, log)
+	d.Delivery.SetHolder(d.Approvals)
+
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st)
 	d.Mail.RegisterWorkers(reg.Workers)
 	domains.RegisterJobs(reg, d.Domains)
+	d.Webhooks.Register(reg)
+	d.Delivery.RegisterWorkers(reg.Workers)
+	approvals.RegisterJobs(reg, reg.Workers, d.Approvals, cfg.Approvals.CheckInterval.D())
 	jb, err := jobs.New(st, reg, log)
 	if err != nil {
 		return nil, err
 	}
 	d.Jobs = jb
 	d.Mail.SetJobs(jb)
+	d.Delivery.SetJobs(jb)
+	d.Webhooks.Attach(jb)
+
+	smtpSrv, err := smtpin.New(cfg, d.Mail, log)
+	if err != nil {
+		return nil, err
+	}
+	d.SMTP = smtpSrv
 
 	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Events: d.Events, Mail: d.Mail,
-		Domains: d.Domains, Log: log})
+		Domains: d.Domains, Log: log, Webhooks: d.Webhooks, Delivery: d.Delivery, Approvals: d.Approvals})
 	return d, nil
 }
 
@@ -115,24 +146,40 @@ func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on http.addr %s: %w", cfg.HTTP.Addr, err)
 	}
+	smtpLn, err := d.SMTP.Listen()
+	if err != nil {
+		httpLn.Close()
+		return err
+	}
 	code, err := d.Auth.PrepareSetup(ctx)
 	if err != nil {
 		httpLn.Close()
+		smtpLn.Close()
 		return err
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	if err := d.Jobs.Start(gctx); err != nil {
 		httpLn.Close()
+		smtpLn.Close()
 		return err
 	}
+	// The event listener wakes SSE streams; when gctx ends it also ends
+	// them, so the HTTP shutdown below is not held up by open streams.
+	g.Go(func() error { return d.Events.Run(gctx) })
+	g.Go(func() error {
+		if err := d.SMTP.Serve(smtpLn); err != nil {
+			return fmt.Errorf("smtp: %w", err)
+		}
+		return nil
+	})
 	g.Go(func() error {
 		if err := d.App.Listener(httpLn); err != nil {
 			return fmt.Errorf("http: %w", err)
 		}
 		return nil
 	})
-	log.Info("gentd ready", "http", httpLn.Addr().String(), "data_dir", cfg.DataDir)
+	log.Info("gentd ready", "http", httpLn.Addr().String(), "smtp", smtpLn.Addr().String(), "data_dir", cfg.DataDir)
 	if code != "" {
 		fmt.Fprintf(out, "\n  First run: no organization yet.\n  Setup code: %s   (also written to %s/setup-code)\n"+
 			"  Finish setup with the TUI (genttui) or POST /v1/auth/setup.\n\n", code, cfg.DataDir)
@@ -144,6 +191,10 @@ func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 		defer cancel()
 		var errs []error
+		// SMTP first: sessions in DATA finish storing their message.
+		if err := d.SMTP.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop smtp: %w", err))
+		}
 		if err := d.App.ShutdownWithContext(sctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop http: %w", err))
 		}

@@ -1,0 +1,165 @@
+package mail_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"gent/daemon/mail"
+	"gent/daemon/server/servertest"
+	"gent/models"
+)
+
+func setup(t *testing.T) (*servertest.Env, servertest.Org, models.Inbox) {
+	env := servertest.New(t)
+	org := env.Setup()
+	env.VerifiedDomain(org, "mail.example.com")
+	return env, org, env.Inbox(org, "agent@mail.example.com")
+}
+
+func store(env *servertest.Env, in mail.StoreInput) (*mail.Stored, error) {
+	var st *mail.Stored
+	err := env.Store.Tx(context.Background(), func(tx *gorm.DB) error {
+		var err error
+		st, err = env.Mail.Store(context.Background(), tx, in)
+		return err
+	})
+	return st, err
+}
+
+// The cap check and the usage increment are one statement: stores racing
+// for the last bytes of an enforce cap never take the inbox past it.
+func TestCapIsRaceFree(t *testing.T) {
+	env, _, in := setup(t)
+	raw := []byte("From: a@example.org\r\nSubject: race\r\n\r\n" + strings.Repeat("x", 1000) + "\r\n")
+	size := int64(len(raw))
+	env.Store.DB.Exec(`UPDATE inboxes SET cap_mode = 'enforce', cap_limit_bytes = ? WHERE id = ?`, 7*size+size/2, in.ID)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, refused := 0, 0
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := store(env, mail.StoreInput{OrgID: in.OrgID, InboxID: in.ID, Direction: models.DirectionInbound,
+				Status: models.StatusReceived, Raw: raw})
+			mu.Lock()
+			defer mu.Unlock()
+			switch models.ErrorCode(err) {
+			case "":
+				ok++
+			case models.CodeStorageCapExceeded:
+				refused++
+			default:
+				t.Errorf("store: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	var used, count int64
+	env.Store.DB.Raw(`SELECT used_bytes FROM inboxes WHERE id = ?`, in.ID).Scan(&used)
+	env.Store.DB.Raw(`SELECT count(*) FROM messages WHERE inbox_id = ?`, in.ID).Scan(&count)
+	if ok != 7 || refused != 13 || used != 7*size || count != 7 {
+		t.Fatalf("ok %d refused %d used %d (want %d) stored %d", ok, refused, used, 7*size, count)
+	}
+}
+
+// A reply that arrives before the message it answers still ends up in one
+// thread with it.
+func TestThreadOutOfOrder(t *testing.T) {
+	env, org, in := setup(t)
+	reply := env.Deliver(in, "From: b@example.org\r\nSubject: Re: x\r\nMessage-ID: <r@x>\r\nIn-Reply-To: <o@x>\r\n\r\nreply\r\n")
+	orig := env.Deliver(in, "From: a@example.org\r\nSubject: x\r\nMessage-ID: <o@x>\r\n\r\noriginal\r\n")
+	fwd := env.Deliver(in, "From: c@example.org\r\nSubject: Fwd: x\r\nMessage-ID: <f@x>\r\nReferences: <z@x> <r@x>\r\n\r\nfwd\r\n")
+	if reply.ThreadID != orig.ThreadID || fwd.ThreadID != orig.ThreadID {
+		t.Fatalf("threads %s %s %s", reply.ThreadID, orig.ThreadID, fwd.ThreadID)
+	}
+	// Threads are per inbox: the same conversation in another inbox is
+	// another thread.
+	other := env.Inbox(org, "x@mail.example.com")
+	if o := env.Deliver(other, "From: b@example.org\r\nSubject: Re: x\r\nMessage-ID: <r2@x>\r\nIn-Reply-To: <o@x>\r\n\r\nreply\r\n"); o.ThreadID == orig.ThreadID {
+		t.Fatal("a thread spans two inboxes")
+	}
+}
+
+func TestStoreOutboundCopy(t *testing.T) {
+	env, _, in := setup(t)
+	raw := "From: agent@mail.example.com\r\nTo: Ada <ada@example.org>, agent@mail.example.com\r\nCc: bob@example.net\r\n" +
+		"Bcc: secret@example.com\r\nSubject: sent\r\n\r\nhello\r\n"
+	st, err := store(env, mail.StoreInput{OrgID: in.OrgID, InboxID: in.ID, Direction: models.DirectionOutbound,
+		Status: "queued", Raw: []byte(raw), Read: true, Labels: []string{"sent"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := env.Mail.GetMessage(context.Background(), in.OrgID, in.ID, st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Direction != "outbound" || m.Status != "queued" || !m.Read || m.Auth != nil || len(m.Bcc) != 1 ||
+		strings.Join(m.Labels, ",") != "sent" {
+		t.Fatalf("outbound copy %+v", m.MessageSummary)
+	}
+	contacts, _, err := env.Mail.ListContacts(context.Background(), in.OrgID, in.ID, "", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range contacts {
+		got = append(got, fmt.Sprintf("%s:%d/%d", c.Address, c.SentCount, c.ReceivedCount))
+	}
+	if strings.Join(got, ",") != "ada@example.org:1/0,bob@example.net:1/0,secret@example.com:1/0" {
+		t.Fatalf("contacts %v (the inbox itself is not a contact)", got)
+	}
+	var events int64
+	env.Store.DB.Raw(`SELECT count(*) FROM events`).Scan(&events)
+	if events != 0 {
+		t.Fatal("message.received emitted for outbound mail")
+	}
+	var threadUnread int64
+	env.Store.DB.Raw(`SELECT unread_count FROM threads WHERE id = ?`, st.ThreadID).Scan(&threadUnread)
+	if threadUnread != 0 {
+		t.Fatal("a read copy counted as unread")
+	}
+}
+
+// Deleting an inbox purges its mail in batches and releases the usage.
+func TestPurgeDeletedInbox(t *testing.T) {
+	env, org, in := setup(t)
+	keep := env.Inbox(org, "keep@mail.example.com")
+	for i := 0; i < 5; i++ {
+		env.Deliver(in, fmt.Sprintf("From: a@example.org\r\nSubject: %d\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"+
+			"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b\r\nContent-Type: image/png\r\n\r\npng\r\n--b--\r\n", i))
+	}
+	env.Deliver(keep, "From: a@example.org\r\nSubject: kept\r\n\r\nx\r\n")
+	env.MustStatus(204, "DELETE", "/v1/inboxes/"+in.ID, org.Owner, nil)
+	env.StartJobs()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var n int64
+		env.Store.DB.Raw(`SELECT count(*) FROM inboxes WHERE id = ?`, in.ID).Scan(&n)
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("inbox not purged")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, table := range []string{"messages", "threads", "attachments", "contacts"} {
+		var n int64
+		env.Store.DB.Raw(`SELECT count(*) FROM `+table+` WHERE inbox_id = ?`, in.ID).Scan(&n)
+		if n != 0 {
+			t.Fatalf("%s left: %d", table, n)
+		}
+	}
+	var kept int64
+	env.Store.DB.Raw(`SELECT count(*) FROM messages WHERE inbox_id = ?`, keep.ID).Scan(&kept)
+	if kept != 1 {
+		t.Fatal("another inbox's mail was purged")
+	}
+}

@@ -1,0 +1,192 @@
+package smtpin
+
+import (
+	"crypto/tls"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// writeGrace is how long past the session cap a final reply may take.
+const writeGrace = 5 * time.Second
+
+// listener caps concurrent connections, in all and per remote address,
+// and wraps each accepted connection so that the session length cap and
+// shutdown draining apply to every deadline go-smtp sets.
+type listener struct {
+	net.Listener
+	max, perIP int
+	maxSession time.Duration
+	hostname   string
+	onReject   func(ip, why string)
+
+	mu       sync.Mutex
+	total    int
+	byIP     map[string]int
+	conns    map[*conn]struct{}
+	draining atomic.Bool
+	close    sync.Once
+	closeErr error
+}
+
+func newListener(ln net.Listener, max, perIP int, maxSession time.Duration, hostname string, onReject func(ip, why string)) *listener {
+	return &listener{Listener: ln, max: max, perIP: perIP, maxSession: maxSession, hostname: hostname,
+		onReject: onReject, byIP: map[string]int{}, conns: map[*conn]struct{}{}}
+}
+
+func hostOf(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	h, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return h
+}
+
+// Accept returns the next connection within the caps; connections beyond
+// them are answered 421 4.7.0 and closed here, never reaching go-smtp.
+func (l *listener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := hostOf(c.RemoteAddr())
+		l.mu.Lock()
+		why := ""
+		switch {
+		case l.draining.Load():
+			why = "service shutting down"
+		case l.total >= l.max:
+			why = "too many connections"
+		case l.byIP[ip] >= l.perIP:
+			why = "too many connections from your address"
+		}
+		if why != "" {
+			l.mu.Unlock()
+			if l.onReject != nil {
+				l.onReject(ip, why)
+			}
+			go refuse(c, "421 4.7.0 "+l.hostname+" "+why+", try again later\r\n")
+			continue
+		}
+		l.total++
+		l.byIP[ip]++
+		wc := &conn{Conn: c, l: l, ip: ip, end: time.Now().Add(l.maxSession)}
+		l.conns[wc] = struct{}{}
+		l.mu.Unlock()
+		return wc, nil
+	}
+}
+
+func refuse(c net.Conn, reply string) {
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = c.Write([]byte(reply))
+	_ = c.Close()
+}
+
+func (l *listener) release(c *conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.conns[c]; !ok {
+		return
+	}
+	delete(l.conns, c)
+	l.total--
+	if l.byIP[c.ip]--; l.byIP[c.ip] <= 0 {
+		delete(l.byIP, c.ip)
+	}
+}
+
+// Close closes the listening socket (once).
+func (l *listener) Close() error {
+	l.close.Do(func() { l.closeErr = l.Listener.Close() })
+	return l.closeErr
+}
+
+// drain makes every session that is not transferring a message end at its
+// next read (go-smtp answers it 421 4.4.2 and closes); sessions in DATA
+// finish their message first.
+func (l *listener) drain() {
+	l.draining.Store(true)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.conns {
+		if !c.inData.Load() {
+			_ = c.Conn.SetReadDeadline(time.Now())
+		}
+	}
+}
+
+// active returns the number of open connections.
+func (l *listener) active() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total
+}
+
+// conn is an accepted connection: deadlines are clamped to the session's
+// end (and to now while draining, outside DATA).
+type conn struct {
+	net.Conn
+	l      *listener
+	ip     string
+	end    time.Time
+	inData atomic.Bool
+	closed sync.Once
+}
+
+func (c *conn) readLimit(t time.Time) time.Time {
+	lim := c.end
+	if c.l.draining.Load() && !c.inData.Load() {
+		lim = time.Now()
+	}
+	if t.IsZero() || t.After(lim) {
+		return lim
+	}
+	return t
+}
+
+func (c *conn) SetReadDeadline(t time.Time) error {
+	return c.Conn.SetReadDeadline(c.readLimit(t))
+}
+
+func (c *conn) SetWriteDeadline(t time.Time) error {
+	lim := c.end.Add(writeGrace)
+	if t.IsZero() || t.After(lim) {
+		t = lim
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *conn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.SetWriteDeadline(t)
+}
+
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	c.closed.Do(func() { c.l.release(c) })
+	return err
+}
+
+// underlying finds our conn under a go-smtp connection (which may have
+// been upgraded to TLS).
+func underlying(nc net.Conn) *conn {
+	for i := 0; i < 4 && nc != nil; i++ {
+		switch c := nc.(type) {
+		case *conn:
+			return c
+		case *tls.Conn:
+			nc = c.NetConn()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
