@@ -52,6 +52,7 @@ type Config struct {
 	Security  Security  `toml:"security"`
 	Auth      Auth      `toml:"auth"`
 	Domains   Domains   `toml:"domains"`
+	Jobs      Jobs      `toml:"jobs"`
 	Log       Log       `toml:"log"`
 }
 
@@ -153,6 +154,13 @@ type Auth struct {
 	LoginLockout     Duration `toml:"login_lockout"`
 }
 
+// Jobs tunes the River job client.
+type Jobs struct {
+	// RescueAfter is how long a job may run before it is taken to be
+	// orphaned by a crashed daemon and run again.
+	RescueAfter Duration `toml:"rescue_after"`
+}
+
 type Domains struct {
 	ReverifyInterval Duration `toml:"reverify_interval"`
 }
@@ -189,6 +197,7 @@ func Default() Config {
 		Auth: Auth{SessionTTL: Duration(7 * 24 * time.Hour), LoginMaxFailures: 5,
 			LoginLockout: Duration(15 * time.Minute)},
 		Domains: Domains{ReverifyInterval: Duration(time.Hour)},
+		Jobs:    Jobs{RescueAfter: Duration(time.Hour)},
 		Log:     Log{Level: "info", Format: "text"},
 	}
 }
@@ -497,6 +506,12 @@ func (c *Config) validate() error {
 	}
 	if c.Auth.LoginMaxFailures <= 0 {
 		return bad("auth.login_max_failures", "must be positive")
+	}
+	if c.Jobs.RescueAfter < Duration(time.Second) {
+		return bad("jobs.rescue_after", "must be at least 1s")
+	}
+	if c.Outbound.ConnectTimeout*2+c.Outbound.CommandTimeout*3 >= c.Jobs.RescueAfter {
+		return bad("jobs.rescue_after", "must be longer than a delivery attempt (2 × outbound.connect_timeout + 3 × outbound.command_timeout)")
 	}
 	if c.Domains.ReverifyInterval < Duration(time.Second) {
 		return bad("domains.reverify_interval", "must be at least 1s")

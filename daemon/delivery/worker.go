@@ -27,10 +27,11 @@ type deliverWorker struct {
 	s *Service
 }
 
-// Timeout bounds one attempt: connecting to every MX host and the
-// transaction.
+// Timeout bounds one attempt (connections and the SMTP transaction); it is
+// shorter than jobs.rescue_after, so an attempt is only run again after a
+// crash.
 func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
-	return w.s.cfg.CommandTimeout.D()*4 + w.s.cfg.ConnectTimeout.D()*4
+	return w.s.cfg.ConnectTimeout.D()*2 + w.s.cfg.CommandTimeout.D()*3
 }
 
 type sendRow struct {

@@ -95,12 +95,13 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st)
+	jobs.RegisterRescue(reg, st, cfg.Jobs.RescueAfter.D(), log)
 	d.Mail.RegisterWorkers(reg.Workers)
 	domains.RegisterJobs(reg, d.Domains)
 	d.Webhooks.Register(reg)
 	d.Delivery.RegisterWorkers(reg.Workers)
 	approvals.RegisterJobs(reg, reg.Workers, d.Approvals, cfg.Approvals.CheckInterval.D())
-	jb, err := jobs.New(st, reg, log)
+	jb, err := jobs.New(st, reg, cfg.Jobs.RescueAfter.D(), log)
 	if err != nil {
 		return nil, err
 	}
