@@ -95,3 +95,18 @@ type SendResponse struct {
 	Status     string `json:"status"`
 	ApprovalID string `json:"approval_id,omitempty"`
 }
+
+// SentMessage is an outbound message with its delivery and approval state.
+type SentMessage struct {
+	Message
+	Delivery *SendStatus   `json:"delivery"`
+	Approval *ApprovalInfo `json:"approval"`
+}
+
+// Suppression is an address an inbox no longer sends to.
+type Suppression struct {
+	Address   string    `json:"address"`
+	Reason    string    `json:"reason"`
+	MessageID string    `json:"message_id"`
+	CreatedAt time.Time `json:"created_at"`
+}

@@ -1,23 +1,69 @@
 #!/bin/sh
-# make run: start gentd (embedded PostgreSQL under ./var) in the background,
-# wait until it is ready, run the TUI in the foreground, and stop gentd when
-# the TUI exits.
+# make run: start gentd (embedded PostgreSQL under the data directory) in
+# the background, wait until it is ready, run the TUI in the foreground,
+# and stop gentd when the TUI exits.
+#
+# GENT_DATA_DIR (default ./var) and GENT_HTTP_ADDR (default 127.0.0.1:8080)
+# are honoured and passed to both, so gentd and the TUI agree on where the
+# setup code is and where the API listens; every other GENT_* variable
+# reaches gentd as usual (GENT_SMTP_ADDR, GENT_CONFIG, ...).
 set -e
 cd "$(dirname "$0")/.."
-mkdir -p var
-HTTP_ADDR="${GENT_HTTP_ADDR:-127.0.0.1:8080}"
-./bin/gentd >var/gentd.log 2>&1 &
+GENT_DATA_DIR="${GENT_DATA_DIR:-./var}"
+GENT_HTTP_ADDR="${GENT_HTTP_ADDR:-127.0.0.1:8080}"
+export GENT_DATA_DIR GENT_HTTP_ADDR
+mkdir -p "$GENT_DATA_DIR"
+LOG="$GENT_DATA_DIR/gentd.log"
+
+# The TUI connects over loopback even when gentd listens on every address.
+case "$GENT_HTTP_ADDR" in
+  0.0.0.0:*|:*) CONNECT="127.0.0.1:${GENT_HTTP_ADDR##*:}" ;;
+  "[::]:"*) CONNECT="[::1]:${GENT_HTTP_ADDR##*:}" ;;
+  *) CONNECT="$GENT_HTTP_ADDR" ;;
+esac
+URL="http://$CONNECT"
+
+if curl -fs "$URL/readyz" >/dev/null 2>&1; then
+  echo "Something already answers on $URL (another gentd?)." >&2
+  echo "Stop it, or choose another address: GENT_HTTP_ADDR=127.0.0.1:8081 make run" >&2
+  exit 1
+fi
+
+./bin/gentd >"$LOG" 2>&1 &
 GENTD=$!
-trap 'kill -TERM $GENTD 2>/dev/null; wait $GENTD 2>/dev/null || true' EXIT INT TERM
-echo "gentd starting (log: var/gentd.log)..."
+
+# stop_gentd asks gentd to shut down (it stops its PostgreSQL too) and
+# waits for it; after 60 s it is killed.
+stop_gentd() {
+  kill -0 "$GENTD" 2>/dev/null || return 0
+  echo "stopping gentd..."
+  kill -TERM "$GENTD" 2>/dev/null || true
+  i=0
+  while kill -0 "$GENTD" 2>/dev/null; do
+    i=$((i+1))
+    if [ $i -gt 600 ]; then
+      echo "gentd did not stop within 60 s; killing it (see $LOG)" >&2
+      kill -KILL "$GENTD" 2>/dev/null || true
+      break
+    fi
+    sleep 0.1
+  done
+  wait "$GENTD" 2>/dev/null || true
+}
+trap stop_gentd EXIT
+trap 'exit 130' INT TERM
+
+echo "gentd starting (log: $LOG)..."
 i=0
-until curl -fs "http://$HTTP_ADDR/readyz" >/dev/null 2>&1; do
-  if ! kill -0 $GENTD 2>/dev/null; then
-    echo "gentd failed to start:" >&2; tail -n 20 var/gentd.log >&2; exit 1
+until curl -fs "$URL/readyz" >/dev/null 2>&1; do
+  if ! kill -0 "$GENTD" 2>/dev/null; then
+    echo "gentd failed to start:" >&2; tail -n 20 "$LOG" >&2; exit 1
   fi
-  i=$((i+1)); [ $i -gt 600 ] && { echo "gentd did not become ready" >&2; exit 1; }
+  i=$((i+1)); [ $i -gt 600 ] && { echo "gentd did not become ready within 2 minutes (see $LOG)" >&2; exit 1; }
   sleep 0.2
 done
-echo "gentd ready on http://$HTTP_ADDR"
-if [ -f var/setup-code ]; then echo "setup code: $(cat var/setup-code)"; fi
-./bin/genttui --server "http://$HTTP_ADDR" --data-dir ./var
+echo "gentd ready on $URL"
+if [ -f "$GENT_DATA_DIR/setup-code" ]; then echo "setup code: $(cat "$GENT_DATA_DIR/setup-code")"; fi
+status=0
+./bin/genttui --server "$URL" --data-dir "$GENT_DATA_DIR" || status=$?
+exit $status

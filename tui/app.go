@@ -57,6 +57,7 @@ func New(opts Options) (*Model, error) {
 		return nil, err
 	}
 	c := common.NewCommon(cl)
+	c.DataDir, c.Output = opts.DataDir, opts.Output
 	h := help.New()
 	h.Styles = c.Styles.Help
 	return &Model{

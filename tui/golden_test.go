@@ -73,7 +73,7 @@ func TestGoldenDashboard(t *testing.T) {
 // more users, and waits for the dashboard.
 func signedIn(t *testing.T) (*daemon, servertest.Org, *tui) {
 	t.Helper()
-	d := startDaemon(t)
+	d := startDNSDaemon(t)
 	org := d.Setup()
 	d.addUser(t, org.Owner, "ada@acme.test", models.RoleAdmin)
 	d.addUser(t, org.Owner, "rex@acme.test", models.RoleReviewer)

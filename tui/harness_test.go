@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"regexp"
@@ -14,6 +15,8 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
+	"gent/daemon/config"
+	"gent/daemon/dnstest"
 	"gent/daemon/server/servertest"
 	"gent/daemon/store/storetest"
 	"gent/models"
@@ -36,6 +39,55 @@ const (
 type daemon struct {
 	*servertest.Env
 	URL string
+	// DNS answers the daemon's DNS lookups (domain verification), when
+	// started with startDNSDaemon.
+	DNS *dnstest.Server
+}
+
+// mxHost is the daemon's hostname in tests: the MX target and the host
+// SPF records must name.
+const mxHost = "mx.gent.test"
+
+// startDNSDaemon starts a daemon whose DNS lookups go to a loopback DNS
+// server that the test fills.
+func startDNSDaemon(t *testing.T) *daemon {
+	t.Helper()
+	dns := dnstest.New(t)
+	dns.AddA(mxHost, "192.0.2.10")
+	env := servertest.New(t, func(c *config.Config) {
+		c.Hostname = mxHost
+		c.DNS.Resolver, c.DNS.Timeout = dns.Addr, config.Duration(500*time.Millisecond)
+	})
+	d := serve(t, env)
+	d.DNS = dns
+	return d
+}
+
+// publish puts a domain's zone export into the test DNS server, as its
+// owner pasting it into their zone would.
+func (d *daemon) publish(t *testing.T, owner, domainID string) string {
+	t.Helper()
+	zone := string(d.MustStatus(200, "GET", "/v1/domains/"+domainID+"/zone", owner, nil).Body)
+	if err := d.DNS.AddZone(zone); err != nil {
+		t.Fatal(err)
+	}
+	return zone
+}
+
+// addDomain adds a domain through the API; verified publishes its records
+// and verifies it.
+func (d *daemon) addDomain(t *testing.T, owner, name string, verified bool) models.Domain {
+	t.Helper()
+	var dom models.Domain
+	d.MustStatus(201, "POST", "/v1/domains", owner, models.CreateDomainRequest{Domain: name}).JSON(t, &dom)
+	if verified {
+		d.publish(t, owner, dom.ID)
+		d.MustStatus(200, "POST", "/v1/domains/"+dom.ID+"/verify", owner, nil).JSON(t, &dom)
+		if dom.Status != models.DomainVerified {
+			t.Fatalf("%s not verified: %+v", name, dom.Records)
+		}
+	}
+	return dom
 }
 
 func startDaemon(t *testing.T) *daemon {
@@ -139,6 +191,26 @@ type tui struct {
 	ConfigDir string
 	d         *daemon
 	syncs     int
+	// Term receives what the copy keys write to the terminal.
+	Term *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for the program's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 type tuiOpt func(*Options)
@@ -147,7 +219,8 @@ func withConfigDir(dir string) tuiOpt { return func(o *Options) { o.ConfigDir = 
 
 func startTUI(t *testing.T, d *daemon, opts ...tuiOpt) *tui {
 	t.Helper()
-	o := Options{Server: d.URL, DataDir: d.Config.DataDir, ConfigDir: t.TempDir()}
+	term := &syncBuffer{}
+	o := Options{Server: d.URL, DataDir: d.Config.DataDir, ConfigDir: t.TempDir(), Output: term}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -157,7 +230,7 @@ func startTUI(t *testing.T, d *daemon, opts ...tuiOpt) *tui {
 	}
 	p := &probe{m: m}
 	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(termW, termH))
-	r := &tui{t: t, tm: tm, p: p, ConfigDir: o.ConfigDir, d: d}
+	r := &tui{t: t, tm: tm, p: p, ConfigDir: o.ConfigDir, d: d, Term: term}
 	t.Cleanup(func() { _ = tm.Quit() })
 	return r
 }
@@ -226,17 +299,38 @@ var normalizers = []struct {
 	{regexp.MustCompile(`\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\b`), "2026-01-02 15:04:05"},
 	{regexp.MustCompile(`\b\d{4}-\d\d-\d\d \d\d:\d\d\b`), "2026-01-02 15:04"},
 	{regexp.MustCompile(`\b\d\d-\d\d \d\d:\d\d:\d\d\b`), "01-02 15:04:05"},
+	{regexp.MustCompile(`\b\d\d-\d\d \d\d:\d\d\b`), "01-02 15:04"},
+	{regexp.MustCompile(`gent-verification=[0-9a-z]+`), "gent-verification=q3k7m2x9p4t6w8z2b5c7d9f2h4j6k8m2"},
+	{regexp.MustCompile(`\bgent-[0-9a-z]{8}\b`), "gent-k2m4p6q8"},
+	{regexp.MustCompile(`\bgent_[0-9A-Za-z]{36}\b`), "gent_0123456789ABCDEFGHIJabcdefghij012345"},
+	{regexp.MustCompile(`\bgent_[0-9A-Za-z]{7}\b`), "gent_AbCd123"},
+	// DKIM public keys, and the lines they wrap onto.
+	{regexp.MustCompile(`p=[A-Za-z0-9+/=]{16,}`), "p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAw9+Wq8S+b6TwoEUJXlVkIp"},
+	{regexp.MustCompile(`(?m)^( {12})[A-Za-z0-9+/]{30,}=*(…?)$`), "${1}ZQY6EpClt59hYW+p35hIKxAsdXtxS2Y91An2UYt578EtqwUxUDa68IOXI8Aba22+/Co${2}"},
 	{regexp.MustCompile(`127\.0\.0\.1:\d{4,5}\b`), "127.0.0.1:8080"},
 	{regexp.MustCompile(`\b[0-9A-Z]{6}-[0-9A-Z]{6}\b`), "ABC123-DEF456"},
 	{regexp.MustCompile(`\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`), "00000000-0000-0000-0000-000000000000"},
 }
 
-// golden compares the screen, with ids, times, ports, codes and the data
-// directory replaced by fixed values, to testdata/<test name>.golden.
+// golden compares the screen, with ids, times, ports, codes, secrets and
+// the data directory replaced by fixed values, to
+// testdata/<test name>.golden.
 func (r *tui) golden(view string) {
 	r.t.Helper()
+	r.compare(r.t, view)
+}
+
+// goldenAs compares one state of a longer test to
+// testdata/<test name>/<name>.golden.
+func (r *tui) goldenAs(name, view string) {
+	r.t.Helper()
+	r.t.Run(name, func(t *testing.T) { r.compare(t, view) })
+}
+
+func (r *tui) compare(t *testing.T, view string) {
+	t.Helper()
 	if n := strings.Count(view, "\n") + 1; n != termH {
-		r.t.Fatalf("screen has %d lines, want %d:\n%s", n, termH, view)
+		t.Fatalf("screen has %d lines, want %d:\n%s", n, termH, view)
 	}
 	v := view
 	if dir := r.d.Config.DataDir; dir != "" {
@@ -249,5 +343,5 @@ func (r *tui) golden(view string) {
 		prefix, rest, _ := strings.Cut(s, "_")
 		return prefix + "_" + fixedID[:len(strings.TrimSuffix(rest, "…"))] + "…"
 	})
-	teatest.RequireEqualOutput(r.t, []byte(v))
+	teatest.RequireEqualOutput(t, []byte(v))
 }

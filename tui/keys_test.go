@@ -241,3 +241,53 @@ func TestLocalSetupCode(t *testing.T) {
 		t.Errorf("code from an empty data dir: %q", got)
 	}
 }
+
+func TestDomainsInboxesTokensKeys(t *testing.T) {
+	for _, c := range []struct {
+		path   []string
+		titles []string
+	}{
+		{[]string{"d", "a", "q", "esc", "esc"}, []string{"Domains", "Add domain", "Add domain", "Domains", "Dashboard"}},
+		{[]string{"i", "a", "q", "esc", "esc"}, []string{"Inboxes", "New inbox", "New inbox", "Inboxes", "Dashboard"}},
+		{[]string{"t", "a", "esc", "esc"}, []string{"Tokens", "New token", "Tokens", "Dashboard"}},
+	} {
+		m := signedInModel(t, models.RoleOwner)
+		for i, k := range c.path {
+			if quits(send(m, k)) {
+				t.Fatalf("%v: %q quit", c.path, k)
+			}
+			if got := m.top().Title(); got != c.titles[i] {
+				t.Fatalf("%v: after %q on %q, want %q", c.path, k, got, c.titles[i])
+			}
+		}
+	}
+	// Reviewers see none of them.
+	m := signedInModel(t, models.RoleReviewer)
+	for _, k := range []string{"d", "i", "t"} {
+		send(m, k)
+		if got := m.top().Title(); got != "Dashboard" {
+			t.Fatalf("%q opened %q for a reviewer", k, got)
+		}
+	}
+}
+
+func TestNewScreensFitTheTerminal(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}, {60, 16}} {
+		for _, path := range [][]string{{"d", "?", "a"}, {"i", "?", "a"}, {"t", "?", "a"}} {
+			m := signedInModel(t, models.RoleOwner)
+			m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+			for _, k := range path {
+				send(m, k)
+				lines := strings.Split(m.View(), "\n")
+				if len(lines) != size[1] {
+					t.Fatalf("%v after %q: %d lines", size, k, len(lines))
+				}
+				for _, l := range lines {
+					if w := displayWidth(l); w > size[0] {
+						t.Fatalf("%v after %q: line %q is %d wide", size, k, l, w)
+					}
+				}
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@
 package tui
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -23,6 +24,10 @@ type Options struct {
 	ConfigDir string
 	// HTTPClient is used for API calls; nil: a client with a 30 s timeout.
 	HTTPClient *http.Client
+	// Output is the terminal the program draws on (tea.WithOutput); copy
+	// keys write the clipboard escape sequence (OSC 52) to it. Nil: the
+	// copy keys say the clipboard cannot be reached.
+	Output io.Writer
 }
 
 // localSetupCode reads the setup code the daemon wrote under dataDir, when

@@ -31,7 +31,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) error {
 	if dataDir == "" {
 		dataDir = "./var"
 	}
-	opts := tui.Options{}
+	opts := tui.Options{Output: os.Stdout}
 	fs.StringVar(&opts.Server, "server", server, "URL of the Gent daemon (env GENT_SERVER)")
 	fs.StringVar(&opts.DataDir, "data-dir", dataDir, "data directory of a local gentd, to read the first-run setup code (env GENT_DATA_DIR)")
 	fs.StringVar(&opts.ConfigDir, "config-dir", "", "where gent/session.json is kept (default: the user's config directory)")
@@ -46,6 +46,6 @@ func run(args []string, getenv func(string) string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = tea.NewProgram(m, tea.WithAltScreen()).Run()
+	_, err = tea.NewProgram(m, tea.WithAltScreen(), tea.WithOutput(opts.Output)).Run()
 	return err
 }

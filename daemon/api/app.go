@@ -12,9 +12,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 
+	"gent/daemon/approvals"
 	"gent/daemon/audit"
 	"gent/daemon/auth"
 	"gent/daemon/config"
+	"gent/daemon/delivery"
 	"gent/daemon/domains"
 	"gent/daemon/events"
 	"gent/daemon/mail"
@@ -32,8 +34,10 @@ type Deps struct {
 	Mail   *mail.Service
 	Log    *slog.Logger
 
-	Domains  *domains.Service
-	Webhooks *events.Webhooks
+	Domains   *domains.Service
+	Webhooks  *events.Webhooks
+	Delivery  *delivery.Service
+	Approvals *approvals.Service
 }
 
 type API struct {

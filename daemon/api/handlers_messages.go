@@ -70,7 +70,18 @@ func (a *API) getMessage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(m)
+	if m.Direction != models.DirectionOutbound {
+		return c.JSON(m)
+	}
+	// A sent message also shows its delivery and, if held, its approval.
+	out := models.SentMessage{Message: *m}
+	if out.Delivery, err = a.Delivery.Status(c.UserContext(), org, m.ID); err != nil {
+		return err
+	}
+	if out.Approval, err = a.Approvals.ForMessage(c.UserContext(), org, m.ID); err != nil {
+		return err
+	}
+	return c.JSON(out)
 }
 
 // safeHeaders keeps browsers from rendering or sniffing message content

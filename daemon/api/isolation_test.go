@@ -64,6 +64,17 @@ var routeAccess = map[string]string{
 	"DELETE /v1/domains/:id":                                     admins,
 	"GET /v1/inboxes/:inbox_id/messages":                         inboxClass(models.ScopeEmailRead),
 	"GET /v1/inboxes/:inbox_id/messages/:id":                     inboxClass(models.ScopeEmailRead),
+	"POST /v1/inboxes/:inbox_id/messages/send":                   inboxClass(models.ScopeEmailSend),
+	"POST /v1/inboxes/:inbox_id/messages/:id/reply":              inboxClass(models.ScopeEmailSend),
+	"POST /v1/inboxes/:inbox_id/messages/:id/reply-all":          inboxClass(models.ScopeEmailSend),
+	"POST /v1/inboxes/:inbox_id/messages/:id/forward":            inboxClass(models.ScopeEmailSend),
+	"GET /v1/inboxes/:inbox_id/messages/:id/delivery":            inboxClass(models.ScopeEmailRead),
+	"GET /v1/inboxes/:inbox_id/suppressions":                     inboxClass(models.ScopeEmailRead),
+	"DELETE /v1/inboxes/:inbox_id/suppressions/:address":         admins,
+	"GET /v1/approvals":                                          reviewers,
+	"GET /v1/approvals/:id":                                      reviewers,
+	"POST /v1/approvals/:id/approve":                             reviewers,
+	"POST /v1/approvals/:id/reject":                              reviewers,
 	"GET /v1/inboxes/:inbox_id/messages/:id/raw":                 inboxClass(models.ScopeEmailRead),
 	"GET /v1/inboxes/:inbox_id/messages/:id/attachments/:att_id": inboxClass(models.ScopeFilesRead),
 	"PATCH /v1/inboxes/:inbox_id/messages/:id":                   inboxClass(models.ScopeEmailWrite),
@@ -181,6 +192,22 @@ func newFixture(t *testing.T) *fixture {
 			env.T.Fatal(err)
 		}
 		return r.ID
+	}
+	f.params["suppressions:address"] = func() string {
+		n++
+		addr := fmt.Sprintf("bounced%d@example.net", n)
+		if err := env.Store.DB.Exec(`INSERT INTO suppressions (inbox_id, address, org_id, reason) VALUES (?, ?, ?, 'fixture')`,
+			f.inbox.ID, addr, org.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		return addr
+	}
+	supervised := env.Token(org, f.inbox.ID, []string{models.ScopeEmailRead, models.ScopeEmailSend}, models.ScopeEmailSend)
+	f.params["approvals:id"] = func() string {
+		var r models.SendResponse
+		env.MustStatus(202, "POST", "/v1/inboxes/"+f.inbox.ID+"/messages/send", supervised.Secret, models.SendRequest{
+			To: models.AddressList{"someone@example.net"}, Subject: "held", Text: "hello"}).JSON(t, &r)
+		return r.ApprovalID
 	}
 	f.params["webhooks:id"] = func() string {
 		var wh models.WebhookCreated

@@ -3,6 +3,7 @@ package api
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"gent/daemon/delivery"
 	"gent/models"
 )
 
@@ -55,6 +56,18 @@ func (a *API) Routes() []Route {
 
 		{"GET", "/v1/inboxes/:inbox_id/messages", "messages.list", inbox(models.ScopeEmailRead), a.listMessages},
 		{"GET", "/v1/inboxes/:inbox_id/messages/:id", "messages.get", inbox(models.ScopeEmailRead), a.getMessage},
+		{"POST", "/v1/inboxes/:inbox_id/messages/send", "messages.send", inbox(models.ScopeEmailSend), a.send(delivery.ModeSend)},
+		{"POST", "/v1/inboxes/:inbox_id/messages/:id/reply", "messages.reply", inbox(models.ScopeEmailSend), a.send(delivery.ModeReply)},
+		{"POST", "/v1/inboxes/:inbox_id/messages/:id/reply-all", "messages.reply_all", inbox(models.ScopeEmailSend), a.send(delivery.ModeReplyAll)},
+		{"POST", "/v1/inboxes/:inbox_id/messages/:id/forward", "messages.forward", inbox(models.ScopeEmailSend), a.send(delivery.ModeForward)},
+		{"GET", "/v1/inboxes/:inbox_id/messages/:id/delivery", "messages.delivery", inbox(models.ScopeEmailRead), a.getSendStatus},
+		{"GET", "/v1/inboxes/:inbox_id/suppressions", "suppressions.list", inbox(models.ScopeEmailRead), a.listSuppressions},
+		{"DELETE", "/v1/inboxes/:inbox_id/suppressions/:address", "suppressions.delete", admins(), a.deleteSuppression},
+
+		{"GET", "/v1/approvals", "approvals.list", reviewers(), a.listApprovals},
+		{"GET", "/v1/approvals/:id", "approvals.get", reviewers(), a.getApproval},
+		{"POST", "/v1/approvals/:id/approve", "approvals.approve", reviewers(), a.approve},
+		{"POST", "/v1/approvals/:id/reject", "approvals.reject", reviewers(), a.reject},
 		{"GET", "/v1/inboxes/:inbox_id/messages/:id/raw", "messages.raw", inbox(models.ScopeEmailRead), a.rawMessage},
 		{"GET", "/v1/inboxes/:inbox_id/messages/:id/attachments/:att_id", "attachments.get", inbox(models.ScopeFilesRead), a.getAttachment},
 		{"PATCH", "/v1/inboxes/:inbox_id/messages/:id", "messages.update", inbox(models.ScopeEmailWrite), a.updateMessage},

@@ -52,6 +52,7 @@ type Config struct {
 	Security  Security  `toml:"security"`
 	Auth      Auth      `toml:"auth"`
 	Domains   Domains   `toml:"domains"`
+	Jobs      Jobs      `toml:"jobs"`
 	Log       Log       `toml:"log"`
 	Debug     Debug     `toml:"debug"`
 }
@@ -123,7 +124,8 @@ func (o Outbound) Retries() ([]time.Duration, error) {
 }
 
 type Approvals struct {
-	ExpireAfter Duration `toml:"expire_after"`
+	ExpireAfter   Duration `toml:"expire_after"`
+	CheckInterval Duration `toml:"check_interval"`
 }
 
 type Webhooks struct {
@@ -151,6 +153,13 @@ type Auth struct {
 	SessionTTL       Duration `toml:"session_ttl"`
 	LoginMaxFailures int      `toml:"login_max_failures"`
 	LoginLockout     Duration `toml:"login_lockout"`
+}
+
+// Jobs tunes the River job client.
+type Jobs struct {
+	// RescueAfter is how long a job may run before it is taken to be
+	// orphaned by a crashed daemon and run again.
+	RescueAfter Duration `toml:"rescue_after"`
 }
 
 type Domains struct {
@@ -189,13 +198,14 @@ func Default() Config {
 			RetryIntervals: "5m,10m,30m,1h,2h,4h", ConnectTimeout: Duration(30 * time.Second),
 			CommandTimeout: Duration(5 * time.Minute), MaxRecipients: 50, MaxMessageBytes: 26214400,
 			RatePerMinute: 60, RecipientsPerDay: 2000},
-		Approvals: Approvals{ExpireAfter: Duration(72 * time.Hour)},
+		Approvals: Approvals{ExpireAfter: Duration(72 * time.Hour), CheckInterval: Duration(time.Minute)},
 		Webhooks: Webhooks{DisableAfter: 20, MaxAttempts: 10, RetryBackoff: Duration(10 * time.Second),
 			Timeout: Duration(15 * time.Second)},
 		Events: Events{Heartbeat: Duration(15 * time.Second)},
 		Auth: Auth{SessionTTL: Duration(7 * 24 * time.Hour), LoginMaxFailures: 5,
 			LoginLockout: Duration(15 * time.Minute)},
 		Domains: Domains{ReverifyInterval: Duration(time.Hour)},
+		Jobs:    Jobs{RescueAfter: Duration(time.Hour)},
 		Log:     Log{Level: "info", Format: "text"},
 	}
 }
@@ -471,6 +481,9 @@ func (c *Config) validate() error {
 	if c.Approvals.ExpireAfter <= 0 {
 		return bad("approvals.expire_after", "must be positive")
 	}
+	if c.Approvals.CheckInterval < Duration(time.Second) {
+		return bad("approvals.check_interval", "must be at least 1s")
+	}
 	if c.Webhooks.DisableAfter < 0 {
 		return bad("webhooks.disable_after_failures", "must not be negative (0 never disables)")
 	}
@@ -501,6 +514,12 @@ func (c *Config) validate() error {
 	}
 	if c.Auth.LoginMaxFailures <= 0 {
 		return bad("auth.login_max_failures", "must be positive")
+	}
+	if c.Jobs.RescueAfter < Duration(time.Second) {
+		return bad("jobs.rescue_after", "must be at least 1s")
+	}
+	if c.Outbound.ConnectTimeout*2+c.Outbound.CommandTimeout*3 >= c.Jobs.RescueAfter {
+		return bad("jobs.rescue_after", "must be longer than a delivery attempt (2 × outbound.connect_timeout + 3 × outbound.command_timeout)")
 	}
 	if c.Domains.ReverifyInterval < Duration(time.Second) {
 		return bad("domains.reverify_interval", "must be at least 1s")

@@ -23,6 +23,7 @@ import (
 	"gent/daemon/config"
 	"gent/daemon/events"
 	"gent/daemon/jobs"
+	"gent/daemon/mail"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -75,6 +76,8 @@ type Service struct {
 	resolver Resolver
 	keys     Keys
 	local    Local
+	mail     *mail.Service
+	holder   Holder
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -192,8 +195,8 @@ func (s *Service) Release(ctx context.Context, tx *gorm.DB, id string, raw []byt
 			return fmt.Errorf("replace held message: %w", err)
 		}
 	}
-	if err := tx.Exec(`UPDATE outbound_messages SET status = ?, updated_at = now() WHERE id = ?`, StatusQueued, id).Error; err != nil {
-		return fmt.Errorf("queue send: %w", err)
+	if err := setStatus(tx, id, StatusQueued, false); err != nil {
+		return err
 	}
 	return s.enqueue(ctx, tx, id)
 }
@@ -207,6 +210,9 @@ func (s *Service) Close(ctx context.Context, tx *gorm.DB, id, status string) err
 	}
 	if res.RowsAffected == 0 {
 		return models.Errorf(models.CodeConflict, "the send is no longer pending approval")
+	}
+	if err := tx.Exec(`UPDATE messages SET status = ? WHERE id = ?`, status, id).Error; err != nil {
+		return fmt.Errorf("update message status: %w", err)
 	}
 	return nil
 }
@@ -251,4 +257,50 @@ func (s *Service) Status(ctx context.Context, orgID, id string) (*models.SendSta
 		return nil, fmt.Errorf("load recipients: %w", err)
 	}
 	return &st, nil
+}
+
+// setStatus sets the send's status and its sent copy's; done sends drop
+// the queue's copy of the bytes (the sent copy stays in the inbox).
+func setStatus(tx *gorm.DB, id, status string, done bool) error {
+	q := `UPDATE outbound_messages SET status = ?, updated_at = now() WHERE id = ?`
+	if done {
+		q = `UPDATE outbound_messages SET status = ?, raw = NULL, updated_at = now(), completed_at = now() WHERE id = ?`
+	}
+	if err := tx.Exec(q, status, id).Error; err != nil {
+		return fmt.Errorf("update send status: %w", err)
+	}
+	if err := tx.Exec(`UPDATE messages SET status = ? WHERE id = ? AND status <> ?`, status, id, status).Error; err != nil {
+		return fmt.Errorf("update message status: %w", err)
+	}
+	return nil
+}
+
+// ListSuppressions returns a page of the inbox's suppressed addresses.
+func (s *Service) ListSuppressions(ctx context.Context, orgID, inboxID, cursor string, limit int) ([]models.Suppression, string, error) {
+	q := s.db.DB.WithContext(ctx).Table("suppressions").Where("org_id = ? AND inbox_id = ?", orgID, inboxID)
+	if cursor != "" {
+		q = q.Where("address > ?", cursor)
+	}
+	var rows []models.Suppression
+	if err := q.Select("address, reason, message_id, created_at").Order("address").Limit(limit + 1).Scan(&rows).Error; err != nil {
+		return nil, "", fmt.Errorf("list suppressions: %w", err)
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = rows[limit-1].Address
+	}
+	return rows, next, nil
+}
+
+// DeleteSuppression lets the inbox send to the address again.
+func (s *Service) DeleteSuppression(ctx context.Context, orgID, inboxID, address string) error {
+	res := s.db.DB.WithContext(ctx).Exec(`DELETE FROM suppressions WHERE org_id = ? AND inbox_id = ? AND address = lower(?)`, orgID, inboxID, address)
+	if res.Error != nil {
+		return fmt.Errorf("delete suppression: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return models.NotFound("suppression")
+	}
+	return nil
 }

@@ -27,10 +27,11 @@ type deliverWorker struct {
 	s *Service
 }
 
-// Timeout bounds one attempt: connecting to every MX host and the
-// transaction.
+// Timeout bounds one attempt (connections and the SMTP transaction); it is
+// shorter than jobs.rescue_after, so an attempt is only run again after a
+// crash.
 func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
-	return w.s.cfg.CommandTimeout.D()*4 + w.s.cfg.ConnectTimeout.D()*4
+	return w.s.cfg.ConnectTimeout.D()*2 + w.s.cfg.CommandTimeout.D()*3
 }
 
 type sendRow struct {
@@ -278,15 +279,7 @@ func (s *Service) aggregate(tx *gorm.DB, id string) error {
 	case c.Deferred > 0:
 		status = StatusDeferred
 	}
-	q := `UPDATE outbound_messages SET status = ?, updated_at = now() WHERE id = ?`
-	if done {
-		// The sent copy stays in the inbox; the queue's copy is no longer needed.
-		q = `UPDATE outbound_messages SET status = ?, raw = NULL, updated_at = now(), completed_at = now() WHERE id = ?`
-	}
-	if err := tx.Exec(q, status, id).Error; err != nil {
-		return fmt.Errorf("update send status: %w", err)
-	}
-	return nil
+	return setStatus(tx, id, status, done)
 }
 
 // reschedule snoozes the job until the next attempt for deferred

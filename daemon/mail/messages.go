@@ -37,6 +37,10 @@ type StoreInput struct {
 	RcptTo   string
 	Labels   []string
 	Read     bool
+	// ID and ThreadID, when set, keep a replaced message's identity
+	// (ReplaceMessage); otherwise a new id is made and the thread found.
+	ID       string
+	ThreadID string
 
 	// batch, when set, defers the usage and contact counts to the end of
 	// a group-commit transaction (Batch.Store sets it).
@@ -94,9 +98,11 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 
 	read := in.Read
 	participants := participantsOf(p, inbox.Address)
-	threadID, err := s.findThread(db, in.InboxID, p)
-	if err != nil {
-		return nil, err
+	threadID := in.ThreadID
+	if threadID == "" {
+		if threadID, err = s.findThread(db, in.InboxID, p); err != nil {
+			return nil, err
+		}
 	}
 	preview := Preview(p.ExtractedText)
 	unread := 0
@@ -121,7 +127,10 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 		return nil, fmt.Errorf("store message: thread: %w", err)
 	}
 
-	id := models.NewID(models.PrefixMessage)
+	id := in.ID
+	if id == "" {
+		id = models.NewID(models.PrefixMessage)
+	}
 	var authJSON any
 	if in.Auth != nil {
 		b, _ := json.Marshal(in.Auth)
@@ -635,35 +644,68 @@ func (s *Service) UpdateMessage(ctx context.Context, orgID, inboxID, id string, 
 // usage in the same transaction; an emptied thread goes with it.
 func (s *Service) DeleteMessage(ctx context.Context, orgID, inboxID, id string) error {
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
-		var rows []struct {
-			ThreadID string
-			Size     int64
-			Read     bool
+		threadID, err := s.deleteMessageTx(tx, orgID, inboxID, id)
+		if err != nil {
+			return err
 		}
-		if err := tx.Raw(`DELETE FROM messages WHERE id = ? AND inbox_id = ? AND org_id = ? RETURNING thread_id, size, read`,
-			id, inboxID, orgID).Scan(&rows).Error; err != nil {
-			return fmt.Errorf("delete message: %w", err)
-		}
-		if len(rows) == 0 {
-			return models.NotFound("message")
-		}
-		r := rows[0]
-		if err := tx.Exec(`UPDATE inboxes SET used_bytes = greatest(used_bytes - ?, 0), message_count = greatest(message_count - 1, 0) WHERE id = ?`,
-			r.Size, inboxID).Error; err != nil {
-			return fmt.Errorf("delete message: usage: %w", err)
-		}
-		unread := 0
-		if !r.Read {
-			unread = 1
-		}
-		if err := tx.Exec(`UPDATE threads SET message_count = message_count - 1, unread_count = greatest(unread_count - ?, 0),
-				last_message_at = coalesce((SELECT max(created_at) FROM messages WHERE thread_id = threads.id), last_message_at),
-				preview = coalesce((SELECT preview FROM messages WHERE thread_id = threads.id ORDER BY id DESC LIMIT 1), preview)
-			WHERE id = ?`, unread, r.ThreadID).Error; err != nil {
-			return fmt.Errorf("delete message: thread: %w", err)
-		}
-		return tx.Exec(`DELETE FROM threads WHERE id = ? AND message_count <= 0`, r.ThreadID).Error
+		return tx.Exec(`DELETE FROM threads WHERE id = ? AND message_count <= 0`, threadID).Error
 	})
+}
+
+// ReplaceMessage replaces a stored message's bytes inside tx, keeping its
+// id, thread and labels (a reviewer's edit of a held send). Usage changes
+// by the difference, under the inbox's cap.
+func (s *Service) ReplaceMessage(ctx context.Context, tx *gorm.DB, in StoreInput) (*Stored, error) {
+	var old struct {
+		ThreadID string
+		Labels   models.StringArray
+		Read     bool
+	}
+	if err := tx.Raw(`SELECT thread_id, labels, read FROM messages WHERE id = ? AND inbox_id = ? AND org_id = ?`,
+		in.ID, in.InboxID, in.OrgID).Scan(&old).Error; err != nil {
+		return nil, fmt.Errorf("replace message: %w", err)
+	}
+	if old.ThreadID == "" {
+		return nil, models.NotFound("message")
+	}
+	if _, err := s.deleteMessageTx(tx, in.OrgID, in.InboxID, in.ID); err != nil {
+		return nil, err
+	}
+	in.ThreadID, in.Labels, in.Read = old.ThreadID, old.Labels, old.Read
+	return s.Store(ctx, tx, in)
+}
+
+// deleteMessageTx deletes a message and releases its usage inside tx; it
+// returns the message's thread.
+func (s *Service) deleteMessageTx(tx *gorm.DB, orgID, inboxID, id string) (string, error) {
+	var rows []struct {
+		ThreadID string
+		Size     int64
+		Read     bool
+	}
+	if err := tx.Raw(`DELETE FROM messages WHERE id = ? AND inbox_id = ? AND org_id = ? RETURNING thread_id, size, read`,
+		id, inboxID, orgID).Scan(&rows).Error; err != nil {
+		return "", fmt.Errorf("delete message: %w", err)
+	}
+	if len(rows) == 0 {
+		return "", models.NotFound("message")
+	}
+	r := rows[0]
+	if err := tx.Exec(`UPDATE inboxes SET used_bytes = greatest(used_bytes - ?, 0), message_count = greatest(message_count - 1, 0) WHERE id = ?`,
+		r.Size, inboxID).Error; err != nil {
+		return "", fmt.Errorf("delete message: usage: %w", err)
+	}
+	unread := 0
+	if !r.Read {
+		unread = 1
+	}
+	if err := tx.Exec(`UPDATE threads SET message_count = message_count - 1, unread_count = greatest(unread_count - ?, 0),
+			last_message_at = coalesce((SELECT max(created_at) FROM messages WHERE thread_id = threads.id), last_message_at),
+			preview = coalesce((SELECT preview FROM messages WHERE thread_id = threads.id ORDER BY id DESC LIMIT 1), preview)
+		WHERE id = ?`, unread, r.ThreadID).Error; err != nil {
+		return "", fmt.Errorf("delete message: thread: %w", err)
+	}
+	return r.ThreadID, nil
 }
 
 // purgeMessages deletes a batch of a deleted inbox's messages, releasing

@@ -16,8 +16,9 @@ type Service struct {
 	jobs   *jobs.Jobs
 	log    *slog.Logger
 
-	purgers []Purger
-	limits  Limits
+	purgers  []Purger
+	limits   Limits
+	hostname string // names this server in Received fields
 }
 
 func NewService(db *store.Store, ev *events.Service, log *slog.Logger) *Service {
@@ -26,6 +27,9 @@ func NewService(db *store.Store, ev *events.Service, log *slog.Logger) *Service 
 	s.AddPurger(s.purgeThreads)
 	return s
 }
+
+// SetHostname sets the name this server gives itself in trace fields.
+func (s *Service) SetHostname(h string) { s.hostname = h }
 
 // SetLimits sets the MIME parsing limits (smtp.max_header_bytes,
 // smtp.max_mime_parts, smtp.max_mime_depth).

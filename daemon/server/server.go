@@ -16,9 +16,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"gent/daemon/api"
+	"gent/daemon/approvals"
 	"gent/daemon/audit"
 	"gent/daemon/auth"
 	"gent/daemon/config"
+	"gent/daemon/delivery"
 	"gent/daemon/domains"
 	"gent/daemon/events"
 	"gent/daemon/jobs"
@@ -51,9 +53,11 @@ type Daemon struct {
 	Jobs   *jobs.Jobs
 	App    *fiber.App
 
-	Secrets *secrets.Box
-	Domains *domains.Service
-	SMTP    *smtpin.Server
+	Secrets   *secrets.Box
+	Delivery  *delivery.Service
+	Approvals *approvals.Service
+	Domains   *domains.Service
+	SMTP      *smtpin.Server
 
 	// Webhooks deliver events to the organizations' endpoints.
 	Webhooks *events.Webhooks
@@ -81,17 +85,29 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 
 	d.Webhooks = events.NewWebhooks(st, d.Events, d.Audit, box, cfg, log)
 
+	d.Mail.SetHostname(cfg.Hostname)
+	if d.Delivery, err = delivery.NewService(st, d.Events, cfg, d.Domains.Resolver(), d.Domains, d.Mail, log); err != nil {
+		return nil, err
+	}
+	d.Delivery.SetMail(d.Mail)
+	d.Approvals = approvals.NewService(st, d.Events, d.Audit, d.Delivery, d.Mail, cfg.Approvals, log)
+	d.Delivery.SetHolder(d.Approvals)
+
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st)
+	jobs.RegisterRescue(reg, st, cfg.Jobs.RescueAfter.D(), log)
 	d.Mail.RegisterWorkers(reg.Workers)
 	domains.RegisterJobs(reg, d.Domains)
 	d.Webhooks.Register(reg)
-	jb, err := jobs.New(st, reg, log)
+	d.Delivery.RegisterWorkers(reg.Workers)
+	approvals.RegisterJobs(reg, reg.Workers, d.Approvals, cfg.Approvals.CheckInterval.D())
+	jb, err := jobs.New(st, reg, cfg.Jobs.RescueAfter.D(), log)
 	if err != nil {
 		return nil, err
 	}
 	d.Jobs = jb
 	d.Mail.SetJobs(jb)
+	d.Delivery.SetJobs(jb)
 	d.Webhooks.Attach(jb)
 
 	smtpSrv, err := smtpin.New(cfg, d.Mail, log)
@@ -101,7 +117,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.SMTP = smtpSrv
 
 	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Events: d.Events, Mail: d.Mail,
-		Domains: d.Domains, Log: log, Webhooks: d.Webhooks})
+		Domains: d.Domains, Log: log, Webhooks: d.Webhooks, Delivery: d.Delivery, Approvals: d.Approvals})
 	return d, nil
 }
 

@@ -51,6 +51,7 @@ type Sink struct {
 	rejectRcpt  map[string]int
 	dropData    int // drop the connection during the next n DATA
 	delay       time.Duration
+	stallMail   time.Duration
 	sessions    int
 	user, pass  string
 	arrived     chan struct{}
@@ -140,6 +141,14 @@ func (s *Sink) Delay(d time.Duration) {
 	s.delay = d
 }
 
+// StallMail stalls every MAIL FROM by d before answering (before anything
+// is accepted: a client that dies meanwhile delivered nothing).
+func (s *Sink) StallMail(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stallMail = d
+}
+
 // Messages returns what was accepted so far.
 func (s *Sink) Messages() []Message {
 	s.mu.Lock()
@@ -204,6 +213,12 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 }
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	ss.s.mu.Lock()
+	stall := ss.s.stallMail
+	ss.s.mu.Unlock()
+	if stall > 0 {
+		time.Sleep(stall)
+	}
 	if ss.s.requireAuth && ss.user == "" {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
 	}

@@ -115,29 +115,49 @@ func (c *Client) Token() Secret {
 // answer is decoded into out (if not nil). Error responses become
 // *APIError. Methods for new routes are written on top of Do.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	_, err := c.DoStatus(ctx, method, path, query, body, out)
+	return err
+}
+
+// DoStatus is Do that also returns the status of a 2xx answer, for routes
+// whose success status means something (201 created, 200 reused).
+func (c *Client) DoStatus(ctx context.Context, method, path string, query url.Values, body, out any) (int, error) {
+	status, data, err := c.send(ctx, method, path, query, body)
+	if err != nil || out == nil || len(bytes.TrimSpace(data)) == 0 {
+		return status, err
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return status, fmt.Errorf("%s %s: decode response: %w", method, path, err)
+	}
+	return status, nil
+}
+
+// DoText sends a request whose 2xx answer is text (not JSON) and returns
+// the text. Error responses are still the JSON envelope: *APIError.
+func (c *Client) DoText(ctx context.Context, method, path string, query url.Values) (string, error) {
+	_, data, err := c.send(ctx, method, path, query, nil)
+	return string(data), err
+}
+
+// send makes the request and returns the status and body of a 2xx answer.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body any) (int, []byte, error) {
 	req, err := c.newRequest(ctx, method, path, query, body)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, stripURL(err))
+		return 0, nil, fmt.Errorf("%s %s: %w", method, path, stripURL(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return fmt.Errorf("%s %s: read response: %w", method, path, err)
+		return 0, nil, fmt.Errorf("%s %s: read response: %w", method, path, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return apiError(resp, data)
+		return resp.StatusCode, nil, apiError(resp, data)
 	}
-	if out == nil || len(bytes.TrimSpace(data)) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
-	}
-	return nil
+	return resp.StatusCode, data, nil
 }
 
 func (c *Client) newRequest(ctx context.Context, method, path string, query url.Values, body any) (*http.Request, error) {

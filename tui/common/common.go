@@ -5,6 +5,8 @@
 package common
 
 import (
+	"io"
+
 	"github.com/charmbracelet/bubbles/help"
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -24,6 +26,13 @@ type Common struct {
 
 	// Me is the signed-in user and organization (nil before sign-in).
 	Me *models.Me
+
+	// DataDir is the local data directory (--data-dir): where files the
+	// TUI writes for the user, such as zone snippets, go.
+	DataDir string
+	// Output is the terminal the program draws on; the clipboard escape
+	// sequence (OSC 52) is written to it. Nil: copying is not possible.
+	Output io.Writer
 
 	lastID int
 }

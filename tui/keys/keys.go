@@ -43,6 +43,33 @@ type KeyMap struct {
 	ClearFilter key.Binding
 	NextPage    key.Binding
 	PrevPage    key.Binding
+
+	// Domains, inboxes and tokens.
+	Domains      key.Binding
+	Inboxes      key.Binding
+	Tokens       key.Binding
+	AddDomain    key.Binding
+	AddInbox     key.Binding
+	AddToken     key.Binding
+	InboxTokens  key.Binding // the tokens of the selected inbox
+	Verify       key.Binding
+	CopyZone     key.Binding
+	CopyToken    key.Binding
+	Delete       key.Binding
+	Revoke       key.Binding
+	Rotate       key.Binding
+	Done         key.Binding // leave the screen that shows a token once
+	Continue     key.Binding // next step of a wizard
+	StepBack     key.Binding // previous step of a wizard
+	Toggle       key.Binding // check or uncheck a scope
+	Hold         key.Binding // hold a checked scope for approval
+	PresetAgent  key.Binding
+	PresetSuperv key.Binding
+	PresetReader key.Binding
+
+	// Confirmations.
+	Confirm key.Binding
+	Decline key.Binding
 }
 
 // Default returns the keymap.
@@ -83,5 +110,30 @@ func Default() KeyMap {
 		ClearFilter: b("x", "clear filter", "x"),
 		NextPage:    b("n", "older", "n"),
 		PrevPage:    b("p", "newer", "p"),
+
+		Domains:      b("d", "domains", "d"),
+		Inboxes:      b("i", "inboxes", "i"),
+		Tokens:       b("t", "tokens", "t"),
+		AddDomain:    b("a", "add domain", "a"),
+		AddInbox:     b("a", "new inbox", "a"),
+		AddToken:     b("a", "new token", "a"),
+		InboxTokens:  b("t", "its tokens", "t"),
+		Verify:       b("v", "verify now", "v"),
+		CopyZone:     b("c", "copy zone", "c"),
+		CopyToken:    b("c", "copy token", "c"),
+		Delete:       b("d", "delete", "d"),
+		Revoke:       b("d", "revoke", "d"),
+		Rotate:       b("R", "rotate", "R"),
+		Done:         b("enter", "done", "enter"),
+		Continue:     b("enter", "continue", "enter"),
+		StepBack:     b("esc", "back", "esc"),
+		Toggle:       b("space", "check", " "),
+		Hold:         b("h", "hold for approval", "h"),
+		PresetAgent:  b("1", "default agent", "1"),
+		PresetSuperv: b("2", "supervised send", "2"),
+		PresetReader: b("3", "read-only observer", "3"),
+
+		Confirm: b("y", "confirm", "y"),
+		Decline: b("n/esc", "cancel", "n", "esc"),
 	}
 }

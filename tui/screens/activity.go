@@ -17,9 +17,9 @@ type activity struct {
 	Names map[string]string // user id -> email
 }
 
-// loadActivity fetches a page of the audit trail; admins also get every
-// user's email so actors show by name (reviewers may not list users, so
-// they see ids, except their own).
+// loadActivity fetches a page of the audit trail; admins also get the
+// names of users, domains, inboxes and tokens so actors and targets show
+// by name (reviewers may not list them, so they see ids, except their own).
 func loadActivity(c *common.Common, q client.AuditQuery, names map[string]string) func(context.Context, *client.Client) (activity, error) {
 	admin := c.IsAdmin()
 	return func(ctx context.Context, cl *client.Client) (activity, error) {
@@ -29,14 +29,44 @@ func loadActivity(c *common.Common, q client.AuditQuery, names map[string]string
 		}
 		a := activity{Page: page, Names: names}
 		if admin && names == nil {
-			users, err := cl.AllUsers(ctx)
-			if err != nil {
+			if a.Names, err = orgNames(ctx, cl); err != nil {
 				return activity{}, err
 			}
-			a.Names = userNames(users)
 		}
 		return a, nil
 	}
+}
+
+// orgNames names the organization's users (email), domains, inboxes
+// (address) and tokens (label) by id, for actors and targets.
+func orgNames(ctx context.Context, cl *client.Client) (map[string]string, error) {
+	users, err := cl.AllUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := userNames(users)
+	domains, err := cl.AllDomains(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range domains {
+		names[d.ID] = d.Name
+	}
+	inboxes, err := cl.AllInboxes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range inboxes {
+		names[in.ID] = in.Address
+	}
+	tokens, err := cl.AllTokens(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tokens {
+		names[t.ID] = t.Label
+	}
+	return names, nil
 }
 
 func userNames(users []models.User) map[string]string {
@@ -75,21 +105,27 @@ func targetName(c *common.Common, names map[string]string, e models.AuditEntry) 
 }
 
 // outcome is the result with a symbol, readable without colour.
+// Entries made outside a request (jobs, status changes) have no status.
 func outcome(st styles.Styles, e models.AuditEntry) string {
+	status := ""
+	if e.Status != 0 {
+		status = fmt.Sprintf(" %d", e.Status)
+	}
 	switch e.Outcome {
 	case "success":
-		return st.Success.Render(fmt.Sprintf("%s %d", styles.OK, e.Status))
+		return st.Success.Render(styles.OK + status)
 	case "denied":
-		return st.Warning.Render(fmt.Sprintf("%s %d", styles.Warn, e.Status))
+		return st.Warning.Render(styles.Warn + status)
 	}
-	return st.Error.Render(fmt.Sprintf("%s %d", styles.Fail, e.Status))
+	return st.Error.Render(styles.Fail + status)
 }
 
 // Time layouts, in the local time zone.
 const (
-	stampLong  = "2006-01-02 15:04:05"
-	stampShort = "01-02 15:04:05"
-	dateShort  = "2006-01-02 15:04"
+	stampLong   = "2006-01-02 15:04:05"
+	stampShort  = "01-02 15:04:05"
+	dateShort   = "2006-01-02 15:04"
+	minuteShort = "01-02 15:04"
 )
 
 func localTime(t time.Time, layout string) string {
@@ -97,4 +133,12 @@ func localTime(t time.Time, layout string) string {
 		return ""
 	}
 	return t.Local().Format(layout)
+}
+
+// whenOr is a time to the minute, or never when t is nil.
+func whenOr(t *time.Time, never string) string {
+	if t == nil {
+		return never
+	}
+	return localTime(*t, dateShort)
 }

@@ -98,7 +98,7 @@ func (s *Audit) query() (client.AuditQuery, error) {
 			break
 		}
 		for id, email := range s.names {
-			if strings.EqualFold(email, a) {
+			if strings.HasPrefix(id, models.PrefixUser) && strings.EqualFold(email, a) {
 				q.ActorID = id
 			}
 		}

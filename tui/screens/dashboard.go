@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"gent/models"
 	"gent/tui/client"
@@ -39,23 +40,24 @@ func NewDashboard(c *common.Common) *Dashboard {
 	return d
 }
 
-func (d *Dashboard) Title() string            { return "Dashboard" }
-func (d *Dashboard) SetSize(_, h int)         { d.height = h }
-func (d *Dashboard) Busy() (bool, string)     { return d.req.Busy() }
-func (d *Dashboard) Init() tea.Cmd            { return d.refresh() }
-func (d *Dashboard) recentRows() int          { return max(3, d.height-len(d.sections)-7) }
-func (d *Dashboard) ShortHelp() []key.Binding { return d.bindings() }
+func (d *Dashboard) Title() string        { return "Dashboard" }
+func (d *Dashboard) SetSize(_, h int)     { d.height = h }
+func (d *Dashboard) Busy() (bool, string) { return d.req.Busy() }
+func (d *Dashboard) Init() tea.Cmd        { return d.refresh() }
+func (d *Dashboard) recentRows() int      { return max(3, d.height-len(d.sections)-7) }
 
-func (d *Dashboard) FullHelp() [][]key.Binding {
-	return [][]key.Binding{d.bindings()}
+// ShortHelp leaves out the sections' keys: each section's line shows
+// its key, and ? lists them all.
+func (d *Dashboard) ShortHelp() []key.Binding {
+	return []key.Binding{d.c.Keys.Refresh, d.c.Keys.Logout}
 }
 
-func (d *Dashboard) bindings() []key.Binding {
+func (d *Dashboard) FullHelp() [][]key.Binding {
 	var b []key.Binding
 	for _, s := range d.sections {
 		b = append(b, s.Key(d.c))
 	}
-	return append(b, d.c.Keys.Refresh, d.c.Keys.Logout)
+	return [][]key.Binding{b, d.ShortHelp()}
 }
 
 // refresh starts every count and the recent activity.
@@ -93,7 +95,7 @@ func (d *Dashboard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				d.errs[strings.TrimPrefix(name, "count:")] = common.Describe(msg.Err)
 			}
 		}
-	case UserCreatedMsg:
+	case UserCreatedMsg, ChangedMsg:
 		return d, d.refresh()
 	case tea.KeyMsg:
 		return d, d.handleKey(msg)
@@ -167,9 +169,11 @@ func (d *Dashboard) recentView() string {
 		if i == d.recentRows() {
 			break
 		}
+		res := outcome(st, e)
+		res += strings.Repeat(" ", max(0, 5-ansi.StringWidth(res)))
 		lines = append(lines, fmt.Sprintf("  %s  %-20s  %-15s  %s  %s",
 			st.Muted.Render(localTime(e.CreatedAt, stampShort)), clip(actorName(d.c, d.names, e), 20),
-			clip(e.Action, 15), outcome(st, e), targetName(d.c, d.names, e)))
+			clip(e.Action, 15), res, targetName(d.c, d.names, e)))
 	}
 	return strings.Join(lines, "\n")
 }

@@ -37,6 +37,21 @@ type count struct {
 func sections() []section {
 	return []section{
 		{
+			Name: "Domains", Key: func(c *common.Common) key.Binding { return c.Keys.Domains },
+			AdminOnly: true, Count: countDomains,
+			Open: func(c *common.Common) common.Component { return NewDomains(c) },
+		},
+		{
+			Name: "Inboxes", Key: func(c *common.Common) key.Binding { return c.Keys.Inboxes },
+			AdminOnly: true, Count: countInboxes,
+			Open: func(c *common.Common) common.Component { return NewInboxes(c) },
+		},
+		{
+			Name: "Tokens", Key: func(c *common.Common) key.Binding { return c.Keys.Tokens },
+			AdminOnly: true, Count: countTokens,
+			Open: func(c *common.Common) common.Component { return NewTokens(c, nil) },
+		},
+		{
 			Name: "Users", Key: func(c *common.Common) key.Binding { return c.Keys.Users },
 			AdminOnly: true, Count: countUsers,
 			Open: func(c *common.Common) common.Component { return NewUsers(c) },
@@ -67,9 +82,73 @@ func countUsers(ctx context.Context, cl *client.Client) (count, error) {
 	return count{N: len(users), Detail: strings.Join(parts, " · ")}, nil
 }
 
+// countDomains counts domains by status; a degraded one draws attention.
+func countDomains(ctx context.Context, cl *client.Client) (count, error) {
+	ds, err := cl.AllDomains(ctx)
+	if err != nil {
+		return count{}, err
+	}
+	by := map[string]int{}
+	for _, d := range ds {
+		by[d.Status]++
+	}
+	parts := breakdown(by, models.DomainVerified, models.DomainPending, models.DomainDegraded)
+	if len(ds) == 0 {
+		parts = []string{"add the domain agents send from"}
+	}
+	return count{N: len(ds), Detail: strings.Join(parts, " · "), Alert: by[models.DomainDegraded] > 0}, nil
+}
+
+// countInboxes counts inboxes with their messages and storage.
+func countInboxes(ctx context.Context, cl *client.Client) (count, error) {
+	ins, err := cl.AllInboxes(ctx)
+	if err != nil {
+		return count{}, err
+	}
+	var msgs, used int64
+	for _, in := range ins {
+		msgs += in.MessageCount
+		used += in.UsedBytes
+	}
+	if len(ins) == 0 {
+		return count{Detail: "one address per agent, on a verified domain"}, nil
+	}
+	return count{N: len(ins), Detail: plural(int(msgs), "message") + " · " + humanBytes(used)}, nil
+}
+
+// countTokens counts agent tokens by status.
+func countTokens(ctx context.Context, cl *client.Client) (count, error) {
+	ts, err := cl.AllTokens(ctx, "")
+	if err != nil {
+		return count{}, err
+	}
+	by := map[string]int{}
+	for _, t := range ts {
+		by[t.Status]++
+	}
+	if len(ts) == 0 {
+		return count{Detail: "let agents use an inbox, with the scopes you pick"}, nil
+	}
+	return count{N: len(ts), Detail: strings.Join(breakdown(by, "active", "expired", "revoked"), " · ")}, nil
+}
+
+// breakdown is "n key" for each key with a count, in order.
+func breakdown(by map[string]int, order ...string) []string {
+	var parts []string
+	for _, k := range order {
+		if n := by[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, k))
+		}
+	}
+	return parts
+}
+
 func plural(n int, word string) string {
 	if n == 1 {
 		return fmt.Sprintf("1 %s", word)
+	}
+	if strings.HasSuffix(word, "x") || strings.HasSuffix(word, "s") {
+		return fmt.Sprintf("%d %ses", n, word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }

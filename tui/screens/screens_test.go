@@ -77,7 +77,7 @@ func TestUserAddRoles(t *testing.T) {
 
 func TestAuditQueryFromFilter(t *testing.T) {
 	s := NewAudit(newCommon(t, models.RoleAdmin))
-	s.names = map[string]string{"usr_ada": "ada@acme.test"}
+	s.names = map[string]string{"usr_ada": "ada@acme.test", "inb_sup": "support@acme.test"}
 	cases := []struct {
 		actor           string
 		id, kind, error string
@@ -89,6 +89,7 @@ func TestAuditQueryFromFilter(t *testing.T) {
 		{"me@acme.test", "usr_me", "", ""},
 		{"tok_01abc", "tok_01abc", "", ""},
 		{"nobody@acme.test", "", "", "no user with the email nobody@acme.test"},
+		{"support@acme.test", "", "", "no user with the email support@acme.test"}, // an inbox, not a user
 	}
 	for _, c := range cases {
 		s.filter = auditFilter{Action: "users.create", Actor: c.actor}

@@ -18,6 +18,9 @@ const (
 	Fail    = "✗"
 	Warn    = "!"
 	Pending = "…"
+
+	Checked   = "[x]" // a checked scope
+	Unchecked = "[ ]"
 )
 
 // Styles used by every screen.
@@ -42,6 +45,8 @@ type Styles struct {
 	TableHeader lipgloss.Style
 	Selected    lipgloss.Style
 	Box         lipgloss.Style
+	AlertBox    lipgloss.Style // confirmations and a secret shown once
+	Secret      lipgloss.Style // the value in a secret box
 
 	Spinner lipgloss.Style
 	Help    help.Styles
@@ -88,6 +93,8 @@ func DefaultStyles() Styles {
 		TableHeader: lipgloss.NewStyle().Bold(true).Foreground(muted),
 		Selected:    lipgloss.NewStyle().Bold(true).Foreground(accent),
 		Box:         lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(muted).Padding(0, 1),
+		AlertBox:    lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(yellow).Padding(0, 1),
+		Secret:      lipgloss.NewStyle().Bold(true),
 		Spinner:     lipgloss.NewStyle().Foreground(accent),
 		Help:        h,
 	}

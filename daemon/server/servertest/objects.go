@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"gent/daemon/dnstest"
 	"gent/models"
 )
 
@@ -58,4 +59,23 @@ func AllScopes() []string {
 		s = append(s, i.Scope)
 	}
 	return s
+}
+
+// PublishedDomain adds a domain through the API, publishes its records in
+// the loopback DNS server (which the daemon's dns.resolver must point at)
+// and verifies it: a domain verified the way a real one is. It returns
+// the domain's id.
+func (e *Env) PublishedDomain(org Org, name string, dns *dnstest.Server) string {
+	e.T.Helper()
+	var d models.Domain
+	e.MustStatus(201, "POST", "/v1/domains", org.Owner, models.CreateDomainRequest{Domain: name}).JSON(e.T, &d)
+	zone := e.MustStatus(200, "GET", "/v1/domains/"+d.ID+"/zone", org.Owner, nil)
+	if err := dns.AddZone(string(zone.Body)); err != nil {
+		e.T.Fatalf("publish zone: %v", err)
+	}
+	e.MustStatus(200, "POST", "/v1/domains/"+d.ID+"/verify", org.Owner, nil).JSON(e.T, &d)
+	if d.Status != "verified" {
+		e.T.Fatalf("domain %s not verified: %+v", name, d.Records)
+	}
+	return d.ID
 }

@@ -35,6 +35,7 @@ func Config(t testing.TB) config.Config {
 	cfg.DataDir = t.TempDir()
 	cfg.HTTP.RateLimitPerMinute = 0
 	cfg.Webhooks.AllowPrivateTargets = true
+	cfg.Outbound.RatePerMinute, cfg.Outbound.RecipientsPerDay = 0, 0
 	// No DNS over the network in tests: nothing listens here, so lookups
 	// fail at once. Tests that need DNS start a dnstest server instead.
 	cfg.DNS.Resolver = "127.0.0.1:1"

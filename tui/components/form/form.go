@@ -5,11 +5,14 @@
 package form
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"gent/tui/common"
 	"gent/tui/styles"
@@ -70,6 +73,14 @@ func (f *Field) WithValue(v string) *Field { f.input.SetValue(v); return f }
 
 // WithLimit sets the most characters a text field takes.
 func (f *Field) WithLimit(n int) *Field { f.input.CharLimit = n; return f }
+
+// SetChoice replaces choice i of a choice field (its label or help may
+// depend on other fields); the selection stays.
+func (f *Field) SetChoice(i int, c Choice) {
+	if i >= 0 && i < len(f.choices) {
+		f.choices[i] = c
+	}
+}
 
 func (f *Field) isChoice() bool { return f.choices != nil }
 
@@ -240,7 +251,7 @@ func (f *Form) View() string {
 		if i == f.focus {
 			marker, label = styles.Cursor+" ", st.Focused
 		}
-		b.WriteString(marker + label.Render(padRight(fl.Label, labelWidth)) + fl.view(st, i == f.focus) + "\n")
+		b.WriteString(marker + label.Render(padRight(fl.Label, labelWidth)) + fl.view(st, i == f.focus, f.width-labelWidth-2) + "\n")
 		if fl.isChoice() && fl.choices[fl.sel].Help != "" {
 			b.WriteString(pad + st.Hint.Render(fl.choices[fl.sel].Help) + "\n")
 		}
@@ -248,15 +259,29 @@ func (f *Form) View() string {
 			b.WriteString(pad + st.Hint.Render(fl.Hint) + "\n")
 		}
 		if fl.err != "" {
-			b.WriteString(pad + st.Error.Render(styles.Fail+" "+fl.err) + "\n")
+			// Errors can be long (the daemon's messages): wrap them under
+			// the field rather than cut them.
+			w := max(20, f.width-labelWidth-2)
+			for _, l := range strings.Split(lipgloss.NewStyle().Width(w).Render(styles.Fail+" "+fl.err), "\n") {
+				b.WriteString(pad + st.Error.Render(strings.TrimRight(l, " ")) + "\n")
+			}
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
 
-func (fl *Field) view(st styles.Styles, focused bool) string {
+func (fl *Field) view(st styles.Styles, focused bool, width int) string {
 	if !fl.isChoice() {
 		return fl.input.View()
+	}
+	if !fl.fits(width) {
+		// Too many choices for one line: show the selected one and where
+		// it is among them; ←/→ still step through them.
+		s := fmt.Sprintf("‹ (•) %s ›", fl.choices[fl.sel].Label)
+		if focused {
+			s = st.Selected.Render(s)
+		}
+		return s + st.Muted.Render(fmt.Sprintf("  %d of %d", fl.sel+1, len(fl.choices)))
 	}
 	parts := make([]string, len(fl.choices))
 	for i, c := range fl.choices {
@@ -278,4 +303,16 @@ func padRight(s string, w int) string {
 		return s + strings.Repeat(" ", w-n)
 	}
 	return s
+}
+
+// fits reports whether every choice fits on one line of width columns.
+func (fl *Field) fits(width int) bool {
+	w := 0
+	for i, c := range fl.choices {
+		w += ansi.StringWidth(c.Label) + 4
+		if i > 0 {
+			w += 2
+		}
+	}
+	return w <= width
 }

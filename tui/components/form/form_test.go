@@ -108,3 +108,27 @@ func TestErrorsGoToTheirField(t *testing.T) {
 		t.Fatal("errors survive ClearErrors")
 	}
 }
+
+func TestChoicesTooWideForOneLine(t *testing.T) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	cl, _ := client.New("http://127.0.0.1:9")
+	var choices []Choice
+	for _, n := range []string{"alpha.example.com", "bravo.example.com", "charlie.example.com", "delta.example.com"} {
+		choices = append(choices, Choice{Value: n, Label: n})
+	}
+	f := New(common.NewCommon(cl), Select("domain", "Domain", choices, 0))
+	f.Init()
+	f.SetWidth(80)
+	if v := f.View(); !strings.Contains(v, "‹ (•) alpha.example.com ›  1 of 4") || strings.Contains(v, "bravo") {
+		t.Fatalf("wide choices not shown one at a time:\n%s", v)
+	}
+	f.Update(press(tea.KeyRight))
+	f.Update(press(tea.KeyRight))
+	if v := f.View(); !strings.Contains(v, "charlie.example.com ›  3 of 4") || f.Value("domain") != "charlie.example.com" {
+		t.Fatalf("→ did not step through the choices:\n%s", v)
+	}
+	f.SetWidth(140) // room for all: back to one line
+	if v := f.View(); !strings.Contains(v, "( ) alpha.example.com  ( ) bravo.example.com  (•) charlie.example.com") {
+		t.Fatalf("choices not on one line at 140 columns:\n%s", v)
+	}
+}

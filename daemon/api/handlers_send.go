@@ -1,0 +1,81 @@
+package api
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"gent/daemon/delivery"
+	"gent/models"
+)
+
+// send handles send, reply, reply-all and forward: 202 once the message is
+// stored and queued (or held for approval) in one committed transaction.
+func (a *API) send(mode string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		org, inbox, err := a.inboxScope(c)
+		if err != nil {
+			return err
+		}
+		p := principal(c)
+		in := delivery.SendInput{OrgID: org, InboxID: inbox, Mode: mode, Original: c.Params("id"),
+			Held: p.Held(models.ScopeEmailSend), TokenID: p.TokenID, TokenLabel: p.TokenLabel}
+		if mode == delivery.ModeSend {
+			err = decode(c, &in.Send)
+		} else {
+			err = decode(c, &in.Reply)
+		}
+		if err != nil {
+			return err
+		}
+		resp, err := a.Delivery.Send(c.UserContext(), in)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusAccepted).JSON(resp)
+	}
+}
+
+func (a *API) listSuppressions(c *fiber.Ctx) error {
+	org, inbox, err := a.inboxScope(c)
+	if err != nil {
+		return err
+	}
+	cursor, limit, err := page(c)
+	if err != nil {
+		return err
+	}
+	rows, next, err := a.Delivery.ListSuppressions(c.UserContext(), org, inbox, cursor, limit)
+	if err != nil {
+		return err
+	}
+	return list(c, rows, next)
+}
+
+func (a *API) deleteSuppression(c *fiber.Ctx) error {
+	org, inbox, err := a.inboxScope(c)
+	if err != nil {
+		return err
+	}
+	if err := a.Delivery.DeleteSuppression(c.UserContext(), org, inbox, c.Params("address")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (a *API) getSendStatus(c *fiber.Ctx) error {
+	org, inbox, err := a.inboxScope(c)
+	if err != nil {
+		return err
+	}
+	m, err := a.Mail.GetMessage(c.UserContext(), org, inbox, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	st, err := a.Delivery.Status(c.UserContext(), org, m.ID)
+	if err != nil {
+		return err
+	}
+	if st == nil { // received mail: nothing to deliver
+		st = &models.SendStatus{ID: m.ID, Status: m.Status, CreatedAt: m.CreatedAt, Recipients: []models.RecipientDelivery{}}
+	}
+	return c.JSON(st)
+}

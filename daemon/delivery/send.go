@@ -1,0 +1,289 @@
+package delivery
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"gent/daemon/mail"
+	"gent/models"
+)
+
+// Holder records a held send for a reviewer (approvals.Service).
+type Holder interface {
+	Hold(ctx context.Context, tx *gorm.DB, h HoldRequest) (approvalID string, err error)
+}
+
+// HoldRequest describes a send held for approval.
+type HoldRequest struct {
+	OrgID      string
+	InboxID    string
+	MessageID  string
+	TokenID    string
+	TokenLabel string
+	Digest     []byte
+	Draft      mail.Draft
+}
+
+// SetMail and SetHolder complete the wiring (mail stores sent copies;
+// approvals hold supervised sends).
+func (s *Service) SetMail(m *mail.Service) { s.mail = m }
+func (s *Service) SetHolder(h Holder)      { s.holder = h }
+
+// Send modes.
+const (
+	ModeSend     = "send"
+	ModeReply    = "reply"
+	ModeReplyAll = "reply_all"
+	ModeForward  = "forward"
+)
+
+// SendInput is one send by an agent or an admin.
+type SendInput struct {
+	OrgID   string
+	InboxID string
+	Mode    string
+	// Original is the message answered or forwarded (reply modes).
+	Original string
+	Send     models.SendRequest
+	Reply    models.ReplyRequest
+	// Held sends wait for a reviewer (the token's requires_approval holds
+	// email:send).
+	Held       bool
+	TokenID    string
+	TokenLabel string
+}
+
+type inboxRow struct {
+	Address      string
+	DisplayName  string
+	DomainID     string
+	DomainName   string
+	DomainStatus string
+}
+
+// Send validates, builds and stores a message, and queues it (or holds it
+// for approval), all in one transaction: the 202 is sent after the commit.
+func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse, error) {
+	var ib inboxRow
+	res := s.db.DB.WithContext(ctx).Raw(`SELECT i.address, i.display_name, i.domain_id, d.name AS domain_name, d.status AS domain_status
+		FROM inboxes i JOIN domains d ON d.id = i.domain_id WHERE i.id = ? AND i.org_id = ? AND i.status = 'active'`,
+		in.InboxID, in.OrgID).Scan(&ib)
+	if res.Error != nil {
+		return nil, fmt.Errorf("load inbox: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, models.NotFound("inbox")
+	}
+	if ib.DomainStatus != "verified" {
+		return nil, models.Errorf(models.CodeConflict, "the domain %s is %s, not verified: mail is not sent (or signed) for it until its DNS records verify again", ib.DomainName, ib.DomainStatus)
+	}
+	d, err := s.draft(ctx, in, ib)
+	if err != nil {
+		return nil, err
+	}
+	c, err := mail.Compose(d)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRate(ctx, in.InboxID, len(c.Recipients)); err != nil {
+		return nil, err
+	}
+	addrs := make([]string, len(c.Recipients))
+	rcpts := make([]Recipient, len(c.Recipients))
+	for i, r := range c.Recipients {
+		addrs[i] = r.Address
+		rcpts[i] = Recipient{Address: r.Address, Kind: r.Kind}
+	}
+	if sup, err := s.Suppressed(ctx, s.db.DB, in.InboxID, addrs); err != nil {
+		return nil, err
+	} else if len(sup) > 0 {
+		return nil, models.Invalid("to", "%s is on this inbox's suppression list (an earlier hard bounce); remove it with DELETE /v1/inboxes/%s/suppressions/%s to send again",
+			strings.Join(sup, ", "), in.InboxID, sup[0])
+	}
+	status := StatusQueued
+	if in.Held {
+		status = StatusPendingApproval
+	}
+	p, err := mail.Parse(c.Raw, s.mail.Limits())
+	if err != nil {
+		return nil, fmt.Errorf("parse composed message: %w", err)
+	}
+	for _, r := range c.Recipients {
+		if r.Kind == "bcc" {
+			p.Bcc = append(p.Bcc, models.Address{Address: r.Address})
+		}
+	}
+	labels := append([]string{"sent"}, in.labels()...)
+	out := &models.SendResponse{Status: status}
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		st, err := s.mail.Store(ctx, tx, mail.StoreInput{OrgID: in.OrgID, InboxID: in.InboxID, Direction: models.DirectionOutbound,
+			Status: status, Raw: c.Raw, Parsed: p, MailFrom: ib.Address, Labels: labels, Read: true})
+		if err != nil {
+			return err
+		}
+		out.ID, out.ThreadID = st.ID, st.ThreadID
+		o := Outbound{ID: st.ID, OrgID: in.OrgID, InboxID: in.InboxID, DomainID: ib.DomainID, MessageIDHeader: c.MessageID,
+			EnvelopeFrom: ib.Address, Raw: c.Raw, Recipients: rcpts, Held: in.Held}
+		if err := s.Create(ctx, tx, o); err != nil {
+			return err
+		}
+		if in.Held {
+			id, err := s.holder.Hold(ctx, tx, HoldRequest{OrgID: in.OrgID, InboxID: in.InboxID, MessageID: st.ID,
+				TokenID: in.TokenID, TokenLabel: in.TokenLabel, Digest: Digest(o.EnvelopeFrom, rcpts, c.Raw), Draft: d})
+			if err != nil {
+				return err
+			}
+			out.ApprovalID = id
+			return nil
+		}
+		_, err = s.events.Emit(ctx, tx, in.OrgID, in.InboxID, models.EventMessageSent, map[string]any{
+			"message_id": st.ID, "thread_id": st.ThreadID, "recipients": len(rcpts), "subject": d.Subject})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (in SendInput) labels() []string {
+	if in.Mode == ModeSend {
+		return in.Send.Labels
+	}
+	return in.Reply.Labels
+}
+
+// draft turns the request into a mail.Draft, filling the recipients,
+// subject and thread headers of replies and forwards from the original.
+func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow) (mail.Draft, error) {
+	d := mail.Draft{FromName: ib.DisplayName, FromAddress: ib.Address, Date: time.Now(),
+		MaxRcpts: s.cfg.MaxRecipients, MaxBytes: s.cfg.MaxMessageBytes}
+	if in.Mode == ModeSend {
+		r := in.Send
+		d.To, d.Cc, d.Bcc, d.ReplyTo = r.To, r.Cc, r.Bcc, r.ReplyTo
+		d.Subject, d.Text, d.HTML, d.Attachments, d.Headers = r.Subject, r.Text, r.HTML, r.Attachments, r.Headers
+		return d, nil
+	}
+	orig, err := s.mail.GetMessage(ctx, in.OrgID, in.InboxID, in.Original)
+	if err != nil {
+		return d, err
+	}
+	r := in.Reply
+	d.Text, d.HTML, d.Attachments, d.Headers = r.Text, r.HTML, r.Attachments, r.Headers
+	d.To, d.Cc, d.Bcc = r.To, r.Cc, r.Bcc
+	switch in.Mode {
+	case ModeForward:
+		if len(r.To)+len(r.Cc)+len(r.Bcc) == 0 {
+			return d, models.Invalid("to", "a forward needs at least one recipient")
+		}
+		d.Subject = prefixSubject("Fwd: ", orig.Subject)
+		raw, err := s.mail.RawMessage(ctx, in.OrgID, in.InboxID, in.Original)
+		if err != nil {
+			return d, err
+		}
+		d.Attachments = append(d.Attachments, models.SendAttachment{Filename: "forwarded-message.eml",
+			ContentType: "message/rfc822", ContentBase64: base64.StdEncoding.EncodeToString(raw)})
+	default:
+		d.Subject = prefixSubject("Re: ", orig.Subject)
+		// Answer the Reply-To if there is one, else the sender; a reply to
+		// our own sent message goes to its recipients.
+		own := strings.EqualFold(orig.From.Address, ib.Address)
+		var primary []string
+		switch {
+		case own:
+			for _, a := range orig.To {
+				primary = append(primary, format(a))
+			}
+		case len(orig.ReplyTo) > 0:
+			for _, a := range orig.ReplyTo {
+				primary = append(primary, format(a))
+			}
+		case orig.From.Address != "":
+			primary = []string{format(orig.From)}
+		}
+		d.To = append(primary, d.To...)
+		if in.Mode == ModeReplyAll {
+			for _, list := range [][]models.Address{orig.To, orig.Cc} {
+				for _, a := range list {
+					if !strings.EqualFold(a.Address, ib.Address) && !contains(d.To, a.Address) {
+						d.Cc = append(d.Cc, format(a))
+					}
+				}
+			}
+		}
+		if len(d.To)+len(d.Cc)+len(d.Bcc) == 0 {
+			return d, models.Invalid("to", "the original message has no address to reply to; give to")
+		}
+	}
+	if orig.MessageID != "" {
+		id := "<" + strings.Trim(orig.MessageID, "<>") + ">"
+		d.InReplyTo = id
+		for _, ref := range orig.References {
+			d.References = append(d.References, "<"+strings.Trim(ref, "<>")+">")
+		}
+		d.References = append(d.References, id)
+	}
+	return d, nil
+}
+
+func format(a models.Address) string {
+	if a.Name == "" {
+		return a.Address
+	}
+	return fmt.Sprintf("%q <%s>", a.Name, a.Address)
+}
+
+func contains(list []string, addr string) bool {
+	for _, l := range list {
+		if strings.Contains(strings.ToLower(l), strings.ToLower(addr)) {
+			return true
+		}
+	}
+	return false
+}
+
+func prefixSubject(prefix, subject string) string {
+	if strings.HasPrefix(strings.ToLower(subject), strings.ToLower(prefix)) {
+		return subject
+	}
+	return prefix + subject
+}
+
+// checkRate applies the per-inbox limits: messages per minute and
+// recipients per day.
+func (s *Service) checkRate(ctx context.Context, inboxID string, rcpts int) error {
+	if s.cfg.RatePerMinute <= 0 && s.cfg.RecipientsPerDay <= 0 {
+		return nil
+	}
+	var c struct {
+		LastMinute int
+		Day        int
+		Oldest     *time.Time
+	}
+	err := s.db.DB.WithContext(ctx).Raw(`SELECT
+		count(*) FILTER (WHERE created_at > now() - interval '1 minute') AS last_minute,
+		coalesce(sum(recipient_count), 0) AS day,
+		min(created_at) FILTER (WHERE created_at > now() - interval '1 minute') AS oldest
+		FROM outbound_messages WHERE inbox_id = ? AND created_at > now() - interval '1 day'`, inboxID).Scan(&c).Error
+	if err != nil {
+		return fmt.Errorf("check send rate: %w", err)
+	}
+	if s.cfg.RatePerMinute > 0 && c.LastMinute >= s.cfg.RatePerMinute {
+		wait := time.Minute
+		if c.Oldest != nil {
+			wait = time.Until(c.Oldest.Add(time.Minute))
+		}
+		return &models.Error{Code: models.CodeRateLimited, RetryAfter: max(wait, time.Second),
+			Message: fmt.Sprintf("this inbox may send %d messages a minute", s.cfg.RatePerMinute)}
+	}
+	if s.cfg.RecipientsPerDay > 0 && c.Day+rcpts > s.cfg.RecipientsPerDay {
+		return &models.Error{Code: models.CodeRateLimited, RetryAfter: time.Hour,
+			Message: fmt.Sprintf("this inbox may send to %d recipients a day (%d so far)", s.cfg.RecipientsPerDay, c.Day)}
+	}
+	return nil
+}

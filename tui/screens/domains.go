@@ -1,0 +1,225 @@
+package screens
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"gent/models"
+	"gent/tui/client"
+	"gent/tui/common"
+	"gent/tui/components/confirm"
+	"gent/tui/components/table"
+)
+
+// Domains lists the organization's domains with their status.
+type Domains struct {
+	c       *common.Common
+	req     common.Requests
+	table   *table.Model
+	domains []models.Domain
+	err     string
+	w, h    int
+
+	selectID string // selected when the next list arrives
+	confirm  *confirm.Model
+	deleting models.Domain
+}
+
+// NewDomains builds the domains screen.
+func NewDomains(c *common.Common) *Domains {
+	return &Domains{c: c, table: table.New(c,
+		table.Column{Title: "Domain", Width: 0},
+		table.Column{Title: "Use", Width: 9},
+		table.Column{Title: "DMARC", Width: 10},
+		table.Column{Title: "Status", Width: 10},
+		table.Column{Title: "Checked", Width: 16},
+	)}
+}
+
+func (s *Domains) Title() string        { return "Domains" }
+func (s *Domains) Init() tea.Cmd        { return s.load() }
+func (s *Domains) Busy() (bool, string) { return s.req.Busy() }
+func (s *Domains) Typing() bool         { return s.confirm != nil }
+
+func (s *Domains) SetSize(w, h int) {
+	s.w, s.h = w, h
+	rows := h - 2
+	if s.confirm != nil {
+		s.confirm.SetWidth(w)
+		rows -= lines(s.confirm.View()) + 1
+	}
+	s.table.SetSize(w, rows)
+}
+
+func (s *Domains) ShortHelp() []key.Binding {
+	k := s.c.Keys
+	if s.confirm != nil {
+		return s.confirm.Bindings()
+	}
+	return []key.Binding{k.AddDomain, k.Open, k.Delete}
+}
+
+func (s *Domains) FullHelp() [][]key.Binding {
+	k := s.c.Keys
+	if s.confirm != nil {
+		return [][]key.Binding{s.confirm.Bindings()}
+	}
+	return [][]key.Binding{{k.AddDomain, k.Open, k.Verify}, {k.Delete, k.Refresh}, s.table.Bindings()}
+}
+
+func (s *Domains) load() tea.Cmd {
+	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) ([]models.Domain, error) {
+		return cl.AllDomains(ctx)
+	})
+	s.req.Start("list", id, "Loading domains…")
+	return cmd
+}
+
+func (s *Domains) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case common.ResultMsg[[]models.Domain]:
+		if _, ok := s.req.Done(msg.ID); ok {
+			s.setDomains(msg.Value)
+		}
+	case common.ResultMsg[deleted]:
+		if _, ok := s.req.Done(msg.ID); ok {
+			return s, tea.Batch(changed(kindDomains, ""), common.Flash("Deleted "+msg.Value.Name+"."))
+		}
+	case common.ErrorMsg:
+		if name, ok := s.req.Done(msg.ID); ok {
+			if name == "delete" {
+				return s, common.FlashError(common.Describe(msg.Err))
+			}
+			s.err = common.Describe(msg.Err)
+		}
+	case ChangedMsg:
+		if msg.Kind == kindDomains {
+			s.selectID = msg.ID
+			return s, s.load()
+		}
+	case tea.KeyMsg:
+		if s.confirm != nil {
+			return s, s.answer(msg)
+		}
+		return s, s.handleKey(msg)
+	}
+	return s, nil
+}
+
+func (s *Domains) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := s.c.Keys
+	switch {
+	case key.Matches(msg, k.AddDomain):
+		return common.Push(NewDomainAdd(s.c))
+	case key.Matches(msg, k.Refresh):
+		return s.load()
+	}
+	d, ok := s.selected()
+	switch {
+	case !ok:
+	case key.Matches(msg, k.Open):
+		return common.Push(NewDomain(s.c, d, false))
+	case key.Matches(msg, k.Verify):
+		return common.Push(NewDomain(s.c, d, true))
+	case key.Matches(msg, k.Delete):
+		s.deleting = d
+		s.confirm = confirmDeleteDomain(s.c, d)
+		s.SetSize(s.w, s.h)
+		return nil
+	}
+	s.table.Update(msg)
+	return nil
+}
+
+func (s *Domains) answer(msg tea.KeyMsg) tea.Cmd {
+	a := s.confirm.Update(msg)
+	if a == confirm.Undecided {
+		return nil
+	}
+	s.confirm = nil
+	s.SetSize(s.w, s.h)
+	if a == confirm.No {
+		return nil
+	}
+	return deleteDomain(s.c, &s.req, s.deleting)
+}
+
+// deleted names what a delete call removed.
+type deleted struct{ ID, Name string }
+
+func confirmDeleteDomain(c *common.Common, d models.Domain) *confirm.Model {
+	return confirm.New(c, "Delete "+d.Name+"?",
+		"Its DKIM keys are deleted with it, and no inbox can use it any more. "+
+			"The daemon refuses while inboxes use it: delete them first.")
+}
+
+func deleteDomain(c *common.Common, req *common.Requests, d models.Domain) tea.Cmd {
+	id, cmd := common.Call(c, func(ctx context.Context, cl *client.Client) (deleted, error) {
+		return deleted{ID: d.ID, Name: d.Name}, cl.DeleteDomain(ctx, d.ID)
+	})
+	req.Start("delete", id, "Deleting "+d.Name+"…")
+	return cmd
+}
+
+func (s *Domains) selected() (models.Domain, bool) {
+	if len(s.domains) == 0 {
+		return models.Domain{}, false
+	}
+	return s.domains[s.table.Cursor()], true
+}
+
+func (s *Domains) setDomains(ds []models.Domain) {
+	s.domains, s.err = ds, ""
+	rows := make([][]string, len(ds))
+	for i, d := range ds {
+		checked := "never"
+		if d.LastCheckedAt != nil {
+			checked = localTime(*d.LastCheckedAt, dateShort)
+		}
+		rows[i] = []string{d.Name, useName(d.DomainUse), d.DMARCPolicy, domainStatus(s.c.Styles, d.Status), checked}
+		if d.ID == s.selectID {
+			defer s.table.SetCursor(i)
+		}
+	}
+	s.selectID = ""
+	s.table.SetRows(rows)
+}
+
+func (s *Domains) View() string {
+	st := s.c.Styles
+	switch {
+	case s.err != "":
+		return errorView(st, s.err)
+	case s.domains == nil:
+		return st.Muted.Render("Loading domains…")
+	case len(s.domains) == 0:
+		return st.Title.Render("No domains yet") + "\n\n" + st.Muted.Render(
+			"Add the domain your agents send from with a. Gent lists the DNS records\nto publish, then checks them.")
+	}
+	var b strings.Builder
+	b.WriteString(s.summary() + "\n\n")
+	if s.confirm != nil {
+		b.WriteString(s.confirm.View() + "\n\n")
+	}
+	b.WriteString(s.table.View())
+	return b.String()
+}
+
+func (s *Domains) summary() string {
+	st := s.c.Styles
+	by := map[string]int{}
+	for _, d := range s.domains {
+		by[d.Status]++
+	}
+	var parts []string
+	for _, status := range []string{models.DomainVerified, models.DomainPending, models.DomainDegraded} {
+		if n := by[status]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, status))
+		}
+	}
+	return st.Title.Render(plural(len(s.domains), "domain")) + st.Muted.Render(" · "+strings.Join(parts, " · "))
+}

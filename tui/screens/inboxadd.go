@@ -1,0 +1,152 @@
+package screens
+
+import (
+	"context"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"gent/models"
+	"gent/tui/client"
+	"gent/tui/common"
+	"gent/tui/components/form"
+	"gent/tui/styles"
+)
+
+// InboxAdd creates an inbox: a local part, one of the organization's
+// verified domains, and a display name.
+type InboxAdd struct {
+	c    *common.Common
+	req  common.Requests
+	form *form.Form // nil until the verified domains are known
+	none bool       // the organization has no verified domain
+	err  string
+	w    int
+}
+
+// NewInboxAdd builds the form; it first loads the verified domains.
+func NewInboxAdd(c *common.Common) *InboxAdd { return &InboxAdd{c: c, w: 80} }
+
+func (s *InboxAdd) Title() string        { return "New inbox" }
+func (s *InboxAdd) Busy() (bool, string) { return s.req.Busy() }
+
+// Typing is always true: esc cancels the form.
+func (s *InboxAdd) Typing() bool { return true }
+
+func (s *InboxAdd) SetSize(w, _ int) {
+	s.w = w
+	if s.form != nil {
+		s.form.SetWidth(w)
+	}
+}
+
+func (s *InboxAdd) Init() tea.Cmd {
+	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) ([]models.Domain, error) {
+		return cl.AllDomains(ctx)
+	})
+	s.req.Start("domains", id, "Loading verified domains…")
+	return cmd
+}
+
+func (s *InboxAdd) ShortHelp() []key.Binding {
+	if s.form == nil {
+		return []key.Binding{s.c.Keys.Cancel}
+	}
+	return append(s.form.Bindings(), s.c.Keys.Cancel)
+}
+
+func (s *InboxAdd) FullHelp() [][]key.Binding { return [][]key.Binding{s.ShortHelp()} }
+
+func (s *InboxAdd) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case common.ResultMsg[[]models.Domain]:
+		if _, ok := s.req.Done(msg.ID); ok {
+			return s, s.setDomains(msg.Value)
+		}
+	case common.ResultMsg[*models.Inbox]:
+		if _, ok := s.req.Done(msg.ID); ok {
+			in := msg.Value
+			return s, tea.Batch(common.Pop, changed(kindInboxes, in.ID), common.Flash("Created "+in.Address+"."))
+		}
+	case common.ErrorMsg:
+		if name, ok := s.req.Done(msg.ID); ok {
+			if name == "domains" {
+				s.err = common.Describe(msg.Err)
+				return s, nil
+			}
+			return s, s.form.SetError(msg.Err)
+		}
+	case tea.KeyMsg:
+		if key.Matches(msg, s.c.Keys.Cancel) {
+			return s, common.Pop
+		}
+		if s.form == nil || s.req.Pending("create") {
+			return s, nil
+		}
+		submit, cmd := s.form.Update(msg)
+		if submit {
+			return s, s.submit()
+		}
+		return s, cmd
+	default:
+		if s.form != nil {
+			_, cmd := s.form.Update(msg)
+			return s, cmd
+		}
+	}
+	return s, nil
+}
+
+// setDomains builds the form with the verified domains to pick from.
+func (s *InboxAdd) setDomains(ds []models.Domain) tea.Cmd {
+	var choices []form.Choice
+	for _, d := range ds {
+		if d.Status == models.DomainVerified {
+			choices = append(choices, form.Choice{Value: d.Name, Label: d.Name})
+		}
+	}
+	if len(choices) == 0 {
+		s.none = true
+		return nil
+	}
+	// The local part is named "address" so the daemon's errors about the
+	// address appear under it.
+	s.form = form.New(s.c,
+		form.Text("address", "Local part").WithLimit(64).WithHint("the part before the @, e.g. support"),
+		form.Select("domain", "Domain", choices, 0).WithHint("only verified domains are offered"),
+		form.Text("display_name", "Display name").WithLimit(200).WithHint("optional: the sender's name recipients see"),
+	)
+	s.form.SetWidth(s.w)
+	return s.form.Init()
+}
+
+func (s *InboxAdd) address() string {
+	return strings.ToLower(strings.TrimSpace(s.form.Value("address"))) + "@" + s.form.Value("domain")
+}
+
+func (s *InboxAdd) submit() tea.Cmd {
+	s.form.ClearErrors()
+	req := models.CreateInboxRequest{Address: s.address(), DisplayName: strings.TrimSpace(s.form.Value("display_name"))}
+	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (*models.Inbox, error) {
+		return cl.CreateInbox(ctx, req)
+	})
+	s.req.Start("create", id, "Creating "+req.Address+"…")
+	return cmd
+}
+
+func (s *InboxAdd) View() string {
+	st := s.c.Styles
+	head := st.Title.Render("New inbox in "+orgName(s.c)) + "\n\n"
+	switch {
+	case s.err != "":
+		return head + st.Error.Render(styles.Fail+" "+s.err)
+	case s.none:
+		return head + st.Warning.Render("No verified domain yet.") + "\n\n" + st.Muted.Render(
+			"Inboxes live on a verified domain. Add one under Domains (d on the\ndashboard), publish its records and verify it, then come back.")
+	case s.form == nil:
+		return head + st.Muted.Render("Loading verified domains…")
+	}
+	return head + st.Muted.Render("One address for one agent; its tokens act only on it.") + "\n\n" +
+		s.form.View() + "\n\n" + "  " + st.Label.Render("Address") + strings.Repeat(" ", 9) + st.Value.Render(s.address())
+}
