@@ -151,7 +151,6 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.logLevel, "log-level", "info", "gentd's log.level")
 	env := fs.String("server-env", "", "extra environment for gentd, comma-separated NAME=value")
 	fs.IntVar(&o.sendConns, "send-clients", 8, "concurrent send API clients")
-	fs.IntVar(&o.sendCount, "send-count", 5000, "messages sent through the send API")
 	sendSize := fs.String("send-size", "2KiB", "text size of sent messages")
 	fs.StringVar(&o.target, "target", "", "SMTP host:port of a running server to load instead of starting one")
 	fs.StringVar(&o.httpURL, "http", "", "with --target: the server's API base URL")

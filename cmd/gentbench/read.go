@@ -24,11 +24,19 @@ import (
 // seedBatch is how many messages one seeding transaction stores.
 const seedBatch = 200
 
-// seed stores messages into the reader's inbox through the message store
-// (mail.Service.Store, the code SMTP and the send API use: parsing,
-// threads, the search vector, contacts, usage counters, events) until it
-// holds n. It talks to the database directly and skips SMTP, so a million
-// messages take minutes, not hours.
+// seedStored is how many messages seed stores through the message store;
+// beyond it, it copies those rows.
+const seedStored = 10000
+
+// seed fills the reader's inbox until it holds n messages. The first
+// 10,000 go through the message store (mail.Service.Store, the code SMTP
+// and the send API use: parsing, threads, the search vector, contacts,
+// usage counters, events), talking to the database directly rather than
+// through SMTP. Beyond that, rows the store wrote are copied with new,
+// later ids (INSERT … SELECT, search vectors included), so a million
+// messages take minutes, not hours; the copies keep the words' frequencies
+// (mailgen's every 2nd / 100th / 10,000th message). The inbox's and
+// threads' counters are then set to match the rows.
 func seed(ctx context.Context, s *server, n, size int, out io.Writer) error {
 	if s.dbURL == "" {
 		return fmt.Errorf("seeding needs the database (run without --target, or pass --database-url)")
@@ -56,11 +64,12 @@ func seed(ctx context.Context, s *server, n, size int, out io.Writer) error {
 		raw []byte
 		p   *mail.Parsed
 	}
+	stored := min(n, seedStored)
 	todo := make(chan int, 1024)
 	ready := make(chan item, 1024)
 	go func() {
 		defer close(todo)
-		for i := have.MessageCount; i < n && ctx.Err() == nil; i++ {
+		for i := have.MessageCount; i < stored && ctx.Err() == nil; i++ {
 			todo <- i
 		}
 	}()
@@ -119,6 +128,11 @@ func seed(ctx context.Context, s *server, n, size int, out io.Writer) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if n > done {
+		if err := cloneMessages(ctx, st, s.st.Reader.ID, n-done, out); err != nil {
+			return err
+		}
 	}
 	// Fresh statistics, as autovacuum would have them on a live system.
 	if err := st.DB.Exec(`VACUUM ANALYZE messages`).Error; err != nil {
@@ -255,4 +269,52 @@ func count(n int) string {
 		return fmt.Sprintf("%dk", n/1000)
 	}
 	return fmt.Sprint(n)
+}
+
+// cloneMessages adds n copies of the inbox's first seedStored messages,
+// with new time-ordered ids, and sets the counters to match.
+func cloneMessages(ctx context.Context, st *store.Store, inboxID string, n int, out io.Writer) error {
+	var templates []string
+	if err := st.DB.Raw(`SELECT id FROM messages WHERE inbox_id = ? ORDER BY id LIMIT ?`, inboxID, seedStored).Scan(&templates).Error; err != nil {
+		return err
+	}
+	if len(templates) == 0 {
+		return fmt.Errorf("no messages to copy")
+	}
+	const chunk = 5000
+	start, last := time.Now(), time.Now()
+	for done := 0; done < n && ctx.Err() == nil; {
+		k := min(chunk, n-done)
+		ids := make(models.StringArray, k)
+		srcs := make(models.StringArray, k)
+		for i := range ids {
+			ids[i] = models.NewID(models.PrefixMessage)
+			srcs[i] = templates[(done+i)%len(templates)]
+		}
+		err := st.DB.WithContext(ctx).Exec(`INSERT INTO messages (id, org_id, inbox_id, thread_id, direction, status, mail_from,
+				rcpt_to, message_id, in_reply_to, refs, from_addr, reply_to, to_addrs, cc_addrs, bcc_addrs, subject, sent_at,
+				headers, text_body, html_body, extracted_text, preview, auth, labels, read, raw, size, search)
+			SELECT u.id, m.org_id, m.inbox_id, m.thread_id, m.direction, m.status, m.mail_from, m.rcpt_to, m.message_id,
+				m.in_reply_to, m.refs, m.from_addr, m.reply_to, m.to_addrs, m.cc_addrs, m.bcc_addrs, m.subject, m.sent_at,
+				m.headers, m.text_body, m.html_body, m.extracted_text, m.preview, m.auth, m.labels, m.read, m.raw, m.size, m.search
+			FROM unnest(?::text[], ?::text[]) AS u(id, src) JOIN messages m ON m.id = u.src`, ids, srcs).Error
+		if err != nil {
+			return fmt.Errorf("copy messages: %w", err)
+		}
+		done += k
+		if time.Since(last) > 10*time.Second {
+			last = time.Now()
+			fmt.Fprintf(out, "  copied %d/%d (%.0f/s)\n", done, n, float64(done)/time.Since(start).Seconds())
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := st.DB.Exec(`UPDATE inboxes SET used_bytes = c.bytes, message_count = c.n
+		FROM (SELECT coalesce(sum(size), 0) AS bytes, count(*) AS n FROM messages WHERE inbox_id = ?) c WHERE id = ?`, inboxID, inboxID).Error; err != nil {
+		return err
+	}
+	return st.DB.Exec(`UPDATE threads t SET message_count = c.n, unread_count = c.unread
+		FROM (SELECT thread_id, count(*) AS n, count(*) FILTER (WHERE NOT read) AS unread FROM messages WHERE inbox_id = ? GROUP BY thread_id) c
+		WHERE t.id = c.thread_id`, inboxID).Error
 }

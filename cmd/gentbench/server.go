@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"gent/daemon/dnstest"
+	"gent/daemon/smtpsink"
 	"gent/models"
 )
 
@@ -65,6 +66,7 @@ type server struct {
 	senderKey *rsa.PrivateKey
 
 	dns     *dnstest.Server
+	sink    *smtpsink.Sink
 	dir     string
 	cmd     *exec.Cmd
 	exited  chan struct{}
@@ -197,6 +199,11 @@ func startServer(o *options) (*server, error) {
 		return nil, err
 	}
 	s.publishSender()
+	if s.sink, err = smtpsink.Start(); err != nil {
+		return nil, err
+	}
+	s.dns.AddMX(sinkDomain, 10, sinkMX)
+	s.dns.AddA(sinkMX, "127.0.0.1")
 	s.dns.AddA(mxHost, "127.0.0.1")
 	if s.st.Zone != "" {
 		if err := s.dns.AddZone(s.st.Zone); err != nil {
@@ -289,6 +296,7 @@ func (s *server) launch(o *options, bin string) error {
 		"GENT_HTTP_RATE_LIMIT_PER_MINUTE=0",
 		"GENT_SMTP_MAX_CONNECTIONS="+strconv.Itoa(o.idleSMTP+o.conns+100),
 		"GENT_SMTP_MAX_CONNECTIONS_PER_IP="+strconv.Itoa(o.idleSMTP+o.conns+100),
+		"GENT_OUTBOUND_PORT="+strconv.Itoa(s.sink.Port),
 		"GENT_OUTBOUND_RATE_PER_MINUTE=0",
 		"GENT_OUTBOUND_RECIPIENTS_PER_DAY=0",
 		"GENT_LOG_LEVEL="+o.logLevel,
@@ -417,6 +425,9 @@ func (s *server) stop() {
 	if s.dns != nil {
 		_ = s.dns.Close()
 	}
+	if s.sink != nil {
+		_ = s.sink.Close()
+	}
 }
 
 // targetServer is a server already running (--target): gentbench only
@@ -450,6 +461,17 @@ func targetServer(o *options) (*server, error) {
 		}
 	}
 	return s, nil
+}
+
+// lookupTXT asks the harness's DNS server.
+func (s *server) lookupTXT(name string) ([]string, error) {
+	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, s.dns.Addr)
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return r.LookupTXT(ctx, name)
 }
 
 // ctxSleep waits d or until ctx ends.

@@ -120,8 +120,11 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 	}
 	labels := append([]string{"sent"}, in.labels()...)
 	out := &models.SendResponse{Status: status}
-	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		st, err := s.mail.Store(ctx, tx, mail.StoreInput{OrgID: in.OrgID, InboxID: in.InboxID, Direction: models.DirectionOutbound,
+	// Group commit: concurrent sends (and inbound mail) share
+	// transactions; the 202 still follows the commit holding this send.
+	err = s.mail.Commit(ctx, func(b *mail.Batch) error {
+		tx := b.Tx()
+		st, err := b.Store(ctx, mail.StoreInput{OrgID: in.OrgID, InboxID: in.InboxID, Direction: models.DirectionOutbound,
 			Status: status, Raw: c.Raw, Parsed: p, MailFrom: ib.Address, Labels: labels, Read: true})
 		if err != nil {
 			return err

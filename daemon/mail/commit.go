@@ -250,10 +250,49 @@ func (c *Committer) batch(units []*unit) (failed int, err error) {
 	return -1, nil
 }
 
-// Alone runs fn in a transaction of its own (what Committer.Do does
-// without a committer).
+// Alone runs fn in a transaction of its own.
 func (s *Service) Alone(ctx context.Context, fn func(b *Batch) error) error {
 	return s.db.Tx(ctx, func(tx *gorm.DB) error { return fn(&Batch{s: s, tx: tx}) })
+}
+
+// StartCommitter starts the service's committer (the daemon does, before
+// it serves); until then and after StopCommitter, Commit runs each caller
+// alone.
+func (s *Service) StartCommitter(opts CommitOptions) {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	if s.committer == nil {
+		s.committer = s.NewCommitter(opts)
+	}
+}
+
+// StopCommitter finishes the queued work and stops the committer.
+func (s *Service) StopCommitter() {
+	s.commitMu.Lock()
+	c := s.committer
+	s.committer = nil
+	s.commitMu.Unlock()
+	if c != nil {
+		c.Stop()
+	}
+}
+
+// Commit runs fn in a transaction, shared with other callers' work when
+// the committer runs (group commit), and returns once it has committed.
+// fn must do all its writes through b and may run more than once (see
+// Committer.Do).
+func (s *Service) Commit(ctx context.Context, fn func(b *Batch) error) error {
+	s.commitMu.Lock()
+	c := s.committer
+	s.commitMu.Unlock()
+	if c == nil {
+		return s.Alone(ctx, fn)
+	}
+	err := c.Do(ctx, fn)
+	if errors.Is(err, ErrCommitterStopped) {
+		return s.Alone(ctx, fn) // stopped meanwhile: nothing of fn ran
+	}
+	return err
 }
 
 // Batch is the transaction a unit of work runs in.

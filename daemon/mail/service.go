@@ -4,6 +4,7 @@ package mail
 
 import (
 	"log/slog"
+	"sync"
 
 	"gent/daemon/events"
 	"gent/daemon/jobs"
@@ -19,6 +20,9 @@ type Service struct {
 	purgers  []Purger
 	limits   Limits
 	hostname string // names this server in Received fields
+
+	commitMu  sync.Mutex
+	committer *Committer // group commit (StartCommitter)
 }
 
 func NewService(db *store.Store, ev *events.Service, log *slog.Logger) *Service {

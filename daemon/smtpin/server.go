@@ -30,9 +30,8 @@ type Server struct {
 	auth *authChecker
 	smtp *smtp.Server
 
-	mu     sync.Mutex
-	ln     *listener
-	commit *mail.Committer // group commit of the sessions' messages
+	mu sync.Mutex
+	ln *listener
 }
 
 // New builds the server; nothing listens yet.
@@ -75,9 +74,6 @@ func (s *Server) Serve(ln net.Listener) error {
 	})
 	s.mu.Lock()
 	s.ln = l
-	if s.commit == nil {
-		s.commit = s.mail.NewCommitter(mail.CommitOptions{})
-	}
 	s.mu.Unlock()
 	s.log.Info("smtp listening", "addr", ln.Addr().String(), "starttls", s.smtp.TLSConfig != nil)
 	err := s.smtp.Serve(l)
@@ -101,14 +97,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if l != nil {
 		_ = l.Close()
 	}
-	// After the sessions: the ones that drained stored through it.
-	s.mu.Lock()
-	c := s.commit
-	s.commit = nil
-	s.mu.Unlock()
-	if c != nil {
-		c.Stop()
-	}
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
@@ -117,19 +105,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("smtp: drain: %w", err)
 	}
 	return nil
-}
-
-// store runs fn in a transaction, shared with other sessions' messages
-// when the server is serving (group commit), and returns once it has
-// committed.
-func (s *Server) store(ctx context.Context, fn func(b *mail.Batch) error) error {
-	s.mu.Lock()
-	c := s.commit
-	s.mu.Unlock()
-	if c == nil {
-		return s.mail.Alone(ctx, fn)
-	}
-	return c.Do(ctx, fn)
 }
 
 // Active returns the number of open SMTP connections.

@@ -222,7 +222,7 @@ func (s *session) Data(r io.Reader) error {
 	// The 250 is sent only after the transaction holding the message
 	// has committed; several sessions' messages may share it.
 	var kept []string
-	err = s.s.store(ctx, func(b *mail.Batch) error {
+	err = s.s.mail.Commit(ctx, func(b *mail.Batch) error {
 		kept = kept[:0]
 		for _, id := range ids {
 			rc := byInbox[id]
