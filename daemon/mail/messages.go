@@ -455,38 +455,55 @@ func (s *Service) attachmentsOf(ctx context.Context, db *gorm.DB, ids []string) 
 // ListMessages returns a page of an inbox's messages, newest first. The
 // cursor is the id of the last message of the previous page.
 func (s *Service) ListMessages(ctx context.Context, orgID, inboxID string, f models.MessageFilter, cursor string, limit int) ([]models.MessageSummary, string, error) {
-	q := s.db.DB.WithContext(ctx).Table("messages").Select(summaryColumns).Where("inbox_id = ? AND org_id = ?", inboxID, orgID)
-	if cursor != "" {
-		if !models.HasPrefix(cursor, models.PrefixMessage) {
-			return nil, "", models.Invalid("cursor", "cursor is not valid")
-		}
-		q = q.Where("id < ?", cursor)
-	}
-	if f.ThreadID != "" {
-		q = q.Where("thread_id = ?", f.ThreadID)
-	}
-	if f.Label != "" {
-		q = q.Where("labels @> ARRAY[?]::text[]", f.Label)
-	}
-	if f.Unread != nil {
-		q = q.Where("read = ?", !*f.Unread)
+	if cursor != "" && !models.HasPrefix(cursor, models.PrefixMessage) {
+		return nil, "", models.Invalid("cursor", "cursor is not valid")
 	}
 	switch f.Direction {
-	case "":
-	case models.DirectionInbound, models.DirectionOutbound:
-		q = q.Where("direction = ?", f.Direction)
+	case "", models.DirectionInbound, models.DirectionOutbound:
 	default:
 		return nil, "", models.Invalid("direction", "direction must be inbound or outbound")
 	}
-	if strings.TrimSpace(f.Query) != "" {
-		if len(f.Query) > 500 {
-			return nil, "", models.Invalid("q", "q must be at most 500 characters")
+	text := strings.TrimSpace(f.Query)
+	if len(f.Query) > 500 {
+		return nil, "", models.Invalid("q", "q must be at most 500 characters")
+	}
+	// filtered is the inbox's messages with the filters other than q.
+	filtered := func() *gorm.DB {
+		q := s.db.DB.WithContext(ctx).Table("messages").Where("inbox_id = ? AND org_id = ?", inboxID, orgID)
+		if f.ThreadID != "" {
+			q = q.Where("thread_id = ?", f.ThreadID)
 		}
-		q = q.Where("search @@ websearch_to_tsquery('english', ?)", clean(f.Query))
+		if f.Label != "" {
+			q = q.Where("labels @> ARRAY[?]::text[]", f.Label)
+		}
+		if f.Unread != nil {
+			q = q.Where("read = ?", !*f.Unread)
+		}
+		if f.Direction != "" {
+			q = q.Where("direction = ?", f.Direction)
+		}
+		return q
 	}
 	var rows []messageRow
-	if err := q.Order("id DESC").Limit(limit + 1).Scan(&rows).Error; err != nil {
-		return nil, "", fmt.Errorf("list messages: %w", err)
+	if text == "" {
+		q := filtered().Select(summaryColumns)
+		if cursor != "" {
+			q = q.Where("id < ?", cursor)
+		}
+		if err := q.Order("id DESC").Limit(limit + 1).Scan(&rows).Error; err != nil {
+			return nil, "", fmt.Errorf("list messages: %w", err)
+		}
+	} else {
+		ids, err := s.searchIDs(ctx, filtered, clean(text), cursor, limit+1)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(ids) > 0 {
+			if err := filtered().Select(summaryColumns).Where("id = ANY(?::text[])", models.StringArray(ids)).
+				Order("id DESC").Scan(&rows).Error; err != nil {
+				return nil, "", fmt.Errorf("search messages: %w", err)
+			}
+		}
 	}
 	next := ""
 	if len(rows) > limit {
@@ -509,6 +526,76 @@ func (s *Service) ListMessages(ctx context.Context, orgID, inboxID string, f mod
 		}
 	}
 	return out, next, nil
+}
+
+// Search plans. A page of results is the newest matches, and no single
+// plan is good for every word: walking the inbox newest first and testing
+// each message is fast when matches are dense (one in two messages: a page
+// after ~100 rows) and hopeless when there are none (every row of the
+// inbox); the GIN index finds rare words at once but must fetch every
+// match before it can sort them (a word in 1% of a million-message inbox:
+// 10,000 rows). Postgres picks between them from a frequency estimate that
+// is poor for all but the commonest words, so searchIDs decides from what
+// it measures: it walks the newest searchProbe rows, and keeps walking
+// while the density seen there says a page will be complete within
+// searchBudget rows; otherwise the GIN index finds the rest, which are
+// then few.
+const (
+	searchProbe  = 500
+	searchBudget = 20000
+)
+
+// searchIDs returns up to need ids of messages matching the websearch
+// query text, newest first, below cursor.
+func (s *Service) searchIDs(ctx context.Context, filtered func() *gorm.DB, text, cursor string, need int) ([]string, error) {
+	const match = "search @@ websearch_to_tsquery('english', ?)"
+	var out []string
+	floor := cursor
+	scanned, hits, p := 0, 0, searchProbe
+	for {
+		q := filtered().Select("id, "+match+" AS hit", text)
+		if floor != "" {
+			q = q.Where("id < ?", floor)
+		}
+		var chunk []struct {
+			ID  string
+			Hit bool
+		}
+		if err := q.Order("id DESC").Limit(p).Scan(&chunk).Error; err != nil {
+			return nil, fmt.Errorf("search messages: %w", err)
+		}
+		for _, r := range chunk {
+			if r.Hit {
+				hits++
+				if len(out) < need {
+					out = append(out, r.ID)
+				}
+			}
+		}
+		scanned += len(chunk)
+		if len(out) >= need || len(chunk) < p {
+			return out, nil // a full page, or the whole inbox walked
+		}
+		floor = chunk[len(chunk)-1].ID
+		if hits == 0 {
+			break
+		}
+		est := (need - len(out)) * scanned / hits
+		if scanned+est > searchBudget {
+			break
+		}
+		p = min(max(est*3/2, searchProbe), searchBudget-scanned)
+	}
+	// Sparse: the remaining matches, all of them through the GIN index
+	// (materialized, so the planner cannot turn it back into a walk).
+	var rest []string
+	inner := filtered().Select("id").Where(match, text).Where("id < ?", floor)
+	err := s.db.DB.WithContext(ctx).Raw(`WITH hits AS MATERIALIZED (?) SELECT id FROM hits ORDER BY id DESC LIMIT ?`,
+		inner, need-len(out)).Scan(&rest).Error
+	if err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
+	return append(out, rest...), nil
 }
 
 // GetMessage returns one message of the inbox with its bodies.

@@ -45,3 +45,27 @@ func TestWrapErrorUnique(t *testing.T) {
 		t.Fatalf("want conflict, got %v", err)
 	}
 }
+
+// Message bodies are compressed with lz4 (migration 00012) when the server
+// has it, which the test server (the machine's PostgreSQL) does, and the
+// search vector stays in the row.
+func TestMessageStorage(t *testing.T) {
+	s := storetest.NewDB(t)
+	var cols []struct{ Attname, Attcompression, Attstorage string }
+	if err := s.DB.Raw(`SELECT attname, attcompression::text, attstorage::text FROM pg_attribute
+		WHERE attrelid = 'messages'::regclass AND attname IN ('raw', 'text_body', 'html_body', 'extracted_text', 'headers', 'search')
+		ORDER BY attname`).Scan(&cols).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(cols) != 6 {
+		t.Fatalf("columns %v", cols)
+	}
+	for _, c := range cols {
+		if c.Attcompression != "l" {
+			t.Errorf("messages.%s compression %q, want lz4 (l)", c.Attname, c.Attcompression)
+		}
+		if c.Attname == "search" && c.Attstorage != "m" {
+			t.Errorf("messages.search storage %q, want main (m)", c.Attstorage)
+		}
+	}
+}
