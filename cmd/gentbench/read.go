@@ -272,7 +272,9 @@ func count(n int) string {
 }
 
 // cloneMessages adds n copies of the inbox's first seedStored messages,
-// with new time-ordered ids, and sets the counters to match.
+// with new time-ordered ids, inserted in id order (as mail arrives, so
+// the table's physical order is the id order), and sets the counters to
+// match.
 func cloneMessages(ctx context.Context, st *store.Store, inboxID string, n int, out io.Writer) error {
 	var templates []string
 	if err := st.DB.Raw(`SELECT id FROM messages WHERE inbox_id = ? ORDER BY id LIMIT ?`, inboxID, seedStored).Scan(&templates).Error; err != nil {
@@ -297,7 +299,8 @@ func cloneMessages(ctx context.Context, st *store.Store, inboxID string, n int, 
 			SELECT u.id, m.org_id, m.inbox_id, m.thread_id, m.direction, m.status, m.mail_from, m.rcpt_to, m.message_id,
 				m.in_reply_to, m.refs, m.from_addr, m.reply_to, m.to_addrs, m.cc_addrs, m.bcc_addrs, m.subject, m.sent_at,
 				m.headers, m.text_body, m.html_body, m.extracted_text, m.preview, m.auth, m.labels, m.read, m.raw, m.size, m.search
-			FROM unnest(?::text[], ?::text[]) AS u(id, src) JOIN messages m ON m.id = u.src`, ids, srcs).Error
+			FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS u(id, src, ord) JOIN messages m ON m.id = u.src
+			ORDER BY u.ord`, ids, srcs).Error
 		if err != nil {
 			return fmt.Errorf("copy messages: %w", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"gent/models"
@@ -494,7 +495,7 @@ func (s *Service) ListMessages(ctx context.Context, orgID, inboxID string, f mod
 			return nil, "", fmt.Errorf("list messages: %w", err)
 		}
 	} else {
-		ids, err := s.searchIDs(ctx, filtered, clean(text), cursor, limit+1)
+		ids, err := s.searchIDs(ctx, orgID, inboxID, f, clean(text), cursor, limit+1)
 		if err != nil {
 			return nil, "", err
 		}
@@ -539,44 +540,82 @@ func (s *Service) ListMessages(ctx context.Context, orgID, inboxID string, f mod
 // it measures: it walks the newest searchProbe rows, and keeps walking
 // while the density seen there says a page will be complete within
 // searchBudget rows; otherwise the GIN index finds the rest, which are
-// then few.
+// then few. The first walk is 4 rows per result wanted (at least
+// searchProbe): a word in one message in two fills a page there.
 const (
-	searchProbe  = 500
+	searchProbe  = 200
 	searchBudget = 20000
 )
 
 // searchIDs returns up to need ids of messages matching the websearch
-// query text, newest first, below cursor.
-func (s *Service) searchIDs(ctx context.Context, filtered func() *gorm.DB, text, cursor string, need int) ([]string, error) {
-	const match = "search @@ websearch_to_tsquery('english', ?)"
+// query text, newest first, below cursor. Its statements go straight to
+// pgx as unnamed ones, so each is planned for its own word: a cached
+// generic plan knows no word's frequency and, after a few executions,
+// turned the GIN lookup of a rare word into a walk of the whole inbox.
+func (s *Service) searchIDs(ctx context.Context, orgID, inboxID string, f models.MessageFilter, text, cursor string, need int) ([]string, error) {
+	// $1 is the query text; the filters follow.
+	args := []any{text, inboxID, orgID}
+	where := "inbox_id = $2 AND org_id = $3"
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where += " AND " + strings.Replace(cond, "?", fmt.Sprintf("$%d", len(args)), 1)
+	}
+	if f.ThreadID != "" {
+		add("thread_id = ?", f.ThreadID)
+	}
+	if f.Label != "" {
+		add("labels @> ARRAY[?::text]", f.Label)
+	}
+	if f.Unread != nil {
+		add("read = ?", !*f.Unread)
+	}
+	if f.Direction != "" {
+		add("direction = ?", f.Direction)
+	}
+	below := func(floor string) (string, []any) {
+		if floor == "" {
+			return where, args
+		}
+		a := append(append([]any{}, args...), floor)
+		return where + fmt.Sprintf(" AND id < $%d", len(a)), a
+	}
+	const match = "search @@ websearch_to_tsquery('english', $1)"
 	var out []string
 	floor := cursor
-	scanned, hits, p := 0, 0, searchProbe
+	scanned, hits, p := 0, 0, max(4*need, searchProbe)
 	for {
-		q := filtered().Select("id, "+match+" AS hit", text)
-		if floor != "" {
-			q = q.Where("id < ?", floor)
-		}
-		var chunk []struct {
-			ID  string
-			Hit bool
-		}
-		if err := q.Order("id DESC").Limit(p).Scan(&chunk).Error; err != nil {
+		w, a := below(floor)
+		a = append(a, p)
+		rows, err := s.db.Pool.Query(ctx, fmt.Sprintf(`SELECT id, %s FROM messages WHERE %s ORDER BY id DESC LIMIT $%d`, match, w, len(a)),
+			append([]any{pgx.QueryExecModeExec}, a...)...)
+		if err != nil {
 			return nil, fmt.Errorf("search messages: %w", err)
 		}
-		for _, r := range chunk {
-			if r.Hit {
+		n, last := 0, ""
+		for rows.Next() {
+			var id string
+			var hit bool
+			if err := rows.Scan(&id, &hit); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("search messages: %w", err)
+			}
+			n, last = n+1, id
+			if hit {
 				hits++
 				if len(out) < need {
-					out = append(out, r.ID)
+					out = append(out, id)
 				}
 			}
 		}
-		scanned += len(chunk)
-		if len(out) >= need || len(chunk) < p {
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("search messages: %w", err)
+		}
+		scanned += n
+		if len(out) >= need || n < p {
 			return out, nil // a full page, or the whole inbox walked
 		}
-		floor = chunk[len(chunk)-1].ID
+		floor = last
 		if hits == 0 {
 			break
 		}
@@ -588,14 +627,25 @@ func (s *Service) searchIDs(ctx context.Context, filtered func() *gorm.DB, text,
 	}
 	// Sparse: the remaining matches, all of them through the GIN index
 	// (materialized, so the planner cannot turn it back into a walk).
-	var rest []string
-	inner := filtered().Select("id").Where(match, text).Where("id < ?", floor)
-	err := s.db.DB.WithContext(ctx).Raw(`WITH hits AS MATERIALIZED (?) SELECT id FROM hits ORDER BY id DESC LIMIT ?`,
-		inner, need-len(out)).Scan(&rest).Error
+	w, a := below(floor)
+	a = append(a, need-len(out))
+	rows, err := s.db.Pool.Query(ctx, fmt.Sprintf(`WITH hits AS MATERIALIZED (SELECT id FROM messages WHERE %s AND %s)
+		SELECT id FROM hits ORDER BY id DESC LIMIT $%d`, w, match, len(a)), append([]any{pgx.QueryExecModeExec}, a...)...)
 	if err != nil {
 		return nil, fmt.Errorf("search messages: %w", err)
 	}
-	return append(out, rest...), nil
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("search messages: %w", err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
+	return out, nil
 }
 
 // GetMessage returns one message of the inbox with its bodies.
