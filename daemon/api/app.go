@@ -14,6 +14,7 @@ import (
 
 	"gent/daemon/audit"
 	"gent/daemon/auth"
+	"gent/daemon/caps"
 	"gent/daemon/config"
 	"gent/daemon/domains"
 	"gent/daemon/events"
@@ -34,6 +35,7 @@ type Deps struct {
 
 	Domains  *domains.Service
 	Webhooks *events.Webhooks
+	Caps     *caps.Service
 }
 
 type API struct {

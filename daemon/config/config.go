@@ -53,6 +53,7 @@ type Config struct {
 	Auth      Auth      `toml:"auth"`
 	Domains   Domains   `toml:"domains"`
 	Log       Log       `toml:"log"`
+	Caps      Caps      `toml:"caps"`
 }
 
 type HTTP struct {
@@ -156,6 +157,12 @@ type Domains struct {
 	ReverifyInterval Duration `toml:"reverify_interval"`
 }
 
+type Caps struct {
+	// SampleInterval is how often every inbox's usage is sampled into the
+	// hourly usage records (the resolution of overage billing).
+	SampleInterval Duration `toml:"sample_interval"`
+}
+
 type Log struct {
 	Level  string `toml:"level"`
 	Format string `toml:"format"`
@@ -189,6 +196,7 @@ func Default() Config {
 			LoginLockout: Duration(15 * time.Minute)},
 		Domains: Domains{ReverifyInterval: Duration(time.Hour)},
 		Log:     Log{Level: "info", Format: "text"},
+		Caps:    Caps{SampleInterval: Duration(5 * time.Minute)},
 	}
 }
 
@@ -477,6 +485,9 @@ func (c *Config) validate() error {
 	}
 	if c.Events.Heartbeat < Duration(10*time.Millisecond) || c.Events.Heartbeat > Duration(5*time.Minute) {
 		return bad("events.heartbeat", "want 10ms to 5m, got %s", c.Events.Heartbeat.D())
+	}
+	if c.Caps.SampleInterval < Duration(10*time.Second) || c.Caps.SampleInterval > Duration(time.Hour) {
+		return bad("caps.sample_interval", "want 10s to 1h, got %s", c.Caps.SampleInterval.D())
 	}
 	if c.Security.MasterKey != "" {
 		if len(c.Security.MasterKey) != 64 {

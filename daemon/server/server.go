@@ -18,6 +18,7 @@ import (
 	"gent/daemon/api"
 	"gent/daemon/audit"
 	"gent/daemon/auth"
+	"gent/daemon/caps"
 	"gent/daemon/config"
 	"gent/daemon/domains"
 	"gent/daemon/events"
@@ -57,6 +58,9 @@ type Daemon struct {
 
 	// Webhooks deliver events to the organizations' endpoints.
 	Webhooks *events.Webhooks
+
+	// Caps keeps storage caps, their alerts and the usage records.
+	Caps *caps.Service
 }
 
 // New builds the services and the HTTP app; nothing listens yet.
@@ -80,12 +84,15 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	}
 
 	d.Webhooks = events.NewWebhooks(st, d.Events, d.Audit, box, cfg, log)
+	d.Caps = caps.NewService(st, d.Events, d.Audit, cfg, log)
+	d.Mail.SetUsageHook(d.Caps.UsageHook)
 
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st)
 	d.Mail.RegisterWorkers(reg.Workers)
 	domains.RegisterJobs(reg, d.Domains)
 	d.Webhooks.Register(reg)
+	caps.RegisterJobs(reg, d.Caps)
 	jb, err := jobs.New(st, reg, log)
 	if err != nil {
 		return nil, err
@@ -101,7 +108,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.SMTP = smtpSrv
 
 	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Events: d.Events, Mail: d.Mail,
-		Domains: d.Domains, Log: log, Webhooks: d.Webhooks})
+		Domains: d.Domains, Log: log, Webhooks: d.Webhooks, Caps: d.Caps})
 	return d, nil
 }
 
