@@ -190,7 +190,8 @@ func (s *Service) thresholds(ctx context.Context, tx *gorm.DB, inboxID string) (
 }
 
 // Set replaces an inbox's cap (PUT /v1/billing/caps/mailbox/). The
-// billing interval running at the old terms is closed first; then every
+// billing interval running at the old terms is closed first, and the new
+// terms hold from now on; every
 // armed threshold the inbox's usage already reaches under the new cap
 // fires at once, and fired thresholds it no longer reaches re-arm.
 // Thresholds kept from the previous cap keep their state.
@@ -212,7 +213,8 @@ func (s *Service) Set(ctx context.Context, orgID, actorID string, req models.Set
 		if err != nil {
 			return err
 		}
-		if _, err := s.sample(ctx, tx, s.Now(), "", []string{in.ID}); err != nil {
+		now := s.Now()
+		if _, err := s.sample(ctx, tx, now, "", []string{in.ID}, false); err != nil {
 			return err
 		}
 		db := tx.WithContext(ctx)
@@ -229,6 +231,9 @@ func (s *Service) Set(ctx context.Context, orgID, actorID string, req models.Set
 			return fmt.Errorf("set cap: alerts: %w", err)
 		}
 		if err := s.evaluate(ctx, tx, orgID, in.ID); err != nil {
+			return err
+		}
+		if _, err := s.sample(ctx, tx, now, "", []string{in.ID}, true); err != nil {
 			return err
 		}
 		if err := s.audit.Record(ctx, tx, audit.Entry{OrgID: orgID, ActorType: "user", ActorID: actorID,
@@ -268,13 +273,17 @@ func (s *Service) Remove(ctx context.Context, orgID, actorID, inboxID string) er
 		if err != nil {
 			return err
 		}
-		if _, err := s.sample(ctx, tx, s.Now(), "", []string{in.ID}); err != nil {
+		now := s.Now()
+		if _, err := s.sample(ctx, tx, now, "", []string{in.ID}, false); err != nil {
 			return err
 		}
 		db := tx.WithContext(ctx)
 		if err := db.Exec(`UPDATE inboxes SET cap_limit_bytes = NULL, cap_mode = NULL, cap_updated_at = now(),
 			cap_alert_at = NULL, cap_rearm_below = NULL WHERE id = ?`, in.ID).Error; err != nil {
 			return fmt.Errorf("remove cap: %w", err)
+		}
+		if _, err := s.sample(ctx, tx, now, "", []string{in.ID}, true); err != nil {
+			return err
 		}
 		if err := db.Exec(`DELETE FROM cap_alerts WHERE inbox_id = ?`, in.ID).Error; err != nil {
 			return fmt.Errorf("remove cap: %w", err)

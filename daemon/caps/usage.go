@@ -74,7 +74,7 @@ func (s *Service) Sample(ctx context.Context, at time.Time) (int, error) {
 				return err
 			}
 			var err error
-			res, err = s.sample(ctx, tx, at, after, nil)
+			res, err = s.sample(ctx, tx, at, after, nil, false)
 			return err
 		})
 		if err != nil {
@@ -183,8 +183,11 @@ func charge(r sampleRow, at time.Time) []hourRow {
 }
 
 // sample samples one batch of inboxes (ids after `after`, or the inboxes
-// only) at time at, inside tx, which holds the sampler lock.
-func (s *Service) sample(ctx context.Context, tx *gorm.DB, at time.Time, after string, only []string) (sampled, error) {
+// only) at time at, inside tx, which holds the sampler lock. restate
+// samples again inboxes sampled at exactly at, after a cap change in the
+// same transaction: no time is charged, but the values held from at on
+// (and the hour's cap) become the new terms.
+func (s *Service) sample(ctx context.Context, tx *gorm.DB, at time.Time, after string, only []string, restate bool) (sampled, error) {
 	at = at.UTC()
 	db := tx.WithContext(ctx)
 	// FOR KEY SHARE keeps a purged inbox from vanishing under the batch
@@ -210,10 +213,14 @@ func (s *Service) sample(ctx context.Context, tx *gorm.DB, at time.Time, after s
 	var hours []hourRow
 	var states []stateRow
 	for _, r := range rows {
-		if r.SampledAt != nil && !at.After(*r.SampledAt) {
+		if r.SampledAt != nil && (at.Before(*r.SampledAt) || at.Equal(*r.SampledAt) && !restate) {
 			continue // sampled at or after at already
 		}
-		hours = append(hours, charge(r, at)...)
+		rows := charge(r, at)
+		if restate {
+			rows[len(rows)-1].Samples = 0
+		}
+		hours = append(hours, rows...)
 		mode := ""
 		if r.CapMode != nil {
 			mode = *r.CapMode
@@ -292,9 +299,20 @@ func (s *Service) Report(ctx context.Context, orgID string, from, to time.Time, 
 	if cursor != "" {
 		q = q.Where("inbox_id > ?", cursor)
 	}
-	var sums []models.InboxUsage
-	if err := q.Group("inbox_id").Order("inbox_id").Limit(limit + 1).Scan(&sums).Error; err != nil {
+	var rows []struct {
+		InboxID        string
+		Address        string
+		UsageGBHours   float64
+		OverageGBHours float64
+		PeakBytes      int64
+	}
+	if err := q.Group("inbox_id").Order("inbox_id").Limit(limit + 1).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("usage report: %w", err)
+	}
+	sums := make([]models.InboxUsage, len(rows))
+	for i, r := range rows {
+		sums[i] = models.InboxUsage{InboxID: r.InboxID, Address: r.Address, UsageGBHours: r.UsageGBHours,
+			OverageGBHours: r.OverageGBHours, PeakBytes: r.PeakBytes}
 	}
 	rep := &models.UsageReport{From: from.UTC(), To: to.UTC(), Data: []models.InboxUsage{}}
 	if len(sums) > limit {
