@@ -95,6 +95,13 @@ var routeAccess = map[string]string{
 	"GET /v1/webhooks/:id":             admins,
 	"DELETE /v1/webhooks/:id":          admins,
 	"GET /v1/webhooks/:id/deliveries":  admins,
+
+	"PUT /v1/billing/caps/mailbox":              admins,
+	"GET /v1/billing/caps/mailbox":              admins,
+	"GET /v1/billing/caps/mailbox/:inbox_id":    admins,
+	"DELETE /v1/billing/caps/mailbox/:inbox_id": admins,
+	"GET /v1/billing/usage":                     admins,
+	"GET /v1/billing/usage/verify":              admins,
 }
 
 // fixtureMessage has one attachment, for the :att_id routes.

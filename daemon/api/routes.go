@@ -87,5 +87,12 @@ func (a *API) Routes() []Route {
 		{"GET", "/v1/webhooks/:id", "webhooks.get", admins(), a.getWebhook},
 		{"DELETE", "/v1/webhooks/:id", "webhooks.delete", admins(), a.deleteWebhook},
 		{"GET", "/v1/webhooks/:id/deliveries", "webhooks.deliveries", admins(), a.listDeliveries},
+
+		{"PUT", "/v1/billing/caps/mailbox", "caps.set", admins(), a.setCap},
+		{"GET", "/v1/billing/caps/mailbox", "caps.list", admins(), a.listCaps},
+		{"GET", "/v1/billing/caps/mailbox/:inbox_id", "caps.get", admins(), a.getCap},
+		{"DELETE", "/v1/billing/caps/mailbox/:inbox_id", "caps.remove", admins(), a.removeCap},
+		{"GET", "/v1/billing/usage", "usage.report", admins(), a.usageReport},
+		{"GET", "/v1/billing/usage/verify", "usage.verify", admins(), a.verifyUsage},
 	}
 }

@@ -54,6 +54,7 @@ type Config struct {
 	Domains   Domains   `toml:"domains"`
 	Jobs      Jobs      `toml:"jobs"`
 	Log       Log       `toml:"log"`
+	Caps      Caps      `toml:"caps"`
 }
 
 type HTTP struct {
@@ -165,6 +166,12 @@ type Domains struct {
 	ReverifyInterval Duration `toml:"reverify_interval"`
 }
 
+type Caps struct {
+	// SampleInterval is how often every inbox's usage is sampled into the
+	// hourly usage records (the resolution of overage billing).
+	SampleInterval Duration `toml:"sample_interval"`
+}
+
 type Log struct {
 	Level  string `toml:"level"`
 	Format string `toml:"format"`
@@ -199,6 +206,7 @@ func Default() Config {
 		Domains: Domains{ReverifyInterval: Duration(time.Hour)},
 		Jobs:    Jobs{RescueAfter: Duration(time.Hour)},
 		Log:     Log{Level: "info", Format: "text"},
+		Caps:    Caps{SampleInterval: Duration(5 * time.Minute)},
 	}
 }
 
@@ -490,6 +498,9 @@ func (c *Config) validate() error {
 	}
 	if c.Events.Heartbeat < Duration(10*time.Millisecond) || c.Events.Heartbeat > Duration(5*time.Minute) {
 		return bad("events.heartbeat", "want 10ms to 5m, got %s", c.Events.Heartbeat.D())
+	}
+	if c.Caps.SampleInterval < Duration(10*time.Second) || c.Caps.SampleInterval > Duration(time.Hour) {
+		return bad("caps.sample_interval", "want 10s to 1h, got %s", c.Caps.SampleInterval.D())
 	}
 	if c.Security.MasterKey != "" {
 		if len(c.Security.MasterKey) != 64 {
