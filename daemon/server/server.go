@@ -117,7 +117,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Delivery.SetJobs(jb)
 	d.Webhooks.Attach(jb)
 
-	smtpSrv, err := smtpin.New(cfg, d.Mail, log)
+	smtpSrv, err := smtpin.New(cfg, d.Mail, d.Domains.Resolver(), log)
 	if err != nil {
 		return nil, err
 	}
