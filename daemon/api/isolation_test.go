@@ -70,6 +70,12 @@ var routeAccess = map[string]string{
 	"POST /v1/inboxes/:inbox_id/messages/:id/forward":            inboxClass(models.ScopeEmailSend),
 	"GET /v1/inboxes/:inbox_id/messages/:id/delivery":            inboxClass(models.ScopeEmailRead),
 	"GET /v1/inboxes/:inbox_id/suppressions":                     inboxClass(models.ScopeEmailRead),
+	"GET /v1/inboxes/:inbox_id/drafts":                           inboxClass(models.ScopeEmailRead),
+	"POST /v1/inboxes/:inbox_id/drafts":                          inboxClass(models.ScopeEmailWrite),
+	"GET /v1/inboxes/:inbox_id/drafts/:id":                       inboxClass(models.ScopeEmailRead),
+	"PATCH /v1/inboxes/:inbox_id/drafts/:id":                     inboxClass(models.ScopeEmailWrite),
+	"DELETE /v1/inboxes/:inbox_id/drafts/:id":                    inboxClass(models.ScopeEmailWrite),
+	"POST /v1/inboxes/:inbox_id/drafts/:id/send":                 inboxClass(models.ScopeEmailSend),
 	"DELETE /v1/inboxes/:inbox_id/suppressions/:address":         admins,
 	"GET /v1/approvals":                                          reviewers,
 	"GET /v1/approvals/:id":                                      reviewers,
@@ -199,6 +205,13 @@ func newFixture(t *testing.T) *fixture {
 			env.T.Fatal(err)
 		}
 		return r.ID
+	}
+	f.params["drafts:id"] = func() string {
+		d, err := env.Delivery.CreateDraft(context.Background(), org.ID, f.inbox.ID, models.DraftRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.ID
 	}
 	f.params["suppressions:address"] = func() string {
 		n++

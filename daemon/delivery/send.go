@@ -56,6 +56,9 @@ type SendInput struct {
 	Held       bool
 	TokenID    string
 	TokenLabel string
+	// DraftID is the draft this send replaces (deleted in the same
+	// transaction).
+	DraftID string
 }
 
 type inboxRow struct {
@@ -82,7 +85,7 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 	if ib.DomainStatus != "verified" {
 		return nil, models.Errorf(models.CodeConflict, "the domain %s is %s, not verified: mail is not sent (or signed) for it until its DNS records verify again", ib.DomainName, ib.DomainStatus)
 	}
-	d, err := s.draft(ctx, in, ib)
+	d, err := s.draft(ctx, in, ib, false)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +124,11 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 	labels := append([]string{"sent"}, in.labels()...)
 	out := &models.SendResponse{Status: status}
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if in.DraftID != "" {
+			if err := s.mail.DeleteMessageTx(ctx, tx, in.OrgID, in.InboxID, in.DraftID); err != nil {
+				return err
+			}
+		}
 		st, err := s.mail.Store(ctx, tx, mail.StoreInput{OrgID: in.OrgID, InboxID: in.InboxID, Direction: models.DirectionOutbound,
 			Status: status, Raw: c.Raw, Parsed: p, MailFrom: ib.Address, Labels: labels, Read: true})
 		if err != nil {
@@ -160,9 +168,9 @@ func (in SendInput) labels() []string {
 
 // draft turns the request into a mail.Draft, filling the recipients,
 // subject and thread headers of replies and forwards from the original.
-func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow) (mail.Draft, error) {
+func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow, incomplete bool) (mail.Draft, error) {
 	d := mail.Draft{FromName: ib.DisplayName, FromAddress: ib.Address, Date: time.Now(),
-		MaxRcpts: s.cfg.MaxRecipients, MaxBytes: s.cfg.MaxMessageBytes}
+		MaxRcpts: s.cfg.MaxRecipients, MaxBytes: s.cfg.MaxMessageBytes, Incomplete: incomplete}
 	if in.Mode == ModeSend {
 		r := in.Send
 		d.To, d.Cc, d.Bcc, d.ReplyTo = r.To, r.Cc, r.Bcc, r.ReplyTo
@@ -178,7 +186,7 @@ func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow) (mail.Dr
 	d.To, d.Cc, d.Bcc = r.To, r.Cc, r.Bcc
 	switch in.Mode {
 	case ModeForward:
-		if len(r.To)+len(r.Cc)+len(r.Bcc) == 0 {
+		if len(r.To)+len(r.Cc)+len(r.Bcc) == 0 && !incomplete {
 			return d, models.Invalid("to", "a forward needs at least one recipient")
 		}
 		d.Subject = prefixSubject("Fwd: ", orig.Subject)
@@ -216,7 +224,7 @@ func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow) (mail.Dr
 				}
 			}
 		}
-		if len(d.To)+len(d.Cc)+len(d.Bcc) == 0 {
+		if len(d.To)+len(d.Cc)+len(d.Bcc) == 0 && !incomplete {
 			return d, models.Invalid("to", "the original message has no address to reply to; give to")
 		}
 	}

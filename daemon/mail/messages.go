@@ -683,6 +683,16 @@ func (s *Service) ReplaceMessage(ctx context.Context, tx *gorm.DB, in StoreInput
 	return s.Store(ctx, tx, in)
 }
 
+// DeleteMessageTx deletes a message inside the caller's transaction,
+// releasing its usage; an emptied thread goes with it.
+func (s *Service) DeleteMessageTx(ctx context.Context, tx *gorm.DB, orgID, inboxID, id string) error {
+	threadID, err := s.deleteMessageTx(ctx, tx, orgID, inboxID, id)
+	if err != nil {
+		return err
+	}
+	return tx.Exec(`DELETE FROM threads WHERE id = ? AND message_count <= 0`, threadID).Error
+}
+
 // deleteMessageTx deletes a message and releases its usage inside tx; it
 // returns the message's thread.
 func (s *Service) deleteMessageTx(ctx context.Context, tx *gorm.DB, orgID, inboxID, id string) (string, error) {
