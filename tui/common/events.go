@@ -34,6 +34,10 @@ const RefreshDelay = 250 * time.Millisecond
 // on the first event of a burst; Fire recognises its tick and returns the
 // event types gathered meanwhile.
 type Debouncer struct {
+	// Delay is the time gathered from the first event of a burst; zero
+	// is RefreshDelay.
+	Delay time.Duration
+
 	id    int
 	types map[string]bool
 }
@@ -55,7 +59,11 @@ func (d *Debouncer) Add(c *Common, eventType string) tea.Cmd {
 	c.lastID++
 	id := c.lastID
 	d.id = id
-	return tea.Tick(RefreshDelay, func(time.Time) tea.Msg { return refreshTick{ID: id} })
+	delay := d.Delay
+	if delay <= 0 {
+		delay = RefreshDelay
+	}
+	return tea.Tick(delay, func(time.Time) tea.Msg { return refreshTick{ID: id} })
 }
 
 // Fire reports whether msg is this debouncer's tick, with the event types

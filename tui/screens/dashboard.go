@@ -34,6 +34,8 @@ type Dashboard struct {
 // NewDashboard builds the dashboard for the signed-in user's role.
 func NewDashboard(c *common.Common) *Dashboard {
 	d := &Dashboard{c: c, counts: map[string]count{}, errs: map[string]string{}}
+	// A summary: a steady flow of mail reloads it twice a second at most.
+	d.live.Delay = 2 * common.RefreshDelay
 	for _, s := range sections() {
 		if !s.AdminOnly || c.IsAdmin() {
 			d.sections = append(d.sections, s)
@@ -81,7 +83,13 @@ func (d *Dashboard) refreshFor(types map[string]bool) tea.Cmd {
 			cmds = append(cmds, cmd)
 		}
 	}
-	id, cmd := common.Call(d.c, loadActivity(d.c, client.AuditQuery{Page: client.Page{Limit: 20}}, nil))
+	// A reload for events keeps the names it has; r and changes made
+	// here fetch them again.
+	var names map[string]string
+	if types != nil {
+		names = d.names
+	}
+	id, cmd := common.Call(d.c, loadActivity(d.c, client.AuditQuery{Page: client.Page{Limit: 20}}, names))
 	d.req.Start("recent", id, "Loading recent activity…")
 	return tea.Batch(append(cmds, cmd)...)
 }
