@@ -81,9 +81,15 @@ func (s *Approval) load() tea.Cmd {
 }
 
 func (s *Approval) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if handled, cmd := s.dec.update(msg); handled {
-		return s, cmd
+	handled, decCmd := s.dec.update(msg)
+	if handled {
+		return s, decCmd
 	}
+	m, cmd := s.update(msg)
+	return m, tea.Batch(decCmd, cmd) // decCmd: the reason field's cursor
+}
+
+func (s *Approval) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case common.ResultMsg[*models.ApprovalDetail]:
 		if _, ok := s.req.Done(msg.ID); ok {

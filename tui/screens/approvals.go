@@ -125,10 +125,16 @@ func (s *Approvals) load() tea.Cmd {
 }
 
 func (s *Approvals) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if handled, cmd := s.dec.update(msg); handled {
+	handled, decCmd := s.dec.update(msg)
+	if handled {
 		s.SetSize(s.w, s.h) // a question opened or closed
-		return s, cmd
+		return s, decCmd
 	}
+	m, cmd := s.update(msg)
+	return m, tea.Batch(decCmd, cmd) // decCmd: the reason field's cursor
+}
+
+func (s *Approvals) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if _, ok := s.live.Fire(msg); ok {
 		return s, s.load()
 	}

@@ -344,22 +344,15 @@ func (s *Caps) alerts(it models.MailboxCap, times bool) string {
 	return strings.Join(parts, st.Muted.Render(" · "))
 }
 
-// capBar is usage against the limit, width cells between brackets: █
-// used, ░ free; each alert threshold is marked on it, | while armed and !
-// once fired. Past the limit the bar is full and followed by +.
+// capBar is usage against the limit, width cells between brackets (used
+// and free cells), with each alert threshold marked on it, one way while
+// armed and another once fired. Past the limit the bar is full and
+// followed by a sign. The glyphs are in tui/styles.
 func capBar(st styles.Styles, it models.MailboxCap, width int) string {
 	limit := it.Cap.LimitBytes
 	filled := width
 	if limit > 0 && it.UsedBytes < limit {
 		filled = int(int64(width) * it.UsedBytes / limit)
-	}
-	cells := make([]string, width)
-	for i := range cells {
-		if i < filled {
-			cells[i] = "█"
-		} else {
-			cells[i] = "░"
-		}
 	}
 	used := st.Success
 	for _, a := range it.Alerts {
@@ -373,32 +366,29 @@ func capBar(st styles.Styles, it models.MailboxCap, width int) string {
 	marks := map[int]string{}
 	for _, a := range it.Alerts {
 		i := min(width-1, a.Threshold*width/100)
-		if a.Threshold == 100 {
-			i = width - 1
-		}
 		if a.State == models.AlertFired {
-			marks[i] = "!"
+			marks[i] = styles.MarkFired
 		} else if marks[i] == "" {
-			marks[i] = "|"
+			marks[i] = styles.MarkArmed
 		}
 	}
 	var b strings.Builder
 	b.WriteString("[")
-	for i, c := range cells {
+	for i := 0; i < width; i++ {
 		switch {
-		case marks[i] == "!":
-			b.WriteString(st.Error.Render("!"))
-		case marks[i] == "|":
-			b.WriteString(st.Label.Render("|"))
+		case marks[i] == styles.MarkFired:
+			b.WriteString(st.Error.Render(styles.MarkFired))
+		case marks[i] == styles.MarkArmed:
+			b.WriteString(st.Label.Render(styles.MarkArmed))
 		case i < filled:
-			b.WriteString(used.Render(c))
+			b.WriteString(used.Render(styles.BarUsed))
 		default:
-			b.WriteString(st.Muted.Render(c))
+			b.WriteString(st.Muted.Render(styles.BarFree))
 		}
 	}
 	b.WriteString("]")
 	if it.UsedBytes > limit {
-		b.WriteString(st.Error.Render("+"))
+		b.WriteString(st.Error.Render(styles.BarOver))
 	} else {
 		b.WriteString(" ")
 	}
