@@ -29,8 +29,15 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
-bench: postgres deps ## Go benchmarks of the hot paths
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# Go benchmarks of the hot paths (MIME parse, DKIM sign/verify, token check,
+# message store), then the load program against a gentd it starts itself:
+# inbound SMTP, the send pipeline, token auth, the read API, idle memory.
+# A few minutes; docs/BENCHMARKS.md has the figures and longer runs.
+# BENCH_FLAGS adds gentbench flags, e.g. BENCH_FLAGS="--repeat 3 --pprof prof".
+BENCH_PKGS = ./daemon/mail/ ./daemon/delivery/ ./daemon/auth/
+bench: postgres deps ## Go benchmarks of the hot paths, then the load program (gentbench)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s $(BENCH_PKGS)
+	$(GO) run ./cmd/gentbench $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin

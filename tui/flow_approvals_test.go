@@ -138,7 +138,7 @@ func TestFlowEditThenApprove(t *testing.T) {
 	r.typ("P.S. no fees.")
 	r.press(tea.KeyTab, tea.KeyRight) // drop the HTML part
 	r.press(tea.KeyCtrlS)
-	r.wait("Approved “Your refund” as edited: it is queued for delivery.", "Nothing waits for a decision")
+	r.wait("Approved “Your refund is on its way” as edited: it is queued for delivery.", "Nothing waits for a decision")
 
 	a := s.approval(t, held.ApprovalID)
 	m := a.Message

@@ -55,6 +55,7 @@ type Config struct {
 	Jobs      Jobs      `toml:"jobs"`
 	Log       Log       `toml:"log"`
 	Caps      Caps      `toml:"caps"`
+	Debug     Debug     `toml:"debug"`
 }
 
 type HTTP struct {
@@ -170,6 +171,13 @@ type Caps struct {
 	// SampleInterval is how often every inbox's usage is sampled into the
 	// hourly usage records (the resolution of overage billing).
 	SampleInterval Duration `toml:"sample_interval"`
+}
+
+// Debug holds opt-in diagnostics.
+type Debug struct {
+	// PprofAddr, when set, serves net/http/pprof on this loopback address
+	// (a listener of its own, never the API's).
+	PprofAddr string `toml:"pprof_addr"`
 }
 
 type Log struct {
@@ -526,6 +534,15 @@ func (c *Config) validate() error {
 	}
 	if c.Domains.ReverifyInterval < Duration(time.Second) {
 		return bad("domains.reverify_interval", "must be at least 1s")
+	}
+	if err := checkAddr("debug.pprof_addr", c.Debug.PprofAddr, true); err != nil {
+		return err
+	}
+	if c.Debug.PprofAddr != "" {
+		host, _, _ := net.SplitHostPort(c.Debug.PprofAddr)
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return bad("debug.pprof_addr", "must be a loopback address such as 127.0.0.1:6060 (profiles expose internals), got %q", c.Debug.PprofAddr)
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -83,6 +83,8 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"bad env bool", "", map[string]string{"GENT_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "perhaps"}, []string{"GENT_WEBHOOKS_ALLOW_PRIVATE_TARGETS"}},
 		{"bad master key", "[security]\nmaster_key = \"short\"\n", nil, []string{"security.master_key", "line 2"}},
 		{"relay without addr", "[outbound]\nmode = \"relay\"\n", nil, []string{"outbound.relay_addr"}},
+		{"pprof not loopback", "[debug]\npprof_addr = \"0.0.0.0:6060\"\n", nil, []string{"debug.pprof_addr", "line 2", "loopback"}},
+		{"pprof bad addr", "", map[string]string{"GENT_DEBUG_PPROF_ADDR": "6060"}, []string{"debug.pprof_addr"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -123,13 +123,10 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 	}
 	labels := append([]string{"sent"}, in.labels()...)
 	out := &models.SendResponse{Status: status}
-	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if in.DraftID != "" {
-			if err := s.mail.DeleteMessageTx(ctx, tx, in.OrgID, in.InboxID, in.DraftID); err != nil {
-				return err
-			}
-		}
-		st, err := s.mail.Store(ctx, tx, mail.StoreInput{OrgID: in.OrgID, InboxID: in.InboxID, Direction: models.DirectionOutbound,
+	// run stores the sent copy and records (or holds) the send inside one
+	// transaction.
+	run := func(tx *gorm.DB, store func(mail.StoreInput) (*mail.Stored, error)) error {
+		st, err := store(mail.StoreInput{OrgID: in.OrgID, InboxID: in.InboxID, Direction: models.DirectionOutbound,
 			Status: status, Raw: c.Raw, Parsed: p, MailFrom: ib.Address, Labels: labels, Read: true})
 		if err != nil {
 			return err
@@ -152,7 +149,22 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 		_, err = s.events.Emit(ctx, tx, in.OrgID, in.InboxID, models.EventMessageSent, map[string]any{
 			"message_id": st.ID, "thread_id": st.ThreadID, "recipients": len(rcpts), "subject": d.Subject})
 		return err
-	})
+	}
+	if in.DraftID != "" {
+		// A draft send replaces the draft in the same (unbatched) transaction.
+		err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+			if err := s.mail.DeleteMessageTx(ctx, tx, in.OrgID, in.InboxID, in.DraftID); err != nil {
+				return err
+			}
+			return run(tx, func(si mail.StoreInput) (*mail.Stored, error) { return s.mail.Store(ctx, tx, si) })
+		})
+	} else {
+		// Group commit: concurrent sends (and inbound mail) share
+		// transactions; the 202 still follows the commit holding this send.
+		err = s.mail.Commit(ctx, func(b *mail.Batch) error {
+			return run(b.Tx(), func(si mail.StoreInput) (*mail.Stored, error) { return b.Store(ctx, si) })
+		})
+	}
 	if err != nil {
 		return nil, err
 	}

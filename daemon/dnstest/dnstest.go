@@ -17,10 +17,11 @@
 // UDP answers larger than the client's buffer (512 bytes, or its EDNS0
 // size) are truncated with the TC bit, so clients must retry over TCP as
 // they do with real servers. Names are case-insensitive; a trailing dot is
-// optional everywhere.
+// optional everywhere. Outside tests, Start and Close run one (cmd/gentbench).
 package dnstest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -52,12 +53,23 @@ type Server struct {
 // New starts a server for the test and stops it when the test ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
+	s, err := Start()
+	if err != nil {
+		tb.Fatalf("%v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// Start starts a server outside a test (the load generator uses it); stop
+// it with Close.
+func Start() (*Server, error) {
 	s := &Server{records: map[string][]dns.RR{}, servfail: map[string]bool{}, drop: map[string]bool{}}
 	var lastErr error
 	for attempt := 0; attempt < 20; attempt++ {
 		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
-			tb.Fatalf("dnstest: listen udp: %v", err)
+			return nil, fmt.Errorf("dnstest: listen udp: %w", err)
 		}
 		ln, err := net.Listen("tcp", pc.LocalAddr().String())
 		if err != nil { // the port is taken for TCP: try another
@@ -66,37 +78,45 @@ func New(tb testing.TB) *Server {
 			continue
 		}
 		s.Addr = pc.LocalAddr().String()
-		s.udp = s.serve(tb, &dns.Server{PacketConn: pc, Handler: s})
-		s.tcp = s.serve(tb, &dns.Server{Listener: ln, Handler: s})
-		tb.Cleanup(func() {
+		if s.udp, err = serve(&dns.Server{PacketConn: pc, Handler: s}); err != nil {
+			ln.Close()
+			return nil, err
+		}
+		if s.tcp, err = serve(&dns.Server{Listener: ln, Handler: s}); err != nil {
 			_ = s.udp.Shutdown()
-			_ = s.tcp.Shutdown()
-		})
-		return s
+			return nil, err
+		}
+		return s, nil
 	}
-	tb.Fatalf("dnstest: no port free for both UDP and TCP: %v", lastErr)
-	return nil
+	return nil, fmt.Errorf("dnstest: no port free for both UDP and TCP: %w", lastErr)
 }
 
-func (s *Server) serve(tb testing.TB, srv *dns.Server) *dns.Server {
+// Close stops the server.
+func (s *Server) Close() error {
+	return errors.Join(s.udp.Shutdown(), s.tcp.Shutdown())
+}
+
+func serve(srv *dns.Server) (*dns.Server, error) {
 	started := make(chan struct{})
+	failed := make(chan error, 1)
 	srv.NotifyStartedFunc = func() { close(started) }
 	go func() {
 		if err := srv.ActivateAndServe(); err != nil {
 			select {
 			case <-started:
 			default:
-				tb.Errorf("dnstest: serve: %v", err)
-				close(started)
+				failed <- err
 			}
 		}
 	}()
 	select {
 	case <-started:
+		return srv, nil
+	case err := <-failed:
+		return nil, fmt.Errorf("dnstest: serve: %w", err)
 	case <-time.After(5 * time.Second):
-		tb.Fatalf("dnstest: server did not start")
+		return nil, errors.New("dnstest: server did not start")
 	}
-	return srv
 }
 
 func canon(name string) string { return dns.CanonicalName(name) }

@@ -8,9 +8,11 @@ package events
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -19,7 +21,8 @@ import (
 )
 
 // Channel is the LISTEN/NOTIFY channel that announces new events. The
-// payload is the organization id.
+// payload is the organization id, then a space and the inbox id for an
+// inbox's event, so that only the streams that can see the event wake.
 const Channel = "gent_events"
 
 // Hook runs inside the transaction of every emitted event, after its row is
@@ -31,8 +34,20 @@ type Service struct {
 	log *slog.Logger
 	hub *hub
 
-	mu    sync.RWMutex
-	hooks []Hook
+	mu     sync.RWMutex
+	hooks  []Hook
+	fanOut fanOut
+}
+
+// fanOut records the deliveries of an event to the webhooks (ids) its
+// insert found subscribed, inside its transaction.
+type fanOut func(ctx context.Context, tx *gorm.DB, ev *models.Event, webhookIDs []string) error
+
+// setFanOut registers the webhooks' delivery recording.
+func (s *Service) setFanOut(fn fanOut) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fanOut = fn
 }
 
 func NewService(db *store.Store, log *slog.Logger) *Service {
@@ -63,27 +78,61 @@ func (s *Service) Emit(ctx context.Context, tx *gorm.DB, orgID, inboxID, typ str
 }
 
 func (s *Service) emit(ctx context.Context, tx *gorm.DB, orgID, inboxID, typ string, payload map[string]any) (*models.Event, error) {
-	ev := &models.Event{ID: models.NewID(models.PrefixEvent), OrgID: orgID, Type: typ, Payload: payload}
+	ev := &models.Event{ID: models.NewID(models.PrefixEvent), OrgID: orgID, Type: typ, Payload: payload,
+		CreatedAt: time.Now().UTC()}
+	var inbox any
 	if inboxID != "" {
 		ev.InboxID = &inboxID
+		inbox = inboxID
 	}
 	if ev.Payload == nil {
 		ev.Payload = map[string]any{}
 	}
-	if err := tx.WithContext(ctx).Create(ev).Error; err != nil {
+	body, err := json.Marshal(ev.Payload)
+	if err != nil {
 		return nil, fmt.Errorf("emit %s: %w", typ, err)
 	}
+	// One round trip: the row, the NOTIFY (delivered at commit, dropped
+	// with a rollback) and the webhooks the event goes to.
+	var row struct {
+		Notified string
+		Webhooks models.StringArray
+	}
+	res := tx.WithContext(ctx).Raw(`WITH ev AS (
+			INSERT INTO events (id, org_id, inbox_id, type, payload, created_at)
+			VALUES (@id, @org, @inbox, @type, @payload, @at) RETURNING id)
+		SELECT pg_notify(@channel, @notify)::text AS notified,
+			(SELECT coalesce(array_agg(w.id ORDER BY w.id), '{}') FROM webhooks w
+			 WHERE w.org_id = @org AND w.status = 'enabled' AND w.event_types @> jsonb_build_array(CAST(@type AS text))
+			   AND (w.inbox_id IS NULL OR w.inbox_id = @inbox)) AS webhooks
+		FROM ev`, map[string]any{"id": ev.ID, "org": orgID, "inbox": inbox, "type": typ, "payload": string(body),
+		"at": ev.CreatedAt, "channel": Channel, "notify": notifyPayload(orgID, inboxID)}).Scan(&row)
+	if res.Error != nil {
+		return nil, fmt.Errorf("emit %s: %w", typ, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return nil, fmt.Errorf("emit %s: event not inserted", typ)
+	}
 	s.mu.RLock()
-	hooks := s.hooks
+	hooks, fanOut := s.hooks, s.fanOut
 	s.mu.RUnlock()
+	if fanOut != nil && len(row.Webhooks) > 0 {
+		if err := fanOut(ctx, tx, ev, row.Webhooks); err != nil {
+			return nil, fmt.Errorf("emit %s: %w", typ, err)
+		}
+	}
 	for _, h := range hooks {
 		if err := h(ctx, tx, ev); err != nil {
 			return nil, fmt.Errorf("emit %s: %w", typ, err)
 		}
 	}
-	// Delivered at commit; dropped with a rollback.
-	if err := tx.WithContext(ctx).Exec(`SELECT pg_notify(?, ?)`, Channel, orgID).Error; err != nil {
-		return nil, fmt.Errorf("notify %s: %w", typ, err)
-	}
 	return ev, nil
+}
+
+// notifyPayload is the NOTIFY payload of an event (see Channel).
+func notifyPayload(orgID, inboxID string) string {
+	if inboxID == "" {
+		return orgID
+	}
+	return orgID + " " + inboxID
 }

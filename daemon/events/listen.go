@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,13 +29,14 @@ func newHub() *hub {
 }
 
 type subscription struct {
-	h     *hub
-	orgID string
-	wake  chan struct{} // capacity 1: wake-ups coalesce
+	h       *hub
+	orgID   string
+	inboxID string        // "": the organization's stream, woken by every event
+	wake    chan struct{} // capacity 1: wake-ups coalesce
 }
 
-func (h *hub) subscribe(orgID string) *subscription {
-	s := &subscription{h: h, orgID: orgID, wake: make(chan struct{}, 1)}
+func (h *hub) subscribe(orgID, inboxID string) *subscription {
+	s := &subscription{h: h, orgID: orgID, inboxID: inboxID, wake: make(chan struct{}, 1)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	m := h.subs[orgID]
@@ -64,8 +66,11 @@ func (s *subscription) poke() {
 	}
 }
 
-// wake pokes the streams of one organization ("" pokes all of them).
-func (h *hub) wake(orgID string) {
+// wake pokes the streams a NOTIFY payload concerns: those of its
+// organization, and of those only the organization's and the event's
+// inbox's when it names an inbox. "" pokes every stream.
+func (h *hub) wake(payload string) {
+	orgID, inboxID, _ := strings.Cut(payload, " ")
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if orgID == "" {
@@ -77,6 +82,9 @@ func (h *hub) wake(orgID string) {
 		return
 	}
 	for s := range h.subs[orgID] {
+		if inboxID != "" && s.inboxID != "" && s.inboxID != inboxID {
+			continue // another inbox's event: this stream cannot see it
+		}
 		s.poke()
 	}
 }

@@ -178,7 +178,7 @@ const streamBatch = 200
 // with a short backoff; while the listener is down, it re-reads on every
 // heartbeat.
 func (s *Service) Follow(ctx context.Context, q Query, cur Cursor, heartbeat time.Duration, f Follower) error {
-	sub := s.hub.subscribe(q.OrgID)
+	sub := s.hub.subscribe(q.OrgID, q.InboxID)
 	defer sub.close()
 	beat := time.NewTicker(heartbeat)
 	defer beat.Stop()

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -71,6 +72,42 @@ func TestBackoffSchedule(t *testing.T) {
 	for i, d := range want {
 		if got := w.backoff(i + 1); got != d {
 			t.Errorf("attempt %d: backoff %s, want %s", i+1, got, d)
+		}
+	}
+}
+
+// A NOTIFY naming an inbox wakes the organization's streams and that
+// inbox's, not the streams of the organization's other inboxes nor other
+// organizations'; an organization-wide one wakes all of its streams.
+func TestWakeTargetsInboxStreams(t *testing.T) {
+	h := newHub()
+	org := h.subscribe("org_a", "")
+	inbA := h.subscribe("org_a", "inb_1")
+	inbB := h.subscribe("org_a", "inb_2")
+	other := h.subscribe("org_b", "inb_1")
+	woken := func() (out []bool) {
+		for _, s := range []*subscription{org, inbA, inbB, other} {
+			select {
+			case <-s.wake:
+				out = append(out, true)
+			default:
+				out = append(out, false)
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		payload string
+		want    []bool
+	}{
+		{notifyPayload("org_a", "inb_1"), []bool{true, true, false, false}},
+		{notifyPayload("org_a", ""), []bool{true, true, true, false}},
+		{"org_b inb_1", []bool{false, false, false, true}},
+		{"", []bool{true, true, true, true}},
+	} {
+		h.wake(c.payload)
+		if got := woken(); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("wake(%q): woken %v, want %v", c.payload, got, c.want)
 		}
 	}
 }

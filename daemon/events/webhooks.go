@@ -98,7 +98,7 @@ func (w *Webhooks) Register(reg *jobs.Registry) {
 // delivery for each matching enabled webhook, with j, in its transaction.
 func (w *Webhooks) Attach(j Enqueuer) {
 	w.jobs = j
-	w.events.AddHook(w.fanOut)
+	w.events.setFanOut(w.fanOut)
 }
 
 // Create validates and stores a webhook; the returned secret is shown once.
@@ -272,20 +272,10 @@ func (w *Webhooks) Deliveries(ctx context.Context, orgID, webhookID, status, cur
 	return rows, next, nil
 }
 
-// fanOut runs in the transaction of every event: it records a delivery
-// and enqueues its job for each enabled webhook that wants the event.
-func (w *Webhooks) fanOut(ctx context.Context, tx *gorm.DB, ev *models.Event) error {
-	inbox := ""
-	if ev.InboxID != nil {
-		inbox = *ev.InboxID
-	}
-	var ids []string
-	if err := tx.WithContext(ctx).Raw(`SELECT id FROM webhooks
-		WHERE org_id = ? AND status = 'enabled' AND event_types @> jsonb_build_array(?::text)
-		  AND (inbox_id IS NULL OR inbox_id = ?)
-		ORDER BY id`, ev.OrgID, ev.Type, inbox).Scan(&ids).Error; err != nil {
-		return fmt.Errorf("find webhooks: %w", err)
-	}
+// fanOut runs in the transaction of an event that enabled webhooks want
+// (ids, found by the event's insert): it records a delivery and enqueues
+// its job for each.
+func (w *Webhooks) fanOut(ctx context.Context, tx *gorm.DB, ev *models.Event, ids []string) error {
 	for _, id := range ids {
 		d := models.WebhookDelivery{ID: models.NewID(models.PrefixDelivery), OrgID: ev.OrgID, WebhookID: id,
 			EventID: ev.ID, EventType: ev.Type, Status: models.DeliveryPending}

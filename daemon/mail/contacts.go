@@ -58,6 +58,10 @@ func (s *Service) recordContacts(db *gorm.DB, in StoreInput, p *Parsed, own stri
 		if len(name) > 200 {
 			name = strings.ToValidUTF8(name[:200], "")
 		}
+		if in.batch != nil {
+			in.batch.addContact(in.OrgID, in.InboxID, addr, name, received, sent)
+			continue
+		}
 		err := db.Exec(`INSERT INTO contacts (id, org_id, inbox_id, address, name, source, received_count, sent_count)
 			VALUES (?, ?, ?, ?, ?, 'mail', ?, ?)
 			ON CONFLICT (inbox_id, address) DO UPDATE SET

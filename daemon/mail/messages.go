@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"gent/models"
@@ -41,6 +42,10 @@ type StoreInput struct {
 	// (ReplaceMessage); otherwise a new id is made and the thread found.
 	ID       string
 	ThreadID string
+
+	// batch, when set, defers the usage and contact counts to the end of
+	// a group-commit transaction (Batch.Store sets it).
+	batch *Batch
 }
 
 // Stored identifies a stored message.
@@ -79,21 +84,31 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 	size := int64(len(in.Raw))
 
 	// Usage first: the check and the increment are one statement, and the
-	// row lock it takes orders concurrent stores into this inbox.
+	// row lock it takes orders concurrent stores into this inbox. In a
+	// group commit they are made once per inbox at the end (Batch.flush),
+	// which also runs the usage hook.
 	var inbox struct {
 		Address    string
 		UsedBytes  int64
 		AlertCheck bool
 	}
-	res := db.Raw(`UPDATE inboxes SET used_bytes = used_bytes + @n, message_count = message_count + 1
-		WHERE id = @id AND org_id = @org AND status = 'active'
-		  AND (cap_mode IS DISTINCT FROM 'enforce' OR cap_limit_bytes IS NULL OR used_bytes + @n <= cap_limit_bytes)
-		RETURNING address, used_bytes, `+alertCheck, map[string]any{"n": size, "id": in.InboxID, "org": in.OrgID}).Scan(&inbox)
-	if res.Error != nil {
-		return nil, fmt.Errorf("store message: count usage: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return nil, s.refusal(db, in.OrgID, in.InboxID, size)
+	if in.batch != nil {
+		addr, err := in.batch.reserve(db, in.OrgID, in.InboxID, size)
+		if err != nil {
+			return nil, err
+		}
+		inbox.Address = addr
+	} else {
+		res := db.Raw(`UPDATE inboxes SET used_bytes = used_bytes + @n, message_count = message_count + 1
+			WHERE id = @id AND org_id = @org AND status = 'active'
+			  AND (cap_mode IS DISTINCT FROM 'enforce' OR cap_limit_bytes IS NULL OR used_bytes + @n <= cap_limit_bytes)
+			RETURNING address, used_bytes, `+alertCheck, map[string]any{"n": size, "id": in.InboxID, "org": in.OrgID}).Scan(&inbox)
+		if res.Error != nil {
+			return nil, fmt.Errorf("store message: count usage: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return nil, s.refusal(db, in.OrgID, in.InboxID, size)
+		}
 	}
 
 	read := in.Read
@@ -213,13 +228,16 @@ func (s *Service) refusal(db *gorm.DB, orgID, inboxID string, size int64) error 
 	if r.CapLimitBytes != nil {
 		limit = *r.CapLimitBytes
 	}
-	free := limit - r.UsedBytes
-	if free < 0 {
-		free = 0
-	}
+	return capExceeded(r.UsedBytes, limit, size)
+}
+
+// capExceeded is the storage_cap_exceeded refusal, naming the usage, the
+// limit, the room left and the message's size.
+func capExceeded(used, limit, size int64) error {
+	free := max(limit-used, 0)
 	return &models.Error{Code: models.CodeStorageCapExceeded, Message: fmt.Sprintf(
 		"storage cap exceeded: the inbox uses %d of its %d-byte limit (%d bytes free) and this message is %d bytes; "+
-			"delete mail or raise the cap (PUT /v1/billing/caps/mailbox/)", r.UsedBytes, limit, free, size)}
+			"delete mail or raise the cap (PUT /v1/billing/caps/mailbox/)", used, limit, free, size)}
 }
 
 func nonNil(a []models.Address) []models.Address {
@@ -463,38 +481,55 @@ func (s *Service) attachmentsOf(ctx context.Context, db *gorm.DB, ids []string) 
 // ListMessages returns a page of an inbox's messages, newest first. The
 // cursor is the id of the last message of the previous page.
 func (s *Service) ListMessages(ctx context.Context, orgID, inboxID string, f models.MessageFilter, cursor string, limit int) ([]models.MessageSummary, string, error) {
-	q := s.db.DB.WithContext(ctx).Table("messages").Select(summaryColumns).Where("inbox_id = ? AND org_id = ?", inboxID, orgID)
-	if cursor != "" {
-		if !models.HasPrefix(cursor, models.PrefixMessage) {
-			return nil, "", models.Invalid("cursor", "cursor is not valid")
-		}
-		q = q.Where("id < ?", cursor)
-	}
-	if f.ThreadID != "" {
-		q = q.Where("thread_id = ?", f.ThreadID)
-	}
-	if f.Label != "" {
-		q = q.Where("labels @> ARRAY[?]::text[]", f.Label)
-	}
-	if f.Unread != nil {
-		q = q.Where("read = ?", !*f.Unread)
+	if cursor != "" && !models.HasPrefix(cursor, models.PrefixMessage) {
+		return nil, "", models.Invalid("cursor", "cursor is not valid")
 	}
 	switch f.Direction {
-	case "":
-	case models.DirectionInbound, models.DirectionOutbound:
-		q = q.Where("direction = ?", f.Direction)
+	case "", models.DirectionInbound, models.DirectionOutbound:
 	default:
 		return nil, "", models.Invalid("direction", "direction must be inbound or outbound")
 	}
-	if strings.TrimSpace(f.Query) != "" {
-		if len(f.Query) > 500 {
-			return nil, "", models.Invalid("q", "q must be at most 500 characters")
+	text := strings.TrimSpace(f.Query)
+	if len(f.Query) > 500 {
+		return nil, "", models.Invalid("q", "q must be at most 500 characters")
+	}
+	// filtered is the inbox's messages with the filters other than q.
+	filtered := func() *gorm.DB {
+		q := s.db.DB.WithContext(ctx).Table("messages").Where("inbox_id = ? AND org_id = ?", inboxID, orgID)
+		if f.ThreadID != "" {
+			q = q.Where("thread_id = ?", f.ThreadID)
 		}
-		q = q.Where("search @@ websearch_to_tsquery('english', ?)", clean(f.Query))
+		if f.Label != "" {
+			q = q.Where("labels @> ARRAY[?]::text[]", f.Label)
+		}
+		if f.Unread != nil {
+			q = q.Where("read = ?", !*f.Unread)
+		}
+		if f.Direction != "" {
+			q = q.Where("direction = ?", f.Direction)
+		}
+		return q
 	}
 	var rows []messageRow
-	if err := q.Order("id DESC").Limit(limit + 1).Scan(&rows).Error; err != nil {
-		return nil, "", fmt.Errorf("list messages: %w", err)
+	if text == "" {
+		q := filtered().Select(summaryColumns)
+		if cursor != "" {
+			q = q.Where("id < ?", cursor)
+		}
+		if err := q.Order("id DESC").Limit(limit + 1).Scan(&rows).Error; err != nil {
+			return nil, "", fmt.Errorf("list messages: %w", err)
+		}
+	} else {
+		ids, err := s.searchIDs(ctx, orgID, inboxID, f, clean(text), cursor, limit+1)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(ids) > 0 {
+			if err := filtered().Select(summaryColumns).Where("id = ANY(?::text[])", models.StringArray(ids)).
+				Order("id DESC").Scan(&rows).Error; err != nil {
+				return nil, "", fmt.Errorf("search messages: %w", err)
+			}
+		}
 	}
 	next := ""
 	if len(rows) > limit {
@@ -517,6 +552,125 @@ func (s *Service) ListMessages(ctx context.Context, orgID, inboxID string, f mod
 		}
 	}
 	return out, next, nil
+}
+
+// Search plans. A page of results is the newest matches, and no single
+// plan is good for every word: walking the inbox newest first and testing
+// each message is fast when matches are dense (one in two messages: a page
+// after ~100 rows) and hopeless when there are none (every row of the
+// inbox); the GIN index finds rare words at once but must fetch every
+// match before it can sort them (a word in 1% of a million-message inbox:
+// 10,000 rows). Postgres picks between them from a frequency estimate that
+// is poor for all but the commonest words, so searchIDs decides from what
+// it measures: it walks the newest searchProbe rows, and keeps walking
+// while the density seen there says a page will be complete within
+// searchBudget rows; otherwise the GIN index finds the rest, which are
+// then few. The first walk is 4 rows per result wanted (at least
+// searchProbe): a word in one message in two fills a page there.
+const (
+	searchProbe  = 200
+	searchBudget = 20000
+)
+
+// searchIDs returns up to need ids of messages matching the websearch
+// query text, newest first, below cursor. Its statements go straight to
+// pgx as unnamed ones, so each is planned for its own word: a cached
+// generic plan knows no word's frequency and, after a few executions,
+// turned the GIN lookup of a rare word into a walk of the whole inbox.
+func (s *Service) searchIDs(ctx context.Context, orgID, inboxID string, f models.MessageFilter, text, cursor string, need int) ([]string, error) {
+	// $1 is the query text; the filters follow.
+	args := []any{text, inboxID, orgID}
+	where := "inbox_id = $2 AND org_id = $3"
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where += " AND " + strings.Replace(cond, "?", fmt.Sprintf("$%d", len(args)), 1)
+	}
+	if f.ThreadID != "" {
+		add("thread_id = ?", f.ThreadID)
+	}
+	if f.Label != "" {
+		add("labels @> ARRAY[?::text]", f.Label)
+	}
+	if f.Unread != nil {
+		add("read = ?", !*f.Unread)
+	}
+	if f.Direction != "" {
+		add("direction = ?", f.Direction)
+	}
+	below := func(floor string) (string, []any) {
+		if floor == "" {
+			return where, args
+		}
+		a := append(append([]any{}, args...), floor)
+		return where + fmt.Sprintf(" AND id < $%d", len(a)), a
+	}
+	const match = "search @@ websearch_to_tsquery('english', $1)"
+	var out []string
+	floor := cursor
+	scanned, hits, p := 0, 0, max(4*need, searchProbe)
+	for {
+		w, a := below(floor)
+		a = append(a, p)
+		rows, err := s.db.Pool.Query(ctx, fmt.Sprintf(`SELECT id, %s FROM messages WHERE %s ORDER BY id DESC LIMIT $%d`, match, w, len(a)),
+			append([]any{pgx.QueryExecModeExec}, a...)...)
+		if err != nil {
+			return nil, fmt.Errorf("search messages: %w", err)
+		}
+		n, last := 0, ""
+		for rows.Next() {
+			var id string
+			var hit bool
+			if err := rows.Scan(&id, &hit); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("search messages: %w", err)
+			}
+			n, last = n+1, id
+			if hit {
+				hits++
+				if len(out) < need {
+					out = append(out, id)
+				}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("search messages: %w", err)
+		}
+		scanned += n
+		if len(out) >= need || n < p {
+			return out, nil // a full page, or the whole inbox walked
+		}
+		floor = last
+		if hits == 0 {
+			break
+		}
+		est := (need - len(out)) * scanned / hits
+		if scanned+est > searchBudget {
+			break
+		}
+		p = min(max(est*3/2, searchProbe), searchBudget-scanned)
+	}
+	// Sparse: the remaining matches, all of them through the GIN index
+	// (materialized, so the planner cannot turn it back into a walk).
+	w, a := below(floor)
+	a = append(a, need-len(out))
+	rows, err := s.db.Pool.Query(ctx, fmt.Sprintf(`WITH hits AS MATERIALIZED (SELECT id FROM messages WHERE %s AND %s)
+		SELECT id FROM hits ORDER BY id DESC LIMIT $%d`, w, match, len(a)), append([]any{pgx.QueryExecModeExec}, a...)...)
+	if err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("search messages: %w", err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
+	return out, nil
 }
 
 // GetMessage returns one message of the inbox with its bodies.

@@ -5,6 +5,7 @@ package mail
 import (
 	"context"
 	"log/slog"
+	"sync"
 
 	"gorm.io/gorm"
 
@@ -23,6 +24,9 @@ type Service struct {
 	limits    Limits
 	hostname  string // names this server in Received fields
 	usageHook UsageHook
+
+	commitMu  sync.Mutex
+	committer *Committer // group commit (StartCommitter)
 }
 
 func NewService(db *store.Store, ev *events.Service, log *slog.Logger) *Service {

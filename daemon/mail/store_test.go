@@ -163,3 +163,86 @@ func TestPurgeDeletedInbox(t *testing.T) {
 		t.Fatal("another inbox's mail was purged")
 	}
 }
+
+// Search results are the newest matches, page after page, whichever plan
+// a word gets: dense (walked), sparse but seen in the newest rows (walked
+// further), rare and old (the GIN index), absent.
+func TestSearchPlans(t *testing.T) {
+	env, org, in := setup(t)
+	other := env.Inbox(org, "other@mail.example.com")
+	const n = 1300
+	ids := make([]string, n)
+	err := env.Store.Tx(context.Background(), func(tx *gorm.DB) error {
+		for i := 0; i < n; i++ {
+			words := "filler"
+			if i%2 == 0 {
+				words += " alpha"
+			}
+			if i%250 == 0 {
+				words += " beta"
+			}
+			if i == 3 {
+				words += " gamma"
+			}
+			st, err := env.Mail.Store(context.Background(), tx, mail.StoreInput{OrgID: in.OrgID, InboxID: in.ID,
+				Direction: models.DirectionInbound, Status: models.StatusReceived,
+				Raw: []byte(fmt.Sprintf("From: a@example.org\r\nSubject: n%d\r\n\r\n%s\r\n", i, words))})
+			if err != nil {
+				return err
+			}
+			ids[i] = st.ID
+		}
+		// Another inbox's matches never show.
+		_, err := env.Mail.Store(context.Background(), tx, mail.StoreInput{OrgID: other.OrgID, InboxID: other.ID,
+			Direction: models.DirectionInbound, Status: models.StatusReceived,
+			Raw: []byte("From: a@example.org\r\nSubject: x\r\n\r\nalpha beta gamma\r\n")})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(pred func(i int) bool) []string {
+		var out []string
+		for i := n - 1; i >= 0; i-- {
+			if pred(i) {
+				out = append(out, ids[i])
+			}
+		}
+		return out
+	}
+	all := func(q string, limit int) []string {
+		var got []string
+		cursor := ""
+		for pages := 0; pages < 1000; pages++ {
+			page, next, err := env.Mail.ListMessages(context.Background(), in.OrgID, in.ID, models.MessageFilter{Query: q}, cursor, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range page {
+				got = append(got, m.ID)
+			}
+			if next == "" {
+				return got
+			}
+			cursor = next
+		}
+		t.Fatal("endless pages")
+		return nil
+	}
+	for _, c := range []struct {
+		q     string
+		limit int
+		want  []string
+	}{
+		{"alpha", 200, want(func(i int) bool { return i%2 == 0 })},
+		{"beta", 2, want(func(i int) bool { return i%250 == 0 })},
+		{"beta", 50, want(func(i int) bool { return i%250 == 0 })},
+		{"gamma", 50, want(func(i int) bool { return i == 3 })},
+		{"alpha beta", 1, want(func(i int) bool { return i%250 == 0 })},
+		{"zeppelin", 50, nil},
+	} {
+		if got := all(c.q, c.limit); strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("q=%q limit %d: got %d results, want %d (or another order)", c.q, c.limit, len(got), len(c.want))
+		}
+	}
+}

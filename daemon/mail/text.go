@@ -189,6 +189,12 @@ func ExtractReply(text string) string {
 cut:
 	for i, line := range lines {
 		t := strings.TrimSpace(line)
+		if !maybeSeparator(t) {
+			if !strings.HasPrefix(t, ">") {
+				kept = append(kept, line)
+			}
+			continue
+		}
 		switch {
 		case strings.HasPrefix(t, ">"):
 			continue
@@ -213,6 +219,15 @@ cut:
 		return tidy(text)
 	}
 	return out
+}
+
+// separatorStarts are the first bytes a line can start with to match one
+// of the separator expressions above; other lines skip the expressions
+// (which cost a backtracking pass each, for every line of every message).
+const separatorStarts = "-_*FfVvDdOLAEIPW"
+
+func maybeSeparator(t string) bool {
+	return t != "" && strings.IndexByte(separatorStarts, t[0]) >= 0
 }
 
 // nextMatches reports whether one of the three lines after i matches re.

@@ -166,12 +166,29 @@ func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 		return err
 	}
 
+	var pprofLn net.Listener
+	if cfg.Debug.PprofAddr != "" {
+		if pprofLn, err = net.Listen("tcp", cfg.Debug.PprofAddr); err != nil {
+			httpLn.Close()
+			smtpLn.Close()
+			return fmt.Errorf("listen on debug.pprof_addr %s: %w", cfg.Debug.PprofAddr, err)
+		}
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	if err := d.Jobs.Start(gctx); err != nil {
 		httpLn.Close()
 		smtpLn.Close()
+		if pprofLn != nil {
+			pprofLn.Close()
+		}
 		return err
 	}
+	if pprofLn != nil {
+		servePprof(gctx, g, pprofLn, log)
+	}
+	// Inbound mail and sends share transactions (group commit).
+	d.Mail.StartCommitter(mail.CommitOptions{})
 	// The event listener wakes SSE streams; when gctx ends it also ends
 	// them, so the HTTP shutdown below is not held up by open streams.
 	g.Go(func() error { return d.Events.Run(gctx) })
@@ -206,6 +223,8 @@ func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 		if err := d.App.ShutdownWithContext(sctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop http: %w", err))
 		}
+		// After SMTP and HTTP: their last messages commit through it.
+		d.Mail.StopCommitter()
 		if err := d.Jobs.Stop(sctx); err != nil && !errors.Is(err, context.Canceled) {
 			errs = append(errs, fmt.Errorf("stop jobs: %w", err))
 		}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
-	"gorm.io/gorm"
 
 	"gent/daemon/mail"
 	"gent/models"
@@ -220,19 +219,21 @@ func (s *session) Data(r io.Reader) error {
 	stored.Received++
 	stored.HeaderBytes += len(header)
 
+	// The 250 is sent only after the transaction holding the message
+	// has committed; several sessions' messages may share it.
 	var kept []string
-	err = s.s.mail.DB().Tx(ctx, func(tx *gorm.DB) error {
+	err = s.s.mail.Commit(ctx, func(b *mail.Batch) error {
 		kept = kept[:0]
 		for _, id := range ids {
 			rc := byInbox[id]
-			ok, err := s.s.mail.SenderAllowed(ctx, tx, id, p.From.Address)
+			ok, err := s.s.mail.SenderAllowed(ctx, b.Tx(), id, p.From.Address)
 			if err != nil {
 				return err
 			}
 			if !ok {
 				continue // the header From is blocked by this inbox
 			}
-			if _, err := s.s.mail.Store(ctx, tx, mail.StoreInput{
+			if _, err := b.Store(ctx, mail.StoreInput{
 				OrgID: rc.r.OrgID, InboxID: id, Direction: models.DirectionInbound, Status: models.StatusReceived,
 				Raw: raw, Parsed: &stored, Auth: &auth, MailFrom: s.from, RcptTo: rc.addr,
 			}); err != nil {

@@ -1,6 +1,7 @@
 // Package smtpsink is a real SMTP server on loopback that stands in for a
 // remote mail host in tests and benchmarks: it records what it accepts and
-// can be told to defer, refuse, drop the connection or stall.
+// can be told to defer, refuse, drop the connection or stall. Outside tests,
+// Start and Close run one (cmd/gentbench).
 //
 //	sink := smtpsink.New(t)
 //	sink.Fail(3, 451)            // answer the next 3 DATA with 451 4.3.0
@@ -16,6 +17,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -70,6 +72,17 @@ type Options struct {
 // New starts a sink for the test.
 func New(tb testing.TB, opts ...Options) *Sink {
 	tb.Helper()
+	s, err := Start(opts...)
+	if err != nil {
+		tb.Fatalf("%v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// Start starts a sink outside a test (the load generator uses it); stop
+// it with Close.
+func Start(opts ...Options) (*Sink, error) {
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]
@@ -83,33 +96,39 @@ func New(tb testing.TB, opts ...Options) *Sink {
 	srv.ReadTimeout = 30 * time.Second
 	srv.WriteTimeout = 30 * time.Second
 	if o.TLS || o.User != "" {
-		srv.TLSConfig = selfSigned(tb)
+		cfg, err := selfSigned()
+		if err != nil {
+			return nil, fmt.Errorf("smtpsink: %w", err)
+		}
+		srv.TLSConfig = cfg
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		tb.Fatalf("smtpsink: %v", err)
+		return nil, fmt.Errorf("smtpsink: %w", err)
 	}
 	s.Addr = ln.Addr().String()
 	s.Port = ln.Addr().(*net.TCPAddr).Port
 	s.srv = srv
 	go func() { _ = srv.Serve(ln) }()
-	tb.Cleanup(func() { _ = srv.Close() })
-	return s
+	return s, nil
 }
 
-func selfSigned(tb testing.TB) *tls.Config {
+// Close stops the sink.
+func (s *Sink) Close() error { return s.srv.Close() }
+
+func selfSigned() (*tls.Config, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sink.test"},
 		DNSNames: []string{"sink.test", "localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, nil
 }
 
 // Fail answers the next n DATA commands with code (4xx or 5xx).
@@ -154,6 +173,13 @@ func (s *Sink) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.msgs...)
+}
+
+// Count returns how many messages were accepted so far.
+func (s *Sink) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.msgs)
 }
 
 // Sessions counts the connections the sink has seen.

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"gent/daemon/store"
@@ -43,5 +44,37 @@ func TestWrapErrorUnique(t *testing.T) {
 	err := store.WrapError(s.DB.Exec(ins).Error, "organization")
 	if code := codeOf(err); code != "conflict" {
 		t.Fatalf("want conflict, got %v", err)
+	}
+}
+
+// Message bodies are compressed with lz4 (migration 00013) when the server
+// has it, which the test server (the machine's PostgreSQL) does; the
+// bodies may leave the row, the search vector and the small columns stay.
+func TestMessageStorage(t *testing.T) {
+	s := storetest.NewDB(t)
+	var cols []struct{ Attname, Attcompression, Attstorage string }
+	if err := s.DB.Raw(`SELECT attname, attcompression::text, attstorage::text FROM pg_attribute
+		WHERE attrelid = 'messages'::regclass AND attname IN ('raw', 'text_body', 'html_body', 'extracted_text', 'headers', 'search')
+		ORDER BY attname`).Scan(&cols).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(cols) != 6 {
+		t.Fatalf("columns %v", cols)
+	}
+	var outOfRow []string
+	if err := s.DB.Raw(`SELECT attname FROM pg_attribute WHERE attrelid = 'messages'::regclass AND attnum > 0
+		AND NOT attisdropped AND attstorage = 'x' ORDER BY attname`).Scan(&outOfRow).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(outOfRow); got != "[extracted_text headers html_body raw text_body]" {
+		t.Errorf("columns that may leave the row: %s", got)
+	}
+	for _, c := range cols {
+		if c.Attcompression != "l" {
+			t.Errorf("messages.%s compression %q, want lz4 (l)", c.Attname, c.Attcompression)
+		}
+		if want := map[string]string{"search": "m"}[c.Attname]; want == "" && c.Attstorage != "x" || want != "" && c.Attstorage != want {
+			t.Errorf("messages.%s storage %q", c.Attname, c.Attstorage)
+		}
 	}
 }

@@ -12,13 +12,15 @@ import (
 )
 
 // ListenSMTP serves the daemon's inbound SMTP server on a loopback port for
-// the rest of the test and returns its address.
+// the rest of the test and returns its address. As in gentd, sessions
+// store through the group committer.
 func (e *Env) ListenSMTP() string {
 	e.T.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		e.T.Fatal(err)
 	}
+	e.Mail.StartCommitter(mail.CommitOptions{})
 	done := make(chan error, 1)
 	go func() { done <- e.SMTP.Serve(ln) }()
 	e.T.Cleanup(func() {
@@ -30,6 +32,7 @@ func (e *Env) ListenSMTP() string {
 		if err := <-done; err != nil {
 			e.T.Errorf("smtp serve: %v", err)
 		}
+		e.Mail.StopCommitter()
 	})
 	return ln.Addr().String()
 }
