@@ -7,6 +7,10 @@ import (
 	"strings"
 )
 
+// arrayEscaper escapes an element of an array literal (safe for concurrent
+// use; built once: building one per element showed in profiles).
+var arrayEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
 // StringArray maps a Postgres text[] column.
 type StringArray []string
 
@@ -17,7 +21,7 @@ func (a StringArray) Value() (driver.Value, error) {
 	}
 	parts := make([]string, len(a))
 	for i, s := range a {
-		parts[i] = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+		parts[i] = `"` + arrayEscaper.Replace(s) + `"`
 	}
 	return "{" + strings.Join(parts, ",") + "}", nil
 }

@@ -240,13 +240,37 @@ func nextMatches(lines []string, i int, re *regexp.Regexp) bool {
 	return false
 }
 
-// Preview is the first 200 characters of text, on one line.
+// previewLen is how many characters a preview keeps.
+const previewLen = 200
+
+// Preview is the first 200 characters of text, on one line: runs of white
+// space become one space, and a longer text ends with "…". It reads only
+// as much of text as it keeps.
 func Preview(text string) string {
-	s := strings.Join(strings.Fields(text), " ")
-	if r := []rune(s); len(r) > 200 {
-		return string(r[:200]) + "…"
+	var b strings.Builder
+	n, space := 0, false
+	for _, r := range text {
+		if unicode.IsSpace(r) {
+			space = n > 0
+			continue
+		}
+		if n == previewLen {
+			b.WriteString("…")
+			break
+		}
+		if space {
+			b.WriteByte(' ')
+			n++
+			space = false
+			if n == previewLen {
+				b.WriteString("…")
+				break
+			}
+		}
+		b.WriteRune(r)
+		n++
 	}
-	return s
+	return b.String()
 }
 
 var subjectPrefix = regexp.MustCompile(`(?i)^\s*((re|fw|fwd|aw|wg|sv|vs|antw|rif|tr|r|ref|odp|res)(\[\d+\])?\s*:\s*)+`)
