@@ -28,7 +28,7 @@ func (s *Service) UsageHook(ctx context.Context, tx *gorm.DB, orgID, inboxID str
 func (s *Service) evaluate(ctx context.Context, tx *gorm.DB, orgID, inboxID string) error {
 	db := tx.WithContext(ctx)
 	var rows []inboxCap
-	if err := db.Raw(`SELECT `+inboxCapColumns+` FROM inboxes WHERE id = ? AND org_id = ? FOR UPDATE`,
+	if err := db.Raw(`SELECT `+inboxCapColumns+` FROM inboxes WHERE id = ? AND org_id = ? FOR NO KEY UPDATE`,
 		inboxID, orgID).Scan(&rows).Error; err != nil {
 		return fmt.Errorf("check cap alerts: %w", err)
 	}

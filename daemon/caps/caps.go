@@ -164,7 +164,7 @@ const inboxCapColumns = `id, org_id, address, used_bytes, message_count, cap_lim
 func lockInbox(ctx context.Context, tx *gorm.DB, orgID, inboxID string) (*inboxCap, error) {
 	var rows []inboxCap
 	if err := tx.WithContext(ctx).Raw(`SELECT `+inboxCapColumns+` FROM inboxes
-		WHERE id = ? AND org_id = ? AND status = 'active' FOR UPDATE`, inboxID, orgID).Scan(&rows).Error; err != nil {
+		WHERE id = ? AND org_id = ? AND status = 'active' FOR NO KEY UPDATE`, inboxID, orgID).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("lock inbox: %w", err)
 	}
 	if len(rows) == 0 {

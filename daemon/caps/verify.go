@@ -66,7 +66,7 @@ func (s *Service) Fix(ctx context.Context, inboxID string) (*models.UsageDrift, 
 			UsedBytes    int64
 			MessageCount int64
 		}
-		if err := db.Raw(`SELECT org_id, address, status, used_bytes, message_count FROM inboxes WHERE id = ? FOR UPDATE`,
+		if err := db.Raw(`SELECT org_id, address, status, used_bytes, message_count FROM inboxes WHERE id = ? FOR NO KEY UPDATE`,
 			inboxID).Scan(&rows).Error; err != nil {
 			return fmt.Errorf("fix usage: %w", err)
 		}
