@@ -308,6 +308,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			if len(ids) == 0 {
 				return fmt.Errorf("the reader's inbox is empty: nothing to read")
 			}
+			if n, err := inboxSize(ctx, s); err == nil && n > 0 {
+				level = n
+			}
 			for _, c := range readCases(s, o, ids, level) {
 				emit(repeatHTTP(ctx, s, c, o.repeat))
 			}

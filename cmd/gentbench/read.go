@@ -321,3 +321,19 @@ func cloneMessages(ctx context.Context, st *store.Store, inboxID string, n int, 
 		FROM (SELECT thread_id, count(*) AS n, count(*) FILTER (WHERE NOT read) AS unread FROM messages WHERE inbox_id = ? GROUP BY thread_id) c
 		WHERE t.id = c.thread_id`, inboxID).Error
 }
+
+// inboxSize returns how many messages the reader's inbox holds (its
+// counter), or 0 when the database is out of reach.
+func inboxSize(ctx context.Context, s *server) (int, error) {
+	if s.dbURL == "" {
+		return 0, nil
+	}
+	st, err := store.Connect(ctx, s.dbURL, 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return 0, err
+	}
+	defer st.Pool.Close()
+	var n int
+	err = st.DB.Raw(`SELECT message_count FROM inboxes WHERE id = ?`, s.st.Reader.ID).Scan(&n).Error
+	return n, err
+}

@@ -570,14 +570,16 @@ func (s *Service) ListMessages(ctx context.Context, orgID, inboxID string, f mod
 // match before it can sort them (a word in 1% of a million-message inbox:
 // 10,000 rows). Postgres picks between them from a frequency estimate that
 // is poor for all but the commonest words, so searchIDs decides from what
-// it measures: it walks the newest searchProbe rows, and keeps walking
-// while the density seen there says a page will be complete within
-// searchBudget rows; otherwise the GIN index finds the rest, which are
-// then few. The first walk is 4 rows per result wanted (at least
-// searchProbe): a word in one message in two fills a page there.
+// it measures. It walks the newest rows first (4 per result wanted, at
+// least searchProbe: a word in one message in two fills a page there),
+// then compares, at the density seen so far, the rows a walk would still
+// test with the matches the index would fetch from the rest of the inbox
+// (its message counter): a fetched match costs about walkPerMatch tested
+// rows. It keeps walking while that is cheaper, up to searchBudget rows.
 const (
 	searchProbe  = 200
 	searchBudget = 20000
+	walkPerMatch = 4
 )
 
 // searchIDs returns up to need ids of messages matching the websearch
@@ -614,6 +616,10 @@ func (s *Service) searchIDs(ctx context.Context, orgID, inboxID string, f models
 	}
 	const match = "search @@ websearch_to_tsquery('english', $1)"
 	var out []string
+	var total int
+	if err := s.db.Pool.QueryRow(ctx, `SELECT message_count FROM inboxes WHERE id = $1`, pgx.QueryExecModeExec, inboxID).Scan(&total); err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
 	floor := cursor
 	scanned, hits, p := 0, 0, max(4*need, searchProbe)
 	for {
@@ -652,11 +658,12 @@ func (s *Service) searchIDs(ctx context.Context, orgID, inboxID string, f models
 		if hits == 0 {
 			break
 		}
-		est := (need - len(out)) * scanned / hits
-		if scanned+est > searchBudget {
+		walk := (need - len(out)) * scanned / hits      // rows still to test
+		fetch := max(total-scanned, 0) * hits / scanned // matches left for the index
+		if scanned+walk > searchBudget || walk > walkPerMatch*fetch {
 			break
 		}
-		p = min(max(est*3/2, searchProbe), searchBudget-scanned)
+		p = min(max(walk*5/4, searchProbe), searchBudget-scanned)
 	}
 	// Sparse: the remaining matches, all of them through the GIN index
 	// (materialized, so the planner cannot turn it back into a walk).

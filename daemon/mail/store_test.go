@@ -165,8 +165,8 @@ func TestPurgeDeletedInbox(t *testing.T) {
 }
 
 // Search results are the newest matches, page after page, whichever plan
-// a word gets: dense (walked), sparse but seen in the newest rows (walked
-// further), rare and old (the GIN index), absent.
+// a word gets: dense (one walk), less dense (walked further), sparse or
+// rare and old (the GIN index), absent.
 func TestSearchPlans(t *testing.T) {
 	env, org, in := setup(t)
 	other := env.Inbox(org, "other@mail.example.com")
@@ -183,6 +183,9 @@ func TestSearchPlans(t *testing.T) {
 			}
 			if i == 3 {
 				words += " gamma"
+			}
+			if i%7 == 0 {
+				words += " delta"
 			}
 			st, err := env.Mail.Store(context.Background(), tx, mail.StoreInput{OrgID: in.OrgID, InboxID: in.ID,
 				Direction: models.DirectionInbound, Status: models.StatusReceived,
@@ -238,6 +241,7 @@ func TestSearchPlans(t *testing.T) {
 		{"beta", 2, want(func(i int) bool { return i%250 == 0 })},
 		{"beta", 50, want(func(i int) bool { return i%250 == 0 })},
 		{"gamma", 50, want(func(i int) bool { return i == 3 })},
+		{"delta", 100, want(func(i int) bool { return i%7 == 0 })},
 		{"alpha beta", 1, want(func(i int) bool { return i%250 == 0 })},
 		{"zeppelin", 50, nil},
 	} {
