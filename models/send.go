@@ -110,3 +110,43 @@ type Suppression struct {
 	MessageID string    `json:"message_id"`
 	CreatedAt time.Time `json:"created_at"`
 }
+
+// DraftRequest is the body of POST …/drafts/ and PATCH …/drafts/{id}: a
+// send request whose fields may be incomplete until it is sent. On create,
+// reply_to_message (with mode reply, reply_all or forward) makes it a
+// reply or forward of that message. On PATCH, given fields replace the
+// draft's.
+type DraftRequest struct {
+	To             *AddressList       `json:"to"`
+	Cc             *AddressList       `json:"cc"`
+	Bcc            *AddressList       `json:"bcc"`
+	ReplyTo        *AddressList       `json:"reply_to"`
+	Subject        *string            `json:"subject"`
+	Text           *string            `json:"text"`
+	HTML           *string            `json:"html"`
+	Attachments    *[]SendAttachment  `json:"attachments"`
+	Headers        *map[string]string `json:"headers"`
+	Mode           string             `json:"mode"`
+	ReplyToMessage string             `json:"reply_to_message"`
+}
+
+// Draft is a stored draft.
+type Draft struct {
+	ID             string            `json:"id"`
+	InboxID        string            `json:"inbox_id"`
+	ThreadID       string            `json:"thread_id"`
+	Mode           string            `json:"mode"`
+	ReplyToMessage string            `json:"reply_to_message,omitempty"`
+	To             []string          `json:"to"`
+	Cc             []string          `json:"cc"`
+	Bcc            []string          `json:"bcc"`
+	ReplyTo        []string          `json:"reply_to"`
+	Subject        string            `json:"subject"`
+	Text           string            `json:"text"`
+	HTML           string            `json:"html"`
+	Attachments    []SendAttachment  `json:"attachments"`
+	Headers        map[string]string `json:"headers"`
+	Size           int64             `json:"size"`
+	CreatedAt      time.Time         `json:"created_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
+}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -40,6 +41,14 @@ type Model struct {
 	flash   common.FlashMsg
 	width   int
 	height  int
+
+	// The live event stream (stream.go). ctx ends with Close.
+	ctx        context.Context
+	cancel     context.CancelFunc
+	streamGen  int
+	streamStop context.CancelFunc
+	streamCh   <-chan client.StreamUpdate
+	streamDown string // why live updates are paused, while they are
 }
 
 // New builds the root model.
@@ -60,8 +69,9 @@ func New(opts Options) (*Model, error) {
 	c.DataDir, c.Output = opts.DataDir, opts.Output
 	h := help.New()
 	h.Styles = c.Styles.Help
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Model{
-		c: c, opts: opts, sessions: st,
+		c: c, opts: opts, sessions: st, ctx: ctx, cancel: cancel,
 		spinner: spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Spinner)),
 		help:    h, width: 80, height: 24,
 	}, nil
@@ -118,6 +128,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.signedIn(msg)
 	case common.SignOutMsg:
 		return m.signOut()
+	case streamMsg:
+		return m.handleStream(msg)
 	case common.Reply:
 		if cmd, mine := m.handleReply(msg); mine {
 			return cmd
@@ -143,12 +155,12 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
 	m.flash = common.FlashMsg{}
 	if key.Matches(msg, k.ForceQuit) {
-		return tea.Quit
+		return m.quit()
 	}
 	if m.state != stateReady {
 		switch {
 		case key.Matches(msg, k.Quit):
-			return tea.Quit
+			return m.quit()
 		case m.state == stateFailed && key.Matches(msg, k.Retry):
 			return m.start()
 		}
@@ -157,7 +169,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if !m.typing() {
 		switch {
 		case key.Matches(msg, k.Quit):
-			return tea.Quit
+			return m.quit()
 		case key.Matches(msg, k.Help):
 			m.help.ShowAll = !m.help.ShowAll
 			return nil
@@ -170,6 +182,12 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	next, cmd := top.Update(msg)
 	m.stack[len(m.stack)-1] = next.(common.Component)
 	return cmd
+}
+
+// quit stops the event stream and ends the program.
+func (m *Model) quit() tea.Cmd {
+	m.stopStream()
+	return tea.Quit
 }
 
 func (m *Model) push(s common.Component) tea.Cmd {

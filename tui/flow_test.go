@@ -330,6 +330,18 @@ func serve(t *testing.T, env *servertest.Env) *daemon {
 	ln := listen(t)
 	go func() { _ = env.App.Listener(ln) }()
 	t.Cleanup(func() { _ = env.App.ShutdownWithTimeout(5 * time.Second) })
+	// The event listener wakes streams as events commit (gentd runs it
+	// next to the API); stopping it first ends open streams, so the
+	// server's shutdown does not wait for them.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = env.Events.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-env.Events.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the event listener did not start")
+	}
 	d.URL = fmt.Sprintf("http://%s", ln.Addr())
 	return d
 }

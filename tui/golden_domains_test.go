@@ -131,6 +131,7 @@ func TestGoldenTokens(t *testing.T) {
 	r.runes("y")
 	r.goldenAs("rotated", r.wait("Rotated supervised-reply-agent"))
 	r.press(tea.KeyEsc)
+	r.wait("2 tokens · 2 active") // the list reloaded after the rotation (it selects the rotated token)
 	r.runes("j")
 	r.runes("d")
 	r.goldenAs("revoke_confirm", r.wait("Revoke test-email:read?"))
@@ -150,6 +151,12 @@ func TestGoldenDashboardCounts(t *testing.T) {
 	d.Token(org, in.ID, []string{models.ScopeEmailRead})
 	tok := d.Token(org, in.ID, []string{models.ScopeEmailRead, models.ScopeEmailSend}, models.ScopeEmailSend)
 	d.MustStatus(204, "DELETE", "/v1/tokens/"+tok.ID, org.Owner, nil)
+	s := &supervised{d: d, org: org, inbox: in, token: tok}
+	s.token = d.Token(org, in.ID, []string{models.ScopeEmailRead, models.ScopeEmailSend}, models.ScopeEmailSend)
+	s.hold(t, note("Meeting notes"))
+	s.hold(t, note("Follow-up"))
+	d.setUsage(t, in.ID, 900_000_000, 12)
+	d.setCap(t, org.Owner, in.ID, 1, models.CapEnforce, 80, 95)
 	r.runes("r")
-	r.golden(r.wait("1 verified · 1 pending · 1 degraded", "1 active · 1 revoked"))
+	r.golden(r.wait("1 verified · 1 pending · 1 degraded", "2 active · 1 revoked", "2   waiting", "1 alert fired"))
 }

@@ -48,15 +48,23 @@ type daemon struct {
 // SPF records must name.
 const mxHost = "mx.gent.test"
 
+// heartbeat is the daemon's event stream heartbeat in tests: a stream
+// whose client left (the TUI quit or signed out) ends at its next one.
+const heartbeat = 200 * time.Millisecond
+
 // startDNSDaemon starts a daemon whose DNS lookups go to a loopback DNS
 // server that the test fills.
-func startDNSDaemon(t *testing.T) *daemon {
+func startDNSDaemon(t *testing.T, mutate ...func(*config.Config)) *daemon {
 	t.Helper()
 	dns := dnstest.New(t)
 	dns.AddA(mxHost, "192.0.2.10")
 	env := servertest.New(t, func(c *config.Config) {
 		c.Hostname = mxHost
 		c.DNS.Resolver, c.DNS.Timeout = dns.Addr, config.Duration(500*time.Millisecond)
+		c.Events.Heartbeat = config.Duration(heartbeat)
+		for _, m := range mutate {
+			m(c)
+		}
 	})
 	d := serve(t, env)
 	d.DNS = dns
@@ -92,7 +100,7 @@ func (d *daemon) addDomain(t *testing.T, owner, name string, verified bool) mode
 
 func startDaemon(t *testing.T) *daemon {
 	t.Helper()
-	return serve(t, servertest.New(t))
+	return serve(t, servertest.New(t, func(c *config.Config) { c.Events.Heartbeat = config.Duration(heartbeat) }))
 }
 
 func listen(t *testing.T) net.Listener {
@@ -231,7 +239,10 @@ func startTUI(t *testing.T, d *daemon, opts ...tuiOpt) *tui {
 	p := &probe{m: m}
 	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(termW, termH))
 	r := &tui{t: t, tm: tm, p: p, ConfigDir: o.ConfigDir, d: d, Term: term}
-	t.Cleanup(func() { _ = tm.Quit() })
+	t.Cleanup(func() {
+		_ = tm.Quit()
+		m.Close() // the quit above does not pass through the model
+	})
 	return r
 }
 
@@ -289,13 +300,14 @@ func (r *tui) quit() *Model {
 // fixedID replaces the random part of ids; cutID finds ids a column cut.
 const fixedID = "0123456789abcdefghjkmnpqrs"
 
-var cutID = regexp.MustCompile(`\b(org|usr|ses|aud|tok|inb|dom)_[0-9a-z]{0,25}…`)
+var cutID = regexp.MustCompile(`\b(org|usr|ses|aud|tok|inb|dom|apr|msg|thr|evt)_[0-9a-z]{0,25}…`)
 
 var normalizers = []struct {
 	re   *regexp.Regexp
 	with string
 }{
-	{regexp.MustCompile(`\b(org|usr|ses|aud|tok|inb|dom)_[0-9a-z]{26}\b`), "${1}_0123456789abcdefghjkmnpqrs"},
+	{regexp.MustCompile(`\b(org|usr|ses|aud|tok|inb|dom|apr|msg|thr|evt)_[0-9a-z]{26}\b`), "${1}_0123456789abcdefghjkmnpqrs"},
+	{regexp.MustCompile(`\b[0-9a-f]{64}\b`), "9f2c4c0e1b7d3a5f8e6c2b4a1d9e7f3c5b8a6d4e2f1c3b5a7d9e8f6c4b2a1d3e"}, // digests
 	{regexp.MustCompile(`\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\b`), "2026-01-02 15:04:05"},
 	{regexp.MustCompile(`\b\d{4}-\d\d-\d\d \d\d:\d\d\b`), "2026-01-02 15:04"},
 	{regexp.MustCompile(`\b\d\d-\d\d \d\d:\d\d:\d\d\b`), "01-02 15:04:05"},

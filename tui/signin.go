@@ -66,7 +66,7 @@ func (m *Model) handleReply(msg common.Reply) (cmd tea.Cmd, mine bool) {
 	switch r := msg.(type) {
 	case common.ResultMsg[*models.Me]:
 		m.c.Me = r.Value
-		return m.replace(screens.NewDashboard(m.c)), true
+		return tea.Batch(m.replace(screens.NewDashboard(m.c)), m.startStream()), true
 	case common.ResultMsg[models.AuthStatus]:
 		if r.Value.SetupRequired {
 			code, path := localSetupCode(m.c.Client.Server(), m.opts.DataDir)
@@ -91,7 +91,7 @@ func (m *Model) signedIn(msg common.SignedInMsg) tea.Cmd {
 	if err != nil {
 		m.flash = common.FlashMsg{Text: "Signed in, but the session could not be saved: " + err.Error(), Error: true}
 	}
-	return m.replace(screens.NewDashboard(m.c))
+	return tea.Batch(m.replace(screens.NewDashboard(m.c)), m.startStream())
 }
 
 // signOut revokes the session on the daemon; signedOut follows.
@@ -130,8 +130,10 @@ func (m *Model) sessionEnded() tea.Cmd {
 	return m.replace(screens.NewLogin(m.c, email))
 }
 
-// forget drops the session from the client, the model and the file.
+// forget drops the session from the client, the model and the file, and
+// stops the event stream.
 func (m *Model) forget() {
+	m.stopStream()
 	m.c.Client.SetToken("")
 	m.c.Me = nil
 	if err := m.sessions.Clear(m.c.Client.Server()); err != nil {

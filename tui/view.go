@@ -63,6 +63,8 @@ func (m *Model) status() string {
 		return m.spinner.View() + " " + st.Muted.Render(label)
 	}
 	switch {
+	case m.flash.Text == "" && m.streamDown != "":
+		return ansi.Truncate(st.Warning.Render(styles.Warn+" "+m.streamDown), m.width, "…")
 	case m.flash.Text == "":
 		return ""
 	case m.flash.Error:

@@ -65,12 +65,12 @@ func seed(ctx context.Context, s *server, n, size int, out io.Writer) error {
 		p   *mail.Parsed
 	}
 	stored := min(n, seedStored)
-	todo := make(chan int, 1024)
+	indexes := make(chan int, 1024)
 	ready := make(chan item, 1024)
 	go func() {
-		defer close(todo)
+		defer close(indexes)
 		for i := have.MessageCount; i < stored && ctx.Err() == nil; i++ {
-			todo <- i
+			indexes <- i
 		}
 	}()
 	var wg sync.WaitGroup
@@ -78,7 +78,7 @@ func seed(ctx context.Context, s *server, n, size int, out io.Writer) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range todo {
+			for i := range indexes {
 				raw := mailgen.Message(mailgen.Options{From: fmt.Sprintf("sender%d@example%d.test", i%997, i%31),
 					To: s.st.Reader.Address, Size: size, Seq: i})
 				p, err := mail.Parse(raw, mail.DefaultLimits)

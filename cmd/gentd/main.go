@@ -41,7 +41,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case "check-config":
 		fmt.Fprintln(stdout, "configuration OK")
 		return nil
+	case "usage":
+		return usageCommand(ctx, cfg, fs.Args()[1:], stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve or check-config)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, check-config or usage verify)", cmd)
 	}
 }

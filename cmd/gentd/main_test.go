@@ -121,6 +121,14 @@ func (d *daemon) post(path, bearer string, body any) (int, map[string]any) {
 	return resp.StatusCode, m
 }
 
+// usageVerify runs "gentd usage verify" on the daemon's data directory.
+func (d *daemon) usageVerify() (string, error) {
+	cmd := exec.Command(d.bin, "usage", "verify")
+	cmd.Env = append(os.Environ(), "GENT_DATA_DIR="+d.dataDir, "GENT_DATABASE_URL=")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // postgresRunning reports whether a postgres process serves dataDir.
 func postgresRunning(dataDir string) bool {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
@@ -185,6 +193,14 @@ func TestEmbeddedPostgresLifecycle(t *testing.T) {
 	if st, _ := d.post("/v1/auth/setup", "", setup); st != 409 {
 		t.Fatalf("setup after restart: want 409, got %d", st)
 	}
+	// gentd usage verify does not take the embedded cluster from a running
+	// daemon (starting it would stop the daemon's server).
+	if out, err := d.usageVerify(); err == nil || !strings.Contains(out, "in use by a running gentd") {
+		t.Fatalf("usage verify beside a running daemon: %v\n%s", err, out)
+	}
+	if st, _ := d.post("/v1/auth/login", "", login); st != 200 {
+		t.Fatalf("login after usage verify was refused: %d", st)
+	}
 	// Committed just before the crash.
 	_, m := d.post("/v1/auth/login", "", login)
 	sess, _ := m["token"].(string)
@@ -216,6 +232,11 @@ func TestEmbeddedPostgresLifecycle(t *testing.T) {
 		t.Fatalf("login after stale pid: %d", st)
 	}
 	d.stop(syscall.SIGTERM)
+	// With the daemon stopped, gentd usage verify runs the cluster itself
+	// and stops it again.
+	if out, err := d.usageVerify(); err != nil || !strings.Contains(out, "usage OK: 0 inboxes") {
+		t.Fatalf("usage verify: %v\n%s", err, out)
+	}
 	if postgresRunning(d.dataDir) {
 		t.Fatal("postgres still running at the end")
 	}

@@ -46,6 +46,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer m.Close() // stops the event stream
 	_, err = tea.NewProgram(m, tea.WithAltScreen(), tea.WithOutput(opts.Output)).Run()
 	return err
 }

@@ -15,6 +15,7 @@ import (
 	"gent/daemon/approvals"
 	"gent/daemon/audit"
 	"gent/daemon/auth"
+	"gent/daemon/caps"
 	"gent/daemon/config"
 	"gent/daemon/delivery"
 	"gent/daemon/domains"
@@ -38,6 +39,7 @@ type Deps struct {
 	Webhooks  *events.Webhooks
 	Delivery  *delivery.Service
 	Approvals *approvals.Service
+	Caps      *caps.Service
 }
 
 type API struct {

@@ -7,6 +7,9 @@ import (
 	"gent/models"
 )
 
+// modeDraft sends a stored draft (POST …/drafts/{id}/send).
+const modeDraft = "draft"
+
 // send handles send, reply, reply-all and forward: 202 once the message is
 // stored and queued (or held for approval) in one committed transaction.
 func (a *API) send(mode string) fiber.Handler {
@@ -18,15 +21,19 @@ func (a *API) send(mode string) fiber.Handler {
 		p := principal(c)
 		in := delivery.SendInput{OrgID: org, InboxID: inbox, Mode: mode, Original: c.Params("id"),
 			Held: p.Held(models.ScopeEmailSend), TokenID: p.TokenID, TokenLabel: p.TokenLabel}
-		if mode == delivery.ModeSend {
-			err = decode(c, &in.Send)
-		} else {
-			err = decode(c, &in.Reply)
+		var resp *models.SendResponse
+		switch mode {
+		case modeDraft:
+			resp, err = a.Delivery.SendDraft(c.UserContext(), in, c.Params("id"))
+		case delivery.ModeSend:
+			if err = decode(c, &in.Send); err == nil {
+				resp, err = a.Delivery.Send(c.UserContext(), in)
+			}
+		default:
+			if err = decode(c, &in.Reply); err == nil {
+				resp, err = a.Delivery.Send(c.UserContext(), in)
+			}
 		}
-		if err != nil {
-			return err
-		}
-		resp, err := a.Delivery.Send(c.UserContext(), in)
 		if err != nil {
 			return err
 		}

@@ -70,6 +70,12 @@ var routeAccess = map[string]string{
 	"POST /v1/inboxes/:inbox_id/messages/:id/forward":            inboxClass(models.ScopeEmailSend),
 	"GET /v1/inboxes/:inbox_id/messages/:id/delivery":            inboxClass(models.ScopeEmailRead),
 	"GET /v1/inboxes/:inbox_id/suppressions":                     inboxClass(models.ScopeEmailRead),
+	"GET /v1/inboxes/:inbox_id/drafts":                           inboxClass(models.ScopeEmailRead),
+	"POST /v1/inboxes/:inbox_id/drafts":                          inboxClass(models.ScopeEmailWrite),
+	"GET /v1/inboxes/:inbox_id/drafts/:id":                       inboxClass(models.ScopeEmailRead),
+	"PATCH /v1/inboxes/:inbox_id/drafts/:id":                     inboxClass(models.ScopeEmailWrite),
+	"DELETE /v1/inboxes/:inbox_id/drafts/:id":                    inboxClass(models.ScopeEmailWrite),
+	"POST /v1/inboxes/:inbox_id/drafts/:id/send":                 inboxClass(models.ScopeEmailSend),
 	"DELETE /v1/inboxes/:inbox_id/suppressions/:address":         admins,
 	"GET /v1/approvals":                                          reviewers,
 	"GET /v1/approvals/:id":                                      reviewers,
@@ -95,6 +101,13 @@ var routeAccess = map[string]string{
 	"GET /v1/webhooks/:id":             admins,
 	"DELETE /v1/webhooks/:id":          admins,
 	"GET /v1/webhooks/:id/deliveries":  admins,
+
+	"PUT /v1/billing/caps/mailbox":              admins,
+	"GET /v1/billing/caps/mailbox":              admins,
+	"GET /v1/billing/caps/mailbox/:inbox_id":    admins,
+	"DELETE /v1/billing/caps/mailbox/:inbox_id": admins,
+	"GET /v1/billing/usage":                     admins,
+	"GET /v1/billing/usage/verify":              admins,
 }
 
 // fixtureMessage has one attachment, for the :att_id routes.
@@ -192,6 +205,13 @@ func newFixture(t *testing.T) *fixture {
 			env.T.Fatal(err)
 		}
 		return r.ID
+	}
+	f.params["drafts:id"] = func() string {
+		d, err := env.Delivery.CreateDraft(context.Background(), org.ID, f.inbox.ID, models.DraftRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.ID
 	}
 	f.params["suppressions:address"] = func() string {
 		n++

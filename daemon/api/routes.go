@@ -61,6 +61,12 @@ func (a *API) Routes() []Route {
 		{"POST", "/v1/inboxes/:inbox_id/messages/:id/reply-all", "messages.reply_all", inbox(models.ScopeEmailSend), a.send(delivery.ModeReplyAll)},
 		{"POST", "/v1/inboxes/:inbox_id/messages/:id/forward", "messages.forward", inbox(models.ScopeEmailSend), a.send(delivery.ModeForward)},
 		{"GET", "/v1/inboxes/:inbox_id/messages/:id/delivery", "messages.delivery", inbox(models.ScopeEmailRead), a.getSendStatus},
+		{"GET", "/v1/inboxes/:inbox_id/drafts", "drafts.list", inbox(models.ScopeEmailRead), a.listDrafts},
+		{"POST", "/v1/inboxes/:inbox_id/drafts", "drafts.create", inbox(models.ScopeEmailWrite), a.createDraft},
+		{"GET", "/v1/inboxes/:inbox_id/drafts/:id", "drafts.get", inbox(models.ScopeEmailRead), a.getDraft},
+		{"PATCH", "/v1/inboxes/:inbox_id/drafts/:id", "drafts.update", inbox(models.ScopeEmailWrite), a.updateDraft},
+		{"DELETE", "/v1/inboxes/:inbox_id/drafts/:id", "drafts.delete", inbox(models.ScopeEmailWrite), a.deleteDraft},
+		{"POST", "/v1/inboxes/:inbox_id/drafts/:id/send", "drafts.send", inbox(models.ScopeEmailSend), a.send(modeDraft)},
 		{"GET", "/v1/inboxes/:inbox_id/suppressions", "suppressions.list", inbox(models.ScopeEmailRead), a.listSuppressions},
 		{"DELETE", "/v1/inboxes/:inbox_id/suppressions/:address", "suppressions.delete", admins(), a.deleteSuppression},
 
@@ -87,5 +93,12 @@ func (a *API) Routes() []Route {
 		{"GET", "/v1/webhooks/:id", "webhooks.get", admins(), a.getWebhook},
 		{"DELETE", "/v1/webhooks/:id", "webhooks.delete", admins(), a.deleteWebhook},
 		{"GET", "/v1/webhooks/:id/deliveries", "webhooks.deliveries", admins(), a.listDeliveries},
+
+		{"PUT", "/v1/billing/caps/mailbox", "caps.set", admins(), a.setCap},
+		{"GET", "/v1/billing/caps/mailbox", "caps.list", admins(), a.listCaps},
+		{"GET", "/v1/billing/caps/mailbox/:inbox_id", "caps.get", admins(), a.getCap},
+		{"DELETE", "/v1/billing/caps/mailbox/:inbox_id", "caps.remove", admins(), a.removeCap},
+		{"GET", "/v1/billing/usage", "usage.report", admins(), a.usageReport},
+		{"GET", "/v1/billing/usage/verify", "usage.verify", admins(), a.verifyUsage},
 	}
 }

@@ -368,6 +368,15 @@ func (s *Service) applyEdits(ctx context.Context, tx *gorm.DB, r *row, e *models
 	if err := tx.Exec(`UPDATE outbound_messages SET message_id_header = ? WHERE id = ?`, c.MessageID, r.MessageID).Error; err != nil {
 		return nil, nil, fmt.Errorf("update message id: %w", err)
 	}
+	// The approval now describes the corrected message.
+	draft, err := json.Marshal(d)
+	if err != nil {
+		return nil, nil, fmt.Errorf("record edited draft: %w", err)
+	}
+	if err := tx.Exec(`UPDATE approvals SET draft = ? WHERE id = ?`, draft, r.ID).Error; err != nil {
+		return nil, nil, fmt.Errorf("record edited draft: %w", err)
+	}
+	r.Draft = draft
 	return c.Raw, rcpts, nil
 }
 

@@ -200,7 +200,7 @@ func TestApproveWithEdits(t *testing.T) {
 	var ap models.Approval
 	h.env.MustStatus(200, "POST", "/v1/approvals/"+r.ApprovalID+"/approve", h.reviewer,
 		`{"edits":{"subject":"Your refund request","text":"Billing will contact you within a day."}}`).JSON(t, &ap)
-	if !ap.Edited || ap.ApprovedDigest == ap.Digest {
+	if !ap.Edited || ap.ApprovedDigest == ap.Digest || ap.Subject != "Your refund request" {
 		t.Fatalf("edited approval %+v", ap)
 	}
 	m := h.waitMessageStatus(r.ID, "delivered")

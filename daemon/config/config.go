@@ -54,6 +54,7 @@ type Config struct {
 	Domains   Domains   `toml:"domains"`
 	Jobs      Jobs      `toml:"jobs"`
 	Log       Log       `toml:"log"`
+	Caps      Caps      `toml:"caps"`
 	Debug     Debug     `toml:"debug"`
 }
 
@@ -166,6 +167,12 @@ type Domains struct {
 	ReverifyInterval Duration `toml:"reverify_interval"`
 }
 
+type Caps struct {
+	// SampleInterval is how often every inbox's usage is sampled into the
+	// hourly usage records (the resolution of overage billing).
+	SampleInterval Duration `toml:"sample_interval"`
+}
+
 // Debug holds opt-in diagnostics.
 type Debug struct {
 	// PprofAddr, when set, serves net/http/pprof on this loopback address
@@ -207,6 +214,7 @@ func Default() Config {
 		Domains: Domains{ReverifyInterval: Duration(time.Hour)},
 		Jobs:    Jobs{RescueAfter: Duration(time.Hour)},
 		Log:     Log{Level: "info", Format: "text"},
+		Caps:    Caps{SampleInterval: Duration(5 * time.Minute)},
 	}
 }
 
@@ -498,6 +506,9 @@ func (c *Config) validate() error {
 	}
 	if c.Events.Heartbeat < Duration(10*time.Millisecond) || c.Events.Heartbeat > Duration(5*time.Minute) {
 		return bad("events.heartbeat", "want 10ms to 5m, got %s", c.Events.Heartbeat.D())
+	}
+	if c.Caps.SampleInterval < Duration(10*time.Second) || c.Caps.SampleInterval > Duration(time.Hour) {
+		return bad("caps.sample_interval", "want 10s to 1h, got %s", c.Caps.SampleInterval.D())
 	}
 	if c.Security.MasterKey != "" {
 		if len(c.Security.MasterKey) != 64 {

@@ -56,6 +56,9 @@ type SendInput struct {
 	Held       bool
 	TokenID    string
 	TokenLabel string
+	// DraftID is the draft this send replaces (deleted in the same
+	// transaction).
+	DraftID string
 }
 
 type inboxRow struct {
@@ -82,7 +85,7 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 	if ib.DomainStatus != "verified" {
 		return nil, models.Errorf(models.CodeConflict, "the domain %s is %s, not verified: mail is not sent (or signed) for it until its DNS records verify again", ib.DomainName, ib.DomainStatus)
 	}
-	d, err := s.draft(ctx, in, ib)
+	d, err := s.draft(ctx, in, ib, false)
 	if err != nil {
 		return nil, err
 	}
@@ -120,11 +123,10 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 	}
 	labels := append([]string{"sent"}, in.labels()...)
 	out := &models.SendResponse{Status: status}
-	// Group commit: concurrent sends (and inbound mail) share
-	// transactions; the 202 still follows the commit holding this send.
-	err = s.mail.Commit(ctx, func(b *mail.Batch) error {
-		tx := b.Tx()
-		st, err := b.Store(ctx, mail.StoreInput{OrgID: in.OrgID, InboxID: in.InboxID, Direction: models.DirectionOutbound,
+	// run stores the sent copy and records (or holds) the send inside one
+	// transaction.
+	run := func(tx *gorm.DB, store func(mail.StoreInput) (*mail.Stored, error)) error {
+		st, err := store(mail.StoreInput{OrgID: in.OrgID, InboxID: in.InboxID, Direction: models.DirectionOutbound,
 			Status: status, Raw: c.Raw, Parsed: p, MailFrom: ib.Address, Labels: labels, Read: true})
 		if err != nil {
 			return err
@@ -147,7 +149,22 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 		_, err = s.events.Emit(ctx, tx, in.OrgID, in.InboxID, models.EventMessageSent, map[string]any{
 			"message_id": st.ID, "thread_id": st.ThreadID, "recipients": len(rcpts), "subject": d.Subject})
 		return err
-	})
+	}
+	if in.DraftID != "" {
+		// A draft send replaces the draft in the same (unbatched) transaction.
+		err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+			if err := s.mail.DeleteMessageTx(ctx, tx, in.OrgID, in.InboxID, in.DraftID); err != nil {
+				return err
+			}
+			return run(tx, func(si mail.StoreInput) (*mail.Stored, error) { return s.mail.Store(ctx, tx, si) })
+		})
+	} else {
+		// Group commit: concurrent sends (and inbound mail) share
+		// transactions; the 202 still follows the commit holding this send.
+		err = s.mail.Commit(ctx, func(b *mail.Batch) error {
+			return run(b.Tx(), func(si mail.StoreInput) (*mail.Stored, error) { return b.Store(ctx, si) })
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -163,9 +180,9 @@ func (in SendInput) labels() []string {
 
 // draft turns the request into a mail.Draft, filling the recipients,
 // subject and thread headers of replies and forwards from the original.
-func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow) (mail.Draft, error) {
+func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow, incomplete bool) (mail.Draft, error) {
 	d := mail.Draft{FromName: ib.DisplayName, FromAddress: ib.Address, Date: time.Now(),
-		MaxRcpts: s.cfg.MaxRecipients, MaxBytes: s.cfg.MaxMessageBytes}
+		MaxRcpts: s.cfg.MaxRecipients, MaxBytes: s.cfg.MaxMessageBytes, Incomplete: incomplete}
 	if in.Mode == ModeSend {
 		r := in.Send
 		d.To, d.Cc, d.Bcc, d.ReplyTo = r.To, r.Cc, r.Bcc, r.ReplyTo
@@ -181,7 +198,7 @@ func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow) (mail.Dr
 	d.To, d.Cc, d.Bcc = r.To, r.Cc, r.Bcc
 	switch in.Mode {
 	case ModeForward:
-		if len(r.To)+len(r.Cc)+len(r.Bcc) == 0 {
+		if len(r.To)+len(r.Cc)+len(r.Bcc) == 0 && !incomplete {
 			return d, models.Invalid("to", "a forward needs at least one recipient")
 		}
 		d.Subject = prefixSubject("Fwd: ", orig.Subject)
@@ -219,7 +236,7 @@ func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow) (mail.Dr
 				}
 			}
 		}
-		if len(d.To)+len(d.Cc)+len(d.Bcc) == 0 {
+		if len(d.To)+len(d.Cc)+len(d.Bcc) == 0 && !incomplete {
 			return d, models.Invalid("to", "the original message has no address to reply to; give to")
 		}
 	}

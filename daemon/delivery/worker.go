@@ -123,6 +123,8 @@ func (s *Service) deliverLocal(ctx context.Context, o *sendRow, r rcptRow) error
 	case models.CodeForbidden:
 		res = result{code: 550, enhanced: "5.7.1", text: "the recipient does not accept mail from this sender", perm: true}
 	case models.CodeNotFound:
+	case models.CodeValidation:
+		res = result{code: 554, enhanced: "5.6.0", text: me.Message, perm: true}
 	default:
 		res = result{code: 451, enhanced: "4.3.0", text: me.Message}
 	}

@@ -363,8 +363,7 @@ func (b *Batch) reserve(db *gorm.DB, orgID, inboxID string, size int64) (string,
 		return "", models.NotFound("inbox")
 	}
 	if in.capMode != nil && *in.capMode == "enforce" && in.capMax != nil && in.used+in.bytes+size > *in.capMax {
-		return "", &models.Error{Code: models.CodeStorageCapExceeded,
-			Message: fmt.Sprintf("the inbox's storage cap would be exceeded by this %d-byte message", size)}
+		return "", capExceeded(in.used+in.bytes, *in.capMax, size)
 	}
 	in.bytes += size
 	in.count++
@@ -414,16 +413,29 @@ func (b *Batch) flush(ctx context.Context) error {
 				return fmt.Errorf("store messages: lock inboxes: %w", err)
 			}
 		}
-		res := db.Exec(`UPDATE inboxes i SET used_bytes = i.used_bytes + d.n, message_count = i.message_count + d.c
+		var updated []struct {
+			ID         string
+			OrgID      string
+			UsedBytes  int64
+			AlertCheck bool
+		}
+		res := db.Raw(`UPDATE inboxes i SET used_bytes = i.used_bytes + d.n, message_count = i.message_count + d.c
 			FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS d(id, n, c)
 			WHERE i.id = d.id AND i.status = 'active'
-			  AND (i.cap_mode IS DISTINCT FROM 'enforce' OR i.cap_limit_bytes IS NULL OR i.used_bytes + d.n <= i.cap_limit_bytes)`,
-			models.StringArray(ids), int64Array(bytes), int64Array(counts))
+			  AND (i.cap_mode IS DISTINCT FROM 'enforce' OR i.cap_limit_bytes IS NULL OR i.used_bytes + d.n <= i.cap_limit_bytes)
+			RETURNING i.id, i.org_id, i.used_bytes, `+alertCheck,
+			models.StringArray(ids), int64Array(bytes), int64Array(counts)).Scan(&updated)
 		if res.Error != nil {
 			return fmt.Errorf("store messages: count usage: %w", res.Error)
 		}
-		if res.RowsAffected != int64(len(ids)) {
+		if len(updated) != len(ids) {
 			return errBatchCap
+		}
+		// Threshold alerts, in this transaction, once per inbox per batch.
+		for _, u := range updated {
+			if err := b.s.usageChanged(ctx, b.tx, u.AlertCheck, u.OrgID, u.ID, u.UsedBytes); err != nil {
+				return err
+			}
 		}
 	}
 	if len(b.contacts) > 0 {

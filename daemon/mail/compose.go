@@ -42,6 +42,8 @@ type Draft struct {
 	Date        time.Time
 	MaxRcpts    int
 	MaxBytes    int64
+	// Incomplete allows what a draft may lack: recipients and a body.
+	Incomplete bool `json:"-"`
 }
 
 // Header fields a send may not set through "headers": each has its own
@@ -110,7 +112,7 @@ func Compose(d Draft) (*Composed, error) {
 			}
 		}
 	}
-	if len(env) == 0 {
+	if len(env) == 0 && !d.Incomplete {
 		return nil, models.Invalid("to", "at least one recipient is required in to, cc or bcc")
 	}
 	if d.MaxRcpts > 0 && len(env) > d.MaxRcpts {
@@ -123,7 +125,10 @@ func Compose(d Draft) (*Composed, error) {
 		return nil, models.Invalid("subject", "subject must be at most 998 characters")
 	}
 	if d.Text == "" && d.HTML == "" {
-		return nil, models.Invalid("text", "a text or html body is required")
+		if !d.Incomplete {
+			return nil, models.Invalid("text", "a text or html body is required")
+		}
+		d.Text = " "
 	}
 	var h gomail.Header
 	h.SetAddressList("From", []*gomail.Address{{Name: d.FromName, Address: d.FromAddress}})

@@ -85,16 +85,30 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 
 	// Usage first: the check and the increment are one statement, and the
 	// row lock it takes orders concurrent stores into this inbox. In a
-	// group commit they are made once per inbox at the end (Batch.flush).
-	var inbox struct{ Address string }
+	// group commit they are made once per inbox at the end (Batch.flush),
+	// which also runs the usage hook.
+	var inbox struct {
+		Address    string
+		UsedBytes  int64
+		AlertCheck bool
+	}
 	if in.batch != nil {
 		addr, err := in.batch.reserve(db, in.OrgID, in.InboxID, size)
 		if err != nil {
 			return nil, err
 		}
 		inbox.Address = addr
-	} else if err := s.countUsage(db, in.OrgID, in.InboxID, size, &inbox); err != nil {
-		return nil, err
+	} else {
+		res := db.Raw(`UPDATE inboxes SET used_bytes = used_bytes + @n, message_count = message_count + 1
+			WHERE id = @id AND org_id = @org AND status = 'active'
+			  AND (cap_mode IS DISTINCT FROM 'enforce' OR cap_limit_bytes IS NULL OR used_bytes + @n <= cap_limit_bytes)
+			RETURNING address, used_bytes, `+alertCheck, map[string]any{"n": size, "id": in.InboxID, "org": in.OrgID}).Scan(&inbox)
+		if res.Error != nil {
+			return nil, fmt.Errorf("store message: count usage: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return nil, s.refusal(db, in.OrgID, in.InboxID, size)
+		}
 	}
 
 	read := in.Read
@@ -179,6 +193,9 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 	if err := s.recordContacts(db, in, p, inbox.Address); err != nil {
 		return nil, err
 	}
+	if err := s.usageChanged(ctx, tx, inbox.AlertCheck, in.OrgID, in.InboxID, inbox.UsedBytes); err != nil {
+		return nil, err
+	}
 	if in.Direction == models.DirectionInbound {
 		_, err := s.events.Emit(ctx, tx, in.OrgID, in.InboxID, models.EventMessageReceived, map[string]any{
 			"message_id": id, "thread_id": threadID, "inbox_id": in.InboxID,
@@ -191,28 +208,36 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 	return &Stored{ID: id, ThreadID: threadID, Size: size}, nil
 }
 
-// countUsage adds a message's bytes to its inbox's usage, refusing it when
-// an enforce cap has no room, and reads the inbox's address.
-func (s *Service) countUsage(db *gorm.DB, orgID, inboxID string, size int64, inbox *struct{ Address string }) error {
-	res := db.Raw(`UPDATE inboxes SET used_bytes = used_bytes + @n, message_count = message_count + 1
-		WHERE id = @id AND org_id = @org AND status = 'active'
-		  AND (cap_mode IS DISTINCT FROM 'enforce' OR cap_limit_bytes IS NULL OR used_bytes + @n <= cap_limit_bytes)
-		RETURNING address`, map[string]any{"n": size, "id": inboxID, "org": orgID}).Scan(inbox)
-	if res.Error != nil {
-		return fmt.Errorf("store message: count usage: %w", res.Error)
+// refusal explains why the usage UPDATE of Store matched no row: the
+// inbox is gone (not_found), or an enforce cap has no room for the message
+// (storage_cap_exceeded, naming the usage, the limit and the size).
+func (s *Service) refusal(db *gorm.DB, orgID, inboxID string, size int64) error {
+	var rows []struct {
+		UsedBytes     int64
+		CapLimitBytes *int64
 	}
-	if res.RowsAffected == 0 {
-		var n int64
-		if err := db.Raw(`SELECT count(*) FROM inboxes WHERE id = ? AND org_id = ? AND status = 'active'`, inboxID, orgID).Scan(&n).Error; err != nil {
-			return fmt.Errorf("store message: %w", err)
-		}
-		if n == 0 {
-			return models.NotFound("inbox")
-		}
-		return &models.Error{Code: models.CodeStorageCapExceeded,
-			Message: fmt.Sprintf("the inbox's storage cap would be exceeded by this %d-byte message", size)}
+	if err := db.Raw(`SELECT used_bytes, cap_limit_bytes FROM inboxes WHERE id = ? AND org_id = ? AND status = 'active'`,
+		inboxID, orgID).Scan(&rows).Error; err != nil {
+		return fmt.Errorf("store message: %w", err)
 	}
-	return nil
+	if len(rows) == 0 {
+		return models.NotFound("inbox")
+	}
+	r := rows[0]
+	limit := int64(0)
+	if r.CapLimitBytes != nil {
+		limit = *r.CapLimitBytes
+	}
+	return capExceeded(r.UsedBytes, limit, size)
+}
+
+// capExceeded is the storage_cap_exceeded refusal, naming the usage, the
+// limit, the room left and the message's size.
+func capExceeded(used, limit, size int64) error {
+	free := max(limit-used, 0)
+	return &models.Error{Code: models.CodeStorageCapExceeded, Message: fmt.Sprintf(
+		"storage cap exceeded: the inbox uses %d of its %d-byte limit (%d bytes free) and this message is %d bytes; "+
+			"delete mail or raise the cap (PUT /v1/billing/caps/mailbox/)", used, limit, free, size)}
 }
 
 func nonNil(a []models.Address) []models.Address {
@@ -796,7 +821,7 @@ func (s *Service) UpdateMessage(ctx context.Context, orgID, inboxID, id string, 
 // usage in the same transaction; an emptied thread goes with it.
 func (s *Service) DeleteMessage(ctx context.Context, orgID, inboxID, id string) error {
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
-		threadID, err := s.deleteMessageTx(tx, orgID, inboxID, id)
+		threadID, err := s.deleteMessageTx(ctx, tx, orgID, inboxID, id)
 		if err != nil {
 			return err
 		}
@@ -820,16 +845,26 @@ func (s *Service) ReplaceMessage(ctx context.Context, tx *gorm.DB, in StoreInput
 	if old.ThreadID == "" {
 		return nil, models.NotFound("message")
 	}
-	if _, err := s.deleteMessageTx(tx, in.OrgID, in.InboxID, in.ID); err != nil {
+	if _, err := s.deleteMessageTx(ctx, tx, in.OrgID, in.InboxID, in.ID); err != nil {
 		return nil, err
 	}
 	in.ThreadID, in.Labels, in.Read = old.ThreadID, old.Labels, old.Read
 	return s.Store(ctx, tx, in)
 }
 
+// DeleteMessageTx deletes a message inside the caller's transaction,
+// releasing its usage; an emptied thread goes with it.
+func (s *Service) DeleteMessageTx(ctx context.Context, tx *gorm.DB, orgID, inboxID, id string) error {
+	threadID, err := s.deleteMessageTx(ctx, tx, orgID, inboxID, id)
+	if err != nil {
+		return err
+	}
+	return tx.Exec(`DELETE FROM threads WHERE id = ? AND message_count <= 0`, threadID).Error
+}
+
 // deleteMessageTx deletes a message and releases its usage inside tx; it
 // returns the message's thread.
-func (s *Service) deleteMessageTx(tx *gorm.DB, orgID, inboxID, id string) (string, error) {
+func (s *Service) deleteMessageTx(ctx context.Context, tx *gorm.DB, orgID, inboxID, id string) (string, error) {
 	var rows []struct {
 		ThreadID string
 		Size     int64
@@ -843,9 +878,16 @@ func (s *Service) deleteMessageTx(tx *gorm.DB, orgID, inboxID, id string) (strin
 		return "", models.NotFound("message")
 	}
 	r := rows[0]
-	if err := tx.Exec(`UPDATE inboxes SET used_bytes = greatest(used_bytes - ?, 0), message_count = greatest(message_count - 1, 0) WHERE id = ?`,
-		r.Size, inboxID).Error; err != nil {
+	var usage struct {
+		UsedBytes  int64
+		AlertCheck bool
+	}
+	if err := tx.Raw(`UPDATE inboxes SET used_bytes = greatest(used_bytes - ?, 0), message_count = greatest(message_count - 1, 0)
+		WHERE id = ? RETURNING used_bytes, `+alertCheck, r.Size, inboxID).Scan(&usage).Error; err != nil {
 		return "", fmt.Errorf("delete message: usage: %w", err)
+	}
+	if err := s.usageChanged(ctx, tx, usage.AlertCheck, orgID, inboxID, usage.UsedBytes); err != nil {
+		return "", err
 	}
 	unread := 0
 	if !r.Read {
@@ -875,8 +917,16 @@ func (s *Service) purgeMessages(ctx context.Context, db *gorm.DB, inboxID string
 			return err
 		}
 		n = r.N
-		return tx.Exec(`UPDATE inboxes SET used_bytes = greatest(used_bytes - ?, 0), message_count = greatest(message_count - ?, 0) WHERE id = ?`,
-			r.Bytes, r.N, inboxID).Error
+		var usage struct {
+			OrgID      string
+			UsedBytes  int64
+			AlertCheck bool
+		}
+		if err := tx.Raw(`UPDATE inboxes SET used_bytes = greatest(used_bytes - ?, 0), message_count = greatest(message_count - ?, 0)
+			WHERE id = ? RETURNING org_id, used_bytes, `+alertCheck, r.Bytes, r.N, inboxID).Scan(&usage).Error; err != nil {
+			return err
+		}
+		return s.usageChanged(ctx, tx, usage.AlertCheck, usage.OrgID, inboxID, usage.UsedBytes)
 	})
 	return n, err
 }

@@ -107,7 +107,7 @@ func (s *Service) CreateSenderRule(ctx context.Context, orgID, inboxID string, r
 	rule := &models.SenderRule{ID: models.NewID(models.PrefixSender), InboxID: inboxID, Pattern: pattern, Kind: req.Kind}
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		var ids []string
-		if err := tx.Raw(`SELECT id FROM inboxes WHERE id = ? AND org_id = ? AND status = 'active' FOR UPDATE`,
+		if err := tx.Raw(`SELECT id FROM inboxes WHERE id = ? AND org_id = ? AND status = 'active' FOR NO KEY UPDATE`,
 			inboxID, orgID).Scan(&ids).Error; err != nil {
 			return fmt.Errorf("create sender rule: %w", err)
 		}

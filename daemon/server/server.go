@@ -19,6 +19,7 @@ import (
 	"gent/daemon/approvals"
 	"gent/daemon/audit"
 	"gent/daemon/auth"
+	"gent/daemon/caps"
 	"gent/daemon/config"
 	"gent/daemon/delivery"
 	"gent/daemon/domains"
@@ -61,6 +62,9 @@ type Daemon struct {
 
 	// Webhooks deliver events to the organizations' endpoints.
 	Webhooks *events.Webhooks
+
+	// Caps keeps storage caps, their alerts and the usage records.
+	Caps *caps.Service
 }
 
 // New builds the services and the HTTP app; nothing listens yet.
@@ -84,6 +88,8 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	}
 
 	d.Webhooks = events.NewWebhooks(st, d.Events, d.Audit, box, cfg, log)
+	d.Caps = caps.NewService(st, d.Events, d.Audit, cfg, log)
+	d.Mail.SetUsageHook(d.Caps.UsageHook)
 
 	d.Mail.SetHostname(cfg.Hostname)
 	if d.Delivery, err = delivery.NewService(st, d.Events, cfg, d.Domains.Resolver(), d.Domains, d.Mail, log); err != nil {
@@ -101,6 +107,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Webhooks.Register(reg)
 	d.Delivery.RegisterWorkers(reg.Workers)
 	approvals.RegisterJobs(reg, reg.Workers, d.Approvals, cfg.Approvals.CheckInterval.D())
+	caps.RegisterJobs(reg, d.Caps)
 	jb, err := jobs.New(st, reg, cfg.Jobs.RescueAfter.D(), log)
 	if err != nil {
 		return nil, err
@@ -110,14 +117,14 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Delivery.SetJobs(jb)
 	d.Webhooks.Attach(jb)
 
-	smtpSrv, err := smtpin.New(cfg, d.Mail, log)
+	smtpSrv, err := smtpin.New(cfg, d.Mail, d.Domains.Resolver(), log)
 	if err != nil {
 		return nil, err
 	}
 	d.SMTP = smtpSrv
 
 	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Events: d.Events, Mail: d.Mail,
-		Domains: d.Domains, Log: log, Webhooks: d.Webhooks, Delivery: d.Delivery, Approvals: d.Approvals})
+		Domains: d.Domains, Log: log, Webhooks: d.Webhooks, Delivery: d.Delivery, Approvals: d.Approvals, Caps: d.Caps})
 	return d, nil
 }
 

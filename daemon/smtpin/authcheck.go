@@ -26,22 +26,18 @@ const (
 	authBudget = 20 * time.Second
 )
 
-// NewResolver returns a resolver that asks the DNS server at addr
-// (host:port, over UDP with TCP fallback), or the system resolver when addr
-// is empty.
-func NewResolver(addr string) *net.Resolver {
-	if addr == "" {
-		return net.DefaultResolver
-	}
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, addr)
-	}}
+// Resolver answers the lookups of the SPF, DKIM and DMARC checks through
+// dns.resolver (domains.Resolver; *net.Resolver has the same methods).
+type Resolver interface {
+	LookupTXT(ctx context.Context, name string) ([]string, error)
+	LookupMX(ctx context.Context, name string) ([]*net.MX, error)
+	LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error)
+	LookupAddr(ctx context.Context, addr string) ([]string, error)
 }
 
 // authChecker runs SPF, DKIM and DMARC through one resolver.
 type authChecker struct {
-	resolver *net.Resolver
+	resolver Resolver
 	timeout  time.Duration // per DNS query
 	hostname string        // authserv-id of the summary
 }

@@ -35,9 +35,9 @@ type Server struct {
 }
 
 // New builds the server; nothing listens yet.
-func New(cfg config.Config, m *mail.Service, log *slog.Logger) (*Server, error) {
+func New(cfg config.Config, m *mail.Service, resolver Resolver, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg.SMTP, host: cfg.Hostname, mail: m, log: log.With("component", "smtp"),
-		auth: &authChecker{resolver: NewResolver(cfg.DNS.Resolver), timeout: cfg.DNS.Timeout.D(), hostname: cfg.Hostname}}
+		auth: &authChecker{resolver: resolver, timeout: cfg.DNS.Timeout.D(), hostname: cfg.Hostname}}
 	srv := smtp.NewServer(&backend{s: s})
 	srv.Domain = cfg.Hostname
 	srv.MaxMessageBytes = cfg.SMTP.MaxMessageBytes

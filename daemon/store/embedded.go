@@ -343,3 +343,21 @@ func lastLines(b []byte, n int) string {
 	}
 	return strings.Join(lines, " | ")
 }
+
+// EmbeddedRunning reports whether the embedded cluster under dataDir is
+// running: its postmaster.pid names a live PostgreSQL process, so another
+// gentd is (or was, and left it) using it. Commands that would start the
+// cluster themselves check this first, since starting it stops a running
+// one.
+func EmbeddedRunning(dataDir string) bool {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(abs, "postgres", "data", "postmaster.pid"))
+	if err != nil {
+		return false
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	return pid > 0 && isPostgresProcess(pid)
+}

@@ -47,7 +47,7 @@ func TestWrapErrorUnique(t *testing.T) {
 	}
 }
 
-// Message bodies are compressed with lz4 (migration 00012) when the server
+// Message bodies are compressed with lz4 (migration 00013) when the server
 // has it, which the test server (the machine's PostgreSQL) does; the
 // bodies may leave the row, the search vector and the small columns stay.
 func TestMessageStorage(t *testing.T) {

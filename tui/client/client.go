@@ -67,6 +67,9 @@ type Client struct {
 
 	mu    sync.RWMutex
 	token Secret
+
+	// Event streams (Events).
+	minBackoff, maxBackoff, idle time.Duration
 }
 
 // Option configures a Client.
@@ -87,7 +90,8 @@ func New(server string, opts ...Option) (*Client, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("server URL %q: want http://host:port or https://host", server)
 	}
-	c := &Client{base: u, http: &http.Client{Timeout: 30 * time.Second}}
+	c := &Client{base: u, http: &http.Client{Timeout: 30 * time.Second},
+		minBackoff: DefaultStreamMinBackoff, maxBackoff: DefaultStreamMaxBackoff, idle: DefaultStreamIdle}
 	for _, o := range opts {
 		o(c)
 	}

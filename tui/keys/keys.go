@@ -30,6 +30,10 @@ type KeyMap struct {
 	Right     key.Binding
 	Choose    key.Binding // help for Left and Right together
 	Cancel    key.Binding
+	// In a multi-line text field ↑/↓ and enter move and break lines.
+	NextFieldTab key.Binding
+	PrevFieldTab key.Binding
+	NewLine      key.Binding
 
 	// Dashboard navigation.
 	Users   key.Binding
@@ -67,6 +71,21 @@ type KeyMap struct {
 	PresetSuperv key.Binding
 	PresetReader key.Binding
 
+	// Approvals.
+	Approvals     key.Binding
+	Approve       key.Binding
+	EditApprove   key.Binding
+	Reject        key.Binding
+	StatusFilter  key.Binding // switch the status shown
+	RefreshQueue  key.Binding // refresh where r rejects
+	ApproveEdited key.Binding // submit the edit form from any field
+
+	// Caps.
+	Caps      key.Binding
+	EditCap   key.Binding
+	RemoveCap key.Binding
+	Usage     key.Binding
+
 	// Confirmations.
 	Confirm key.Binding
 	Decline key.Binding
@@ -100,6 +119,10 @@ func Default() KeyMap {
 		Choose:    b("←/→", "choose", "left", "right"),
 		Cancel:    b("esc", "cancel", "esc"),
 
+		NextFieldTab: b("tab", "next", "tab"),
+		PrevFieldTab: b("shift+tab", "previous", "shift+tab"),
+		NewLine:      b("enter", "new line", "enter"),
+
 		Users:   b("u", "users", "u"),
 		Audit:   b("l", "audit log", "l"),
 		Logout:  b("X", "sign out", "X"),
@@ -132,6 +155,19 @@ func Default() KeyMap {
 		PresetAgent:  b("1", "default agent", "1"),
 		PresetSuperv: b("2", "supervised send", "2"),
 		PresetReader: b("3", "read-only observer", "3"),
+
+		Approvals:     b("a", "approvals", "a"),
+		Approve:       b("a", "approve", "a"),
+		EditApprove:   b("e", "edit+approve", "e"),
+		Reject:        b("r", "reject", "r"),
+		StatusFilter:  b("s", "status shown", "s"),
+		RefreshQueue:  b("ctrl+r", "refresh", "ctrl+r"),
+		ApproveEdited: b("ctrl+s", "approve as edited", "ctrl+s"),
+
+		Caps:      b("c", "caps", "c"),
+		EditCap:   b("e", "edit cap", "e"),
+		RemoveCap: b("d", "remove", "d"),
+		Usage:     b("u", "usage", "u"),
 
 		Confirm: b("y", "confirm", "y"),
 		Decline: b("n/esc", "cancel", "n", "esc"),

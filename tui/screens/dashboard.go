@@ -27,11 +27,15 @@ type Dashboard struct {
 	names     map[string]string
 	recentErr string
 	height    int
+
+	live common.Debouncer // reloads after events of the live stream
 }
 
 // NewDashboard builds the dashboard for the signed-in user's role.
 func NewDashboard(c *common.Common) *Dashboard {
 	d := &Dashboard{c: c, counts: map[string]count{}, errs: map[string]string{}}
+	// A summary: a steady flow of mail reloads it twice a second at most.
+	d.live.Delay = 2 * common.RefreshDelay
 	for _, s := range sections() {
 		if !s.AdminOnly || c.IsAdmin() {
 			d.sections = append(d.sections, s)
@@ -40,11 +44,16 @@ func NewDashboard(c *common.Common) *Dashboard {
 	return d
 }
 
-func (d *Dashboard) Title() string        { return "Dashboard" }
-func (d *Dashboard) SetSize(_, h int)     { d.height = h }
-func (d *Dashboard) Busy() (bool, string) { return d.req.Busy() }
-func (d *Dashboard) Init() tea.Cmd        { return d.refresh() }
-func (d *Dashboard) recentRows() int      { return max(3, d.height-len(d.sections)-7) }
+func (d *Dashboard) Title() string    { return "Dashboard" }
+func (d *Dashboard) SetSize(_, h int) { d.height = h }
+func (d *Dashboard) Busy() (bool, string) {
+	if d.live.Pending() {
+		return true, "Updating…"
+	}
+	return d.req.Busy()
+}
+func (d *Dashboard) Init() tea.Cmd   { return d.refresh() }
+func (d *Dashboard) recentRows() int { return max(3, d.height-len(d.sections)-7) }
 
 // ShortHelp leaves out the sections' keys: each section's line shows
 // its key, and ? lists them all.
@@ -61,21 +70,44 @@ func (d *Dashboard) FullHelp() [][]key.Binding {
 }
 
 // refresh starts every count and the recent activity.
-func (d *Dashboard) refresh() tea.Cmd {
+func (d *Dashboard) refresh() tea.Cmd { return d.refreshFor(nil) }
+
+// refreshFor counts again the sections the event types change (every
+// section when types is nil), and reloads the recent activity.
+func (d *Dashboard) refreshFor(types map[string]bool) tea.Cmd {
 	var cmds []tea.Cmd
 	for _, s := range d.sections {
-		if s.Count != nil {
+		if s.Count != nil && (types == nil || watches(s, types)) {
 			id, cmd := common.Call(d.c, s.Count)
 			d.req.Start("count:"+s.Name, id, "Counting "+strings.ToLower(s.Name)+"…")
 			cmds = append(cmds, cmd)
 		}
 	}
-	id, cmd := common.Call(d.c, loadActivity(d.c, client.AuditQuery{Page: client.Page{Limit: 20}}, nil))
+	// A reload for events keeps the names it has; r and changes made
+	// here fetch them again.
+	var names map[string]string
+	if types != nil {
+		names = d.names
+	}
+	id, cmd := common.Call(d.c, loadActivity(d.c, client.AuditQuery{Page: client.Page{Limit: 20}}, names))
 	d.req.Start("recent", id, "Loading recent activity…")
 	return tea.Batch(append(cmds, cmd)...)
 }
 
+// watches reports whether one of the event types changes s's count.
+func watches(s section, types map[string]bool) bool {
+	for _, t := range s.Events {
+		if types[t] {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *Dashboard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if types, ok := d.live.Fire(msg); ok {
+		return d, d.refreshFor(types)
+	}
 	switch msg := msg.(type) {
 	case common.ResultMsg[count]:
 		if name, ok := d.req.Done(msg.ID); ok {
@@ -97,6 +129,16 @@ func (d *Dashboard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case UserCreatedMsg, ChangedMsg:
 		return d, d.refresh()
+	case common.EventMsg:
+		for _, s := range d.sections {
+			if watches(s, map[string]bool{msg.Event.Type: true}) {
+				return d, d.live.Add(d.c, msg.Event.Type)
+			}
+		}
+	case common.StreamMsg:
+		if msg.Missed {
+			return d, d.refresh()
+		}
 	case tea.KeyMsg:
 		return d, d.handleKey(msg)
 	}

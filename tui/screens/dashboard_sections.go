@@ -24,6 +24,9 @@ type section struct {
 	Count     func(context.Context, *client.Client) (count, error)
 	Open      func(*common.Common) common.Component
 	About     string // shown when the section has no count
+	// Events are the event types that change the count: when one
+	// arrives on the live stream the count is fetched again.
+	Events []string
 }
 
 // count is what a section shows: a number and a one-line breakdown.
@@ -39,17 +42,33 @@ func sections() []section {
 		{
 			Name: "Domains", Key: func(c *common.Common) key.Binding { return c.Keys.Domains },
 			AdminOnly: true, Count: countDomains,
-			Open: func(c *common.Common) common.Component { return NewDomains(c) },
+			Open:   func(c *common.Common) common.Component { return NewDomains(c) },
+			Events: []string{models.EventDomainVerified, models.EventDomainChanged},
 		},
 		{
 			Name: "Inboxes", Key: func(c *common.Common) key.Binding { return c.Keys.Inboxes },
 			AdminOnly: true, Count: countInboxes,
 			Open: func(c *common.Common) common.Component { return NewInboxes(c) },
+			Events: []string{models.EventMessageReceived, models.EventMessageSent, models.EventMessageApproved,
+				models.EventMessageRejected, models.EventMessageExpired},
 		},
 		{
 			Name: "Tokens", Key: func(c *common.Common) key.Binding { return c.Keys.Tokens },
 			AdminOnly: true, Count: countTokens,
-			Open: func(c *common.Common) common.Component { return NewTokens(c, nil) },
+			Open:   func(c *common.Common) common.Component { return NewTokens(c, nil) },
+			Events: []string{models.EventTokenRevoked},
+		},
+		{
+			Name: "Approvals", Key: func(c *common.Common) key.Binding { return c.Keys.Approvals },
+			Count:  countApprovals,
+			Open:   func(c *common.Common) common.Component { return NewApprovals(c) },
+			Events: approvalEvents,
+		},
+		{
+			Name: "Caps", Key: func(c *common.Common) key.Binding { return c.Keys.Caps },
+			AdminOnly: true, Count: countCaps,
+			Open:   func(c *common.Common) common.Component { return NewCaps(c) },
+			Events: capEvents,
 		},
 		{
 			Name: "Users", Key: func(c *common.Common) key.Binding { return c.Keys.Users },
@@ -130,6 +149,48 @@ func countTokens(ctx context.Context, cl *client.Client) (count, error) {
 		return count{Detail: "let agents use an inbox, with the scopes you pick"}, nil
 	}
 	return count{N: len(ts), Detail: strings.Join(breakdown(by, "active", "expired", "revoked"), " · ")}, nil
+}
+
+// countApprovals counts the held sends waiting for a decision; any draws
+// attention.
+func countApprovals(ctx context.Context, cl *client.Client) (count, error) {
+	as, err := cl.AllApprovals(ctx, client.ApprovalQuery{Status: models.ApprovalPending})
+	if err != nil {
+		return count{}, err
+	}
+	if len(as) == 0 {
+		return count{Detail: "held sends wait here for a reviewer"}, nil
+	}
+	return count{N: len(as), Detail: "waiting for a decision", Alert: true}, nil
+}
+
+// countCaps counts the fired storage alerts, with the inboxes over their
+// limit and how many are capped; a fired alert draws attention.
+func countCaps(ctx context.Context, cl *client.Client) (count, error) {
+	items, err := cl.AllMailboxCaps(ctx)
+	if err != nil {
+		return count{}, err
+	}
+	capped, fired, over := 0, 0, 0
+	for _, it := range items {
+		if it.Cap == nil {
+			continue
+		}
+		capped++
+		fired += firedAlerts(it)
+		if it.UsedBytes > it.Cap.LimitBytes {
+			over++
+		}
+	}
+	if capped == 0 {
+		return count{Detail: "no caps: inboxes may grow without limit"}, nil
+	}
+	parts := []string{plural(fired, "alert") + " fired"}
+	if over > 0 {
+		parts = append(parts, fmt.Sprintf("%d over the limit", over))
+	}
+	parts = append(parts, fmt.Sprintf("%d of %s capped", capped, plural(len(items), "inbox")))
+	return count{N: fired, Detail: strings.Join(parts, " · "), Alert: fired > 0 || over > 0}, nil
 }
 
 // breakdown is "n key" for each key with a count, in order.

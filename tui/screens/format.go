@@ -6,6 +6,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"gent/models"
 	"gent/tui/styles"
@@ -13,9 +14,11 @@ import (
 
 // Kinds of data a ChangedMsg names.
 const (
-	kindDomains = "domains"
-	kindInboxes = "inboxes"
-	kindTokens  = "tokens"
+	kindDomains   = "domains"
+	kindInboxes   = "inboxes"
+	kindTokens    = "tokens"
+	kindApprovals = "approvals"
+	kindCaps      = "caps"
 )
 
 // ChangedMsg says a screen created, changed or deleted something of a
@@ -117,4 +120,22 @@ func wrap(s string, width, n int) []string {
 // errorView is an error in a screen with how to retry.
 func errorView(st styles.Styles, err string) string {
 	return st.Error.Render(styles.Fail+" "+err) + "\n" + st.Muted.Render("r to try again")
+}
+
+// fitWidth cuts every line of s to w columns, ending a cut one with "…".
+func fitWidth(s string, w int) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, max(1, w), "…")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// cutLines keeps the first h lines of s.
+func cutLines(s string, h int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > h {
+		lines = lines[:max(1, h)]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -21,6 +21,14 @@ const (
 
 	Checked   = "[x]" // a checked scope
 	Unchecked = "[ ]"
+
+	// A usage bar: used and free cells, an alert threshold armed and
+	// fired, and the sign of usage past the limit.
+	BarUsed   = "█"
+	BarFree   = "░"
+	MarkArmed = "|"
+	MarkFired = "!"
+	BarOver   = "+"
 )
 
 // Styles used by every screen.

@@ -1,7 +1,9 @@
-// Package form is a small vertical form of text, password and choice
-// fields, with per-field errors from the API (matched by the error's
-// field name) and the TUI's keys: tab/↓ next, shift+tab/↑ previous,
-// ←/→ change a choice, enter next field or submit on the last one.
+// Package form is a small vertical form of text, password, multi-line
+// text and choice fields, with per-field errors from the API (matched by
+// the error's field name) and the TUI's keys: tab/↓ next, shift+tab/↑
+// previous, ←/→ change a choice, enter next field or submit on the last
+// one. In a multi-line field ↑/↓ and enter edit the text, so only tab and
+// shift+tab leave it, and the form's submit key (SubmitOn) submits it.
 package form
 
 import (
@@ -9,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textarea"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -34,6 +37,7 @@ type Field struct {
 	Hint  string
 
 	input   textinput.Model
+	area    *textarea.Model // a multi-line field
 	choices []Choice
 	sel     int
 	err     string
@@ -60,6 +64,19 @@ func Password(name, label string) *Field {
 	return f
 }
 
+// Area is a multi-line text field showing height lines.
+func Area(name, label string, height int) *Field {
+	ta := textarea.New()
+	ta.Prompt = ""
+	ta.ShowLineNumbers = false
+	ta.CharLimit = 0
+	ta.MaxHeight = 0
+	plain := textarea.Style{}
+	ta.FocusedStyle, ta.BlurredStyle = plain, plain
+	ta.SetHeight(height)
+	return &Field{Name: name, Label: label, input: newInput(), area: &ta}
+}
+
 // Select is a choice field with choices[sel] selected.
 func Select(name, label string, choices []Choice, sel int) *Field {
 	return &Field{Name: name, Label: label, choices: choices, sel: sel}
@@ -69,7 +86,19 @@ func Select(name, label string, choices []Choice, sel int) *Field {
 func (f *Field) WithHint(h string) *Field { f.Hint = h; return f }
 
 // WithValue sets the value of a text field.
-func (f *Field) WithValue(v string) *Field { f.input.SetValue(v); return f }
+func (f *Field) WithValue(v string) *Field {
+	if f.area != nil {
+		// SetValue leaves the cursor at the end; the text is read
+		// from its start.
+		f.area.SetValue(v)
+		f.area.Focus()
+		*f.area, _ = f.area.Update(tea.KeyMsg{Type: tea.KeyCtrlHome})
+		f.area.Blur()
+		return f
+	}
+	f.input.SetValue(v)
+	return f
+}
 
 // WithLimit sets the most characters a text field takes.
 func (f *Field) WithLimit(n int) *Field { f.input.CharLimit = n; return f }
@@ -89,6 +118,9 @@ func (f *Field) Value() string {
 	if f.isChoice() {
 		return f.choices[f.sel].Value
 	}
+	if f.area != nil {
+		return f.area.Value()
+	}
 	return f.input.Value()
 }
 
@@ -99,12 +131,17 @@ type Form struct {
 	focus  int
 	err    string // an error that names no field
 	width  int
+	submit *key.Binding // submits from any field (SubmitOn)
 }
 
 // New builds a form; call Init to focus its first field.
 func New(c *common.Common, fields ...*Field) *Form {
 	return &Form{c: c, fields: fields, width: 80}
 }
+
+// SubmitOn makes b submit the form from any field (forms with a
+// multi-line field, where enter breaks lines).
+func (f *Form) SubmitOn(b key.Binding) *Form { f.submit = &b; return f }
 
 // Init focuses the first field.
 func (f *Form) Init() tea.Cmd { return f.focusOn(0) }
@@ -114,6 +151,9 @@ func (f *Form) SetWidth(w int) {
 	f.width = w
 	for _, fl := range f.fields {
 		fl.input.Width = max(8, w-labelWidth-4)
+		if fl.area != nil {
+			fl.area.SetWidth(max(8, w-labelWidth-3))
+		}
 	}
 }
 
@@ -152,19 +192,27 @@ func (f *Form) Focus(name string) tea.Cmd {
 func (f *Form) Typing() bool { return !f.fields[f.focus].isChoice() }
 
 // SetError shows err under the field it names (and focuses that field), or
-// above the form when it names none. It returns the focus command.
+// above the form when it names none. It returns the focus command. An
+// error naming a part of a field (alert_thresholds[1], edits.to[0]) goes
+// under that field.
 func (f *Form) SetError(err error) tea.Cmd {
 	f.ClearErrors()
 	msg := common.Describe(err)
 	name := common.Field(err)
 	for i, fl := range f.fields {
-		if name != "" && fl.Name == name {
+		if name != "" && names(fl.Name, name) {
 			fl.err = msg
 			return f.focusOn(i)
 		}
 	}
 	f.err = msg
 	return nil
+}
+
+// names reports whether the error field errField is the field name or a
+// part of it.
+func names(name, errField string) bool {
+	return errField == name || strings.HasPrefix(errField, name+"[") || strings.HasPrefix(errField, name+".")
 }
 
 // ClearErrors removes every error.
@@ -180,6 +228,9 @@ func (f *Form) Reset() tea.Cmd {
 	f.ClearErrors()
 	for _, fl := range f.fields {
 		fl.input.Reset()
+		if fl.area != nil {
+			fl.area.Reset()
+		}
 	}
 	return f.focusOn(0)
 }
@@ -188,9 +239,14 @@ func (f *Form) focusOn(i int) tea.Cmd {
 	f.focus = (i + len(f.fields)) % len(f.fields)
 	var cmd tea.Cmd
 	for j, fl := range f.fields {
-		if j == f.focus && !fl.isChoice() {
+		switch {
+		case j == f.focus && fl.area != nil:
+			cmd = fl.area.Focus()
+		case j == f.focus && !fl.isChoice():
 			cmd = fl.input.Focus()
-		} else {
+		case fl.area != nil:
+			fl.area.Blur()
+		default:
 			fl.input.Blur()
 		}
 	}
@@ -202,6 +258,12 @@ func (f *Form) focusOn(i int) tea.Cmd {
 func (f *Form) Update(msg tea.Msg) (submit bool, cmd tea.Cmd) {
 	k := f.c.Keys
 	cur := f.fields[f.focus]
+	if km, ok := msg.(tea.KeyMsg); ok && f.submit != nil && key.Matches(km, *f.submit) {
+		return true, nil
+	}
+	if cur.area != nil {
+		return false, f.updateArea(cur, msg)
+	}
 	if km, ok := msg.(tea.KeyMsg); ok {
 		switch {
 		case key.Matches(km, k.Submit):
@@ -228,14 +290,46 @@ func (f *Form) Update(msg tea.Msg) (submit bool, cmd tea.Cmd) {
 	return false, cmd
 }
 
+// updateArea handles a message in a multi-line field: tab and shift+tab
+// leave it, everything else edits it.
+func (f *Form) updateArea(cur *Field, msg tea.Msg) tea.Cmd {
+	k := f.c.Keys
+	if km, ok := msg.(tea.KeyMsg); ok {
+		switch {
+		case key.Matches(km, k.NextFieldTab):
+			return f.focusOn(f.focus + 1)
+		case key.Matches(km, k.PrevFieldTab):
+			return f.focusOn(f.focus - 1)
+		}
+	}
+	ta, cmd := cur.area.Update(msg)
+	*cur.area = ta
+	return cmd
+}
+
 // Bindings are the form's keys for the help line.
 func (f *Form) Bindings() []key.Binding {
 	k := f.c.Keys
+	cur := f.fields[f.focus]
+	if cur.area != nil {
+		return []key.Binding{k.NextFieldTab, k.PrevFieldTab, k.NewLine, *f.submitKey()}
+	}
 	b := []key.Binding{k.NextField, k.PrevField}
-	if f.fields[f.focus].isChoice() {
+	if cur.isChoice() {
 		b = append(b, k.Choose)
 	}
+	if f.submit != nil {
+		return append(b, *f.submit)
+	}
 	return append(b, k.Submit)
+}
+
+func (f *Form) submitKey() *key.Binding {
+	if f.submit != nil {
+		return f.submit
+	}
+	b := f.c.Keys.Submit
+	return &b
 }
 
 // View draws the form.
@@ -251,7 +345,9 @@ func (f *Form) View() string {
 		if i == f.focus {
 			marker, label = styles.Cursor+" ", st.Focused
 		}
-		b.WriteString(marker + label.Render(padRight(fl.Label, labelWidth)) + fl.view(st, i == f.focus, f.width-labelWidth-2) + "\n")
+		view := fl.view(st, i == f.focus, f.width-labelWidth-2)
+		view = strings.ReplaceAll(view, "\n", "\n"+pad)
+		b.WriteString(marker + label.Render(padRight(fl.Label, labelWidth)) + view + "\n")
 		if fl.isChoice() && fl.choices[fl.sel].Help != "" {
 			b.WriteString(pad + st.Hint.Render(fl.choices[fl.sel].Help) + "\n")
 		}
@@ -271,6 +367,13 @@ func (f *Form) View() string {
 }
 
 func (fl *Field) view(st styles.Styles, focused bool, width int) string {
+	if fl.area != nil {
+		lines := strings.Split(fl.area.View(), "\n")
+		for i, l := range lines {
+			lines[i] = strings.TrimRight(l, " ")
+		}
+		return strings.Join(lines, "\n")
+	}
 	if !fl.isChoice() {
 		return fl.input.View()
 	}

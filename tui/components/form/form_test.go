@@ -132,3 +132,60 @@ func TestChoicesTooWideForOneLine(t *testing.T) {
 		t.Fatalf("choices not on one line at 140 columns:\n%s", v)
 	}
 }
+
+func TestAreaKeepsLinesAndSubmitKey(t *testing.T) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	cl, _ := client.New("http://127.0.0.1:9")
+	c := common.NewCommon(cl)
+	f := New(c, Text("subject", "Subject"), Area("text", "Text", 3).WithValue("one\ntwo"), Text("to", "To")).SubmitOn(c.Keys.ApproveEdited)
+	f.SetWidth(60)
+	f.Init()
+	f.Update(press(tea.KeyTab))
+	if f.Focused() != "text" || !f.Typing() {
+		t.Fatalf("focus %q", f.Focused())
+	}
+	// In the area ↓ and enter edit the text; the cursor starts at the top.
+	f.Update(press(tea.KeyDown))
+	f.Update(press(tea.KeyEnd))
+	f.Update(press(tea.KeyEnter))
+	typeIn(f, "three")
+	if f.Focused() != "text" || f.Value("text") != "one\ntwo\nthree" {
+		t.Fatalf("focus %q, text %q", f.Focused(), f.Value("text"))
+	}
+	v := f.View()
+	if !strings.Contains(v, "› Text            one\n                  two\n                  three") {
+		t.Fatalf("area not drawn under its label:\n%s", v)
+	}
+	// tab leaves it; ctrl+s submits from any field; enter on the last
+	// field too.
+	f.Update(press(tea.KeyShiftTab))
+	if f.Focused() != "subject" {
+		t.Fatalf("shift+tab went to %q", f.Focused())
+	}
+	if submit, _ := f.Update(press(tea.KeyCtrlS)); !submit {
+		t.Fatal("ctrl+s did not submit")
+	}
+	keys := ""
+	for _, b := range f.Bindings() {
+		keys += b.Help().Key + " "
+	}
+	if !strings.Contains(keys, "ctrl+s") {
+		t.Fatalf("help lacks the submit key: %s", keys)
+	}
+}
+
+func TestErrorUnderThePartsField(t *testing.T) {
+	f := New(newForm(t).c, Text("alert_thresholds", "Alerts"), Text("edits.to", "To"), Text("limit_gb", "Limit"))
+	f.Init()
+	for field, want := range map[string]string{"alert_thresholds[1]": "alert_thresholds", "edits.to[0]": "edits.to", "limit_gb": "limit_gb"} {
+		f.SetError(&client.APIError{Status: 422, Err: models.Invalid(field, "bad")})
+		if f.Focused() != want || f.Field(want).err == "" || f.err != "" {
+			t.Fatalf("%s: focus %q, field error %q, form error %q", field, f.Focused(), f.Field(want).err, f.err)
+		}
+	}
+	// A field the form does not have, even a prefix of one, goes above.
+	f.SetError(&client.APIError{Status: 422, Err: models.Invalid("alert", "bad")})
+	if f.err == "" {
+		t.Fatal("an error for an unknown field was placed under a field")
+	}
+}

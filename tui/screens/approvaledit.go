@@ -1,0 +1,196 @@
+package screens
+
+import (
+	"context"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"gent/models"
+	"gent/tui/client"
+	"gent/tui/common"
+	"gent/tui/components/form"
+	"gent/tui/styles"
+)
+
+// ApprovalEdit corrects a held send, then approves it as corrected: the
+// recipients, the subject and the text body; the HTML body can be kept or
+// dropped. Only what was changed is sent as an edit; the daemon checks
+// the corrected message like a new send and names a bad field, shown
+// under it.
+type ApprovalEdit struct {
+	c    *common.Common
+	req  common.Requests
+	a    models.Approval
+	d    *models.ApprovalDetail
+	form *form.Form
+	err  string
+	w    int
+}
+
+// NewApprovalEdit builds the form for a; d is its message when already
+// loaded (nil: it is loaded first).
+func NewApprovalEdit(c *common.Common, a models.Approval, d *models.ApprovalDetail) *ApprovalEdit {
+	s := &ApprovalEdit{c: c, a: a, w: 80}
+	if d != nil {
+		s.setDetail(d)
+	}
+	return s
+}
+
+func (s *ApprovalEdit) Title() string        { return "Edit and approve" }
+func (s *ApprovalEdit) Busy() (bool, string) { return s.req.Busy() }
+
+// Typing is always true: esc cancels the form.
+func (s *ApprovalEdit) Typing() bool { return true }
+
+func (s *ApprovalEdit) SetSize(w, _ int) {
+	s.w = w
+	if s.form != nil {
+		s.form.SetWidth(w)
+	}
+}
+
+func (s *ApprovalEdit) Init() tea.Cmd {
+	if s.form != nil {
+		return s.form.Init()
+	}
+	aid := s.a.ID
+	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (*models.ApprovalDetail, error) {
+		return cl.Approval(ctx, aid)
+	})
+	s.req.Start("detail", id, "Loading the held message…")
+	return cmd
+}
+
+func (s *ApprovalEdit) ShortHelp() []key.Binding {
+	if s.form == nil {
+		return []key.Binding{s.c.Keys.Cancel}
+	}
+	return append(s.form.Bindings(), s.c.Keys.Cancel)
+}
+
+func (s *ApprovalEdit) FullHelp() [][]key.Binding { return [][]key.Binding{s.ShortHelp()} }
+
+// setDetail builds the form with the message's current values.
+func (s *ApprovalEdit) setDetail(d *models.ApprovalDetail) {
+	s.d, s.a = d, d.Approval
+	m := d.Message
+	fields := []*form.Field{
+		form.Text("edits.to", "To").WithLimit(4000).WithValue(addrList(m.To)).WithHint("addresses, comma-separated"),
+		form.Text("edits.subject", "Subject").WithLimit(998).WithValue(m.Subject),
+		form.Area("edits.text", "Text", 6).WithValue(m.Text).WithHint("enter breaks lines; ctrl+s approves as edited"),
+	}
+	if m.HTML != "" {
+		fields = append(fields, form.Select("html", "HTML part", []form.Choice{
+			{Value: "keep", Label: "keep as it is", Help: "Mail readers that show HTML show this part unchanged."},
+			{Value: "drop", Label: "drop it", Help: "The message goes as text only: what you see above."},
+		}, 0))
+	}
+	s.form = form.New(s.c, fields...).SubmitOn(s.c.Keys.ApproveEdited)
+	s.form.SetWidth(s.w)
+}
+
+func (s *ApprovalEdit) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case common.ResultMsg[*models.ApprovalDetail]:
+		if _, ok := s.req.Done(msg.ID); ok {
+			if cmd := pendingOnly(msg.Value.Approval); cmd != nil {
+				return s, tea.Batch(common.Pop, cmd)
+			}
+			s.setDetail(msg.Value)
+			return s, s.form.Init()
+		}
+	case common.ResultMsg[decided]:
+		if _, ok := s.req.Done(msg.ID); ok {
+			return s, tea.Batch(common.Pop, decidedCmds(msg.Value))
+		}
+	case common.ErrorMsg:
+		if name, ok := s.req.Done(msg.ID); ok {
+			switch {
+			case name == "detail":
+				s.err = common.Describe(msg.Err)
+			case client.StatusOf(msg.Err) == 422 && common.Field(msg.Err) != "":
+				return s, s.form.SetError(msg.Err)
+			default: // decided meanwhile, expired: back to where it is listed
+				return s, tea.Batch(common.Pop, decisionFailed(s.a.ID, msg.Err))
+			}
+		}
+	case tea.KeyMsg:
+		if key.Matches(msg, s.c.Keys.Cancel) {
+			return s, common.Pop
+		}
+		if s.form == nil || s.req.Pending("approve") {
+			return s, nil
+		}
+		submit, cmd := s.form.Update(msg)
+		if submit {
+			return s, s.submit()
+		}
+		return s, cmd
+	default:
+		if s.form != nil {
+			_, cmd := s.form.Update(msg)
+			return s, cmd
+		}
+	}
+	return s, nil
+}
+
+// edits are the fields the reviewer changed (nil when none was).
+func (s *ApprovalEdit) edits() *models.ApprovalEdits {
+	m := s.d.Message
+	var e models.ApprovalEdits
+	changed := false
+	if v := s.form.Value("edits.to"); v != addrList(m.To) {
+		to := splitAddresses(v)
+		e.To, changed = &to, true
+	}
+	if v := s.form.Value("edits.subject"); v != m.Subject {
+		e.Subject, changed = &v, true
+	}
+	if v := s.form.Value("edits.text"); v != m.Text {
+		e.Text, changed = &v, true
+	}
+	if s.form.Value("html") == "drop" {
+		empty := ""
+		e.HTML, changed = &empty, true
+	}
+	if !changed {
+		return nil
+	}
+	return &e
+}
+
+func (s *ApprovalEdit) submit() tea.Cmd {
+	s.form.ClearErrors()
+	edits, aid := s.edits(), s.a.ID
+	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (decided, error) {
+		ap, err := cl.Approve(ctx, aid, edits)
+		if err != nil {
+			return decided{}, err
+		}
+		action := "edit"
+		if edits == nil {
+			action = "approve"
+		}
+		return decided{Approval: *ap, Action: action}, nil
+	})
+	s.req.Start("approve", id, "Approving "+quoteSubject(s.a.Subject)+" as edited…")
+	return cmd
+}
+
+func (s *ApprovalEdit) View() string { return fitWidth(s.view(), s.w) }
+
+func (s *ApprovalEdit) view() string {
+	st := s.c.Styles
+	head := st.Title.Render("Edit "+quoteSubject(s.a.Subject)+", then approve it") + "\n"
+	switch {
+	case s.err != "":
+		return head + "\n" + st.Error.Render(styles.Fail+" "+s.err)
+	case s.form == nil:
+		return head + "\n" + st.Muted.Render("Loading the held message…")
+	}
+	return head + st.Muted.Render("From "+s.a.TokenLabel+". It is sent as corrected here; the agent sees it\nlabelled edited.") +
+		"\n\n" + s.form.View()
+}

@@ -1,0 +1,350 @@
+package screens
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"gent/models"
+	"gent/tui/client"
+	"gent/tui/common"
+	"gent/tui/components/table"
+	"gent/tui/styles"
+)
+
+// approvalStatuses are the queue's views, in the order s steps through.
+var approvalStatuses = []string{models.ApprovalPending, models.ApprovalApproved, models.ApprovalRejected, models.ApprovalExpired}
+
+// approvalPage is how many held sends the queue shows (newest first).
+const approvalPage = 200
+
+// approvalEvents change what the queue shows.
+var approvalEvents = []string{models.EventApprovalRequested, models.EventMessageApproved,
+	models.EventMessageRejected, models.EventMessageExpired}
+
+// Approvals is the queue of held sends: pending ones by default, newest
+// first, updating live as sends are held and decided. Sends are approved,
+// edited then approved, or rejected here or from their detail screen.
+type Approvals struct {
+	c      *common.Common
+	req    common.Requests
+	table  *table.Model
+	status string
+	items  []models.Approval
+	more   bool // more than approvalPage of them
+	err    string
+	w, h   int
+
+	selectID string
+	dec      decider
+	live     common.Debouncer
+}
+
+// approvalList is one page of the queue.
+type approvalList struct {
+	Status string
+	Items  []models.Approval
+	More   bool
+}
+
+// NewApprovals builds the queue, showing pending sends.
+func NewApprovals(c *common.Common) *Approvals {
+	return &Approvals{c: c, status: models.ApprovalPending, dec: newDecider(c), table: table.New(c,
+		table.Column{Title: "Held", Width: 11},
+		table.Column{Title: "Agent", Width: 18},
+		table.Column{Title: "To", Width: 20},
+		table.Column{Title: "Subject", Width: 0},
+	)}
+}
+
+func (s *Approvals) Title() string { return "Approvals" }
+func (s *Approvals) Init() tea.Cmd { return s.load() }
+func (s *Approvals) Typing() bool  { return s.dec.open() }
+
+func (s *Approvals) Busy() (bool, string) {
+	if b, label := s.dec.busy(); b {
+		return b, label
+	}
+	if s.live.Pending() {
+		return true, "Updating the queue…"
+	}
+	return s.req.Busy()
+}
+
+// previewLines is the height of the selected send's lines under the table.
+const previewLines = 3
+
+func (s *Approvals) SetSize(w, h int) {
+	s.w, s.h = w, h
+	s.dec.setWidth(w)
+	rows := h - 5 - previewLines
+	if box := s.dec.view(); box != "" {
+		rows -= lines(box) + 1
+	}
+	s.table.SetSize(w, rows)
+}
+
+func (s *Approvals) ShortHelp() []key.Binding {
+	k := s.c.Keys
+	if b := s.dec.bindings(); b != nil {
+		return b
+	}
+	if s.status != models.ApprovalPending {
+		return []key.Binding{k.Open, k.StatusFilter, k.RefreshQueue}
+	}
+	// enter is named in the summary line, s in the filter line.
+	return []key.Binding{k.Approve, k.EditApprove, k.Reject}
+}
+
+func (s *Approvals) FullHelp() [][]key.Binding {
+	k := s.c.Keys
+	if b := s.dec.bindings(); b != nil {
+		return [][]key.Binding{b}
+	}
+	if s.status != models.ApprovalPending {
+		return [][]key.Binding{{k.Open, k.StatusFilter, k.RefreshQueue}, s.table.Bindings()}
+	}
+	return [][]key.Binding{{k.Open, k.Approve, k.EditApprove}, {k.Reject, k.StatusFilter, k.RefreshQueue}, s.table.Bindings()}
+}
+
+func (s *Approvals) load() tea.Cmd {
+	status := s.status
+	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (approvalList, error) {
+		l, err := cl.Approvals(ctx, client.ApprovalQuery{Status: status, Page: client.Page{Limit: approvalPage}})
+		if err != nil {
+			return approvalList{}, err
+		}
+		return approvalList{Status: status, Items: l.Data, More: l.NextCursor != ""}, nil
+	})
+	s.req.Start("list", id, "Loading "+status+" sends…")
+	return cmd
+}
+
+func (s *Approvals) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	handled, decCmd := s.dec.update(msg)
+	if handled {
+		s.SetSize(s.w, s.h) // a question opened or closed
+		return s, decCmd
+	}
+	m, cmd := s.update(msg)
+	return m, tea.Batch(decCmd, cmd) // decCmd: the reason field's cursor
+}
+
+func (s *Approvals) update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, ok := s.live.Fire(msg); ok {
+		return s, s.load()
+	}
+	switch msg := msg.(type) {
+	case common.ResultMsg[approvalList]:
+		if _, ok := s.req.Done(msg.ID); ok {
+			s.setItems(msg.Value)
+		}
+	case common.ErrorMsg:
+		if _, ok := s.req.Done(msg.ID); ok {
+			s.err = common.Describe(msg.Err)
+		}
+	case common.EventMsg:
+		for _, t := range approvalEvents {
+			if msg.Event.Type == t {
+				return s, s.live.Add(s.c, t)
+			}
+		}
+	case common.StreamMsg:
+		if msg.Missed {
+			return s, s.load()
+		}
+	case ChangedMsg:
+		if msg.Kind == kindApprovals {
+			s.drop(msg.ID)
+			return s, s.load()
+		}
+	case tea.KeyMsg:
+		cmd := s.handleKey(msg)
+		s.SetSize(s.w, s.h)
+		return s, cmd
+	}
+	return s, nil
+}
+
+func (s *Approvals) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := s.c.Keys
+	switch {
+	case key.Matches(msg, k.StatusFilter):
+		s.status = nextStatus(s.status)
+		s.items, s.err = nil, ""
+		s.table.SetRows(nil)
+		s.table.SetCursor(0)
+		return s.load()
+	case key.Matches(msg, k.RefreshQueue):
+		return s.load()
+	}
+	if len(s.items) == 0 {
+		return nil
+	}
+	a := s.items[s.table.Cursor()]
+	switch {
+	case key.Matches(msg, k.Open):
+		return common.Push(NewApproval(s.c, a))
+	case key.Matches(msg, k.Approve):
+		return s.dec.askApprove(a)
+	case key.Matches(msg, k.Reject):
+		return s.dec.askReject(a)
+	case key.Matches(msg, k.EditApprove):
+		if cmd := pendingOnly(a); cmd != nil {
+			return cmd
+		}
+		return common.Push(NewApprovalEdit(s.c, a, nil))
+	}
+	s.table.Update(msg)
+	return nil
+}
+
+func nextStatus(cur string) string {
+	for i, st := range approvalStatuses {
+		if st == cur {
+			return approvalStatuses[(i+1)%len(approvalStatuses)]
+		}
+	}
+	return models.ApprovalPending
+}
+
+// drop takes a decided send out of the pending queue at once; the reload
+// that follows confirms it.
+func (s *Approvals) drop(id string) {
+	if s.status != models.ApprovalPending {
+		return
+	}
+	for i, a := range s.items {
+		if a.ID == id {
+			s.setItems(approvalList{Status: s.status, Items: append(append([]models.Approval{}, s.items[:i]...), s.items[i+1:]...), More: s.more})
+			return
+		}
+	}
+}
+
+func (s *Approvals) setItems(l approvalList) {
+	if l.Status != s.status {
+		return // the filter changed since
+	}
+	keep := s.selectID
+	if len(s.items) > 0 && keep == "" {
+		keep = s.items[s.table.Cursor()].ID
+	}
+	s.items, s.more, s.err = l.Items, l.More, ""
+	rows := make([][]string, len(l.Items))
+	sel := -1
+	for i, a := range l.Items {
+		rows[i] = []string{localTime(a.CreatedAt, minuteShort), a.TokenLabel, strings.Join(a.To, ", "), subjectOr(a.Subject)}
+		if a.ID == keep {
+			sel = i
+		}
+	}
+	s.selectID = ""
+	s.table.SetRows(rows)
+	if sel >= 0 {
+		s.table.SetCursor(sel)
+	}
+}
+
+func subjectOr(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "(no subject)"
+	}
+	return s
+}
+
+func (s *Approvals) View() string { return fitWidth(cutLines(s.view(), s.h), s.w) }
+
+func (s *Approvals) view() string {
+	st := s.c.Styles
+	var b strings.Builder
+	b.WriteString(s.filterLine() + "\n")
+	// An open question shows whatever the list does meanwhile: the send
+	// may leave the list while its confirmation is open.
+	if box := s.dec.view(); box != "" {
+		b.WriteString("\n" + box + "\n")
+	}
+	switch {
+	case s.err != "":
+		return b.String() + "\n" + errorView(st, s.err)
+	case s.items == nil:
+		return b.String() + "\n" + st.Muted.Render("Loading…")
+	case len(s.items) == 0 && s.status == models.ApprovalPending:
+		return b.String() + "\n" + st.Title.Render("Nothing waits for a decision") + "\n\n" + st.Muted.Render(
+			"Sends by agent tokens that need approval are held here. This list\nupdates by itself as they arrive.")
+	case len(s.items) == 0:
+		return b.String() + "\n" + st.Muted.Render("No "+s.status+" sends.")
+	}
+	if box := s.dec.view(); box != "" && lines(box)+10 > s.h {
+		// No room for the list under the question: the send it is about.
+		return b.String() + "\n" + s.preview()
+	}
+	b.WriteString("\n" + s.summary() + "\n\n")
+	b.WriteString(s.table.View() + "\n\n" + s.preview())
+	return b.String()
+}
+
+// filterLine shows which status is shown, as choices: readable without
+// colour.
+func (s *Approvals) filterLine() string {
+	st := s.c.Styles
+	parts := make([]string, len(approvalStatuses))
+	for i, status := range approvalStatuses {
+		if status == s.status {
+			parts[i] = st.Selected.Render("(•) " + status)
+		} else {
+			parts[i] = st.Muted.Render("( ) " + status)
+		}
+	}
+	line := strings.Join(parts, "  ")
+	switch w := ansi.StringWidth(line); {
+	case w+14 <= s.w:
+		return line + st.Muted.Render("   s switches")
+	case w <= s.w:
+		return line
+	}
+	return st.Selected.Render("(•) "+s.status) + st.Muted.Render(" · s switches")
+}
+
+func (s *Approvals) summary() string {
+	st := s.c.Styles
+	n := fmt.Sprintf("%d", len(s.items))
+	if s.more {
+		n = fmt.Sprintf("the newest %d", len(s.items))
+	}
+	if s.status == models.ApprovalPending {
+		return st.Title.Render(n+" waiting for a decision") + st.Muted.Render(" · newest first · enter shows one in full")
+	}
+	return st.Title.Render(n+" "+s.status) + st.Muted.Render(" · newest first · enter shows one in full")
+}
+
+// preview is the selected send in a few lines.
+func (s *Approvals) preview() string {
+	st := s.c.Styles
+	a := s.items[s.table.Cursor()]
+	head := st.Title.Render(clip(subjectOr(a.Subject), 50)) + st.Muted.Render(" · from "+a.TokenLabel)
+	to := st.Label.Render("To") + "  " + st.Value.Render(strings.Join(a.To, ", "))
+	return head + "\n" + to + "\n" + approvalState(st, a)
+}
+
+// approvalState says where a held send stands, with a symbol.
+func approvalState(st styles.Styles, a models.Approval) string {
+	switch a.Status {
+	case models.ApprovalPending:
+		return st.Warning.Render(styles.Pending+" pending") + st.Muted.Render(" · held "+localTime(a.CreatedAt, dateShort)+
+			" · expires "+localTime(a.ExpiresAt, dateShort))
+	case models.ApprovalApproved:
+		s := st.Success.Render(styles.OK+" approved") + st.Muted.Render(" "+whenOr(a.DecidedAt, ""))
+		if a.Edited {
+			s += st.Muted.Render(" · edited by the reviewer")
+		}
+		return s
+	case models.ApprovalRejected:
+		return st.Error.Render(styles.Fail+" rejected") + st.Muted.Render(" "+whenOr(a.DecidedAt, "")+": ") + st.Value.Render(a.Reason)
+	}
+	return st.Warning.Render(styles.Warn+" expired") + st.Muted.Render(" "+localTime(a.ExpiresAt, dateShort)+": not sent")
+}

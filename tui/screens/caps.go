@@ -1,0 +1,438 @@
+package screens
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"gent/models"
+	"gent/tui/client"
+	"gent/tui/common"
+	"gent/tui/components/confirm"
+	"gent/tui/styles"
+)
+
+// capEvents change what the caps screen shows: usage moves with mail,
+// alerts fire.
+var capEvents = []string{models.EventCapThresholdCrossed, models.EventMessageReceived, models.EventMessageSent,
+	models.EventMessageApproved, models.EventMessageRejected, models.EventMessageExpired}
+
+// Caps shows every inbox's storage: a bar of its usage against its cap
+// with the alert thresholds marked on it, the mode, and the alerts that
+// fired. Caps are set, changed and removed here (owners and admins).
+type Caps struct {
+	c      *common.Common
+	req    common.Requests
+	items  []models.MailboxCap
+	loaded bool
+	err    string
+	cursor int
+	offset int
+	w, h   int
+
+	selectID string
+	confirm  *confirm.Model
+	removing models.MailboxCap
+	live     common.Debouncer
+}
+
+// NewCaps builds the caps screen.
+func NewCaps(c *common.Common) *Caps { return &Caps{c: c, w: 80, h: 20} }
+
+func (s *Caps) Title() string { return "Caps" }
+func (s *Caps) Init() tea.Cmd { return s.load() }
+func (s *Caps) Typing() bool  { return s.confirm != nil }
+
+func (s *Caps) Busy() (bool, string) {
+	if s.live.Pending() {
+		return true, "Updating usage…"
+	}
+	return s.req.Busy()
+}
+
+func (s *Caps) SetSize(w, h int) {
+	s.w, s.h = w, h
+	if s.confirm != nil {
+		s.confirm.SetWidth(w)
+	}
+	s.clamp()
+}
+
+func (s *Caps) ShortHelp() []key.Binding {
+	k := s.c.Keys
+	if s.confirm != nil {
+		return s.confirm.Bindings()
+	}
+	return []key.Binding{k.EditCap, k.RemoveCap, k.Usage, k.Refresh}
+}
+
+func (s *Caps) FullHelp() [][]key.Binding {
+	k := s.c.Keys
+	if s.confirm != nil {
+		return [][]key.Binding{s.confirm.Bindings()}
+	}
+	return [][]key.Binding{{k.EditCap, k.RemoveCap}, {k.Usage, k.Refresh}, {k.Up, k.Down, k.Top, k.Bottom}}
+}
+
+func (s *Caps) load() tea.Cmd {
+	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) ([]models.MailboxCap, error) {
+		return cl.AllMailboxCaps(ctx)
+	})
+	s.req.Start("list", id, "Loading storage caps…")
+	return cmd
+}
+
+func (s *Caps) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, ok := s.live.Fire(msg); ok {
+		return s, s.load()
+	}
+	switch msg := msg.(type) {
+	case common.ResultMsg[[]models.MailboxCap]:
+		if _, ok := s.req.Done(msg.ID); ok {
+			s.setItems(msg.Value)
+		}
+	case common.ResultMsg[deleted]:
+		if _, ok := s.req.Done(msg.ID); ok {
+			return s, tea.Batch(changed(kindCaps, msg.Value.ID), common.Flash("Removed the cap of "+msg.Value.Name+": it may grow without limit."))
+		}
+	case common.ErrorMsg:
+		if name, ok := s.req.Done(msg.ID); ok {
+			if name != "list" {
+				return s, common.FlashError(common.Describe(msg.Err))
+			}
+			s.err = common.Describe(msg.Err)
+		}
+	case common.EventMsg:
+		for _, t := range capEvents {
+			if msg.Event.Type == t {
+				return s, s.live.Add(s.c, t)
+			}
+		}
+	case common.StreamMsg:
+		if msg.Missed {
+			return s, s.load()
+		}
+	case ChangedMsg:
+		if msg.Kind == kindCaps || msg.Kind == kindInboxes {
+			s.selectID = msg.ID
+			return s, s.load()
+		}
+	case tea.KeyMsg:
+		if s.confirm != nil {
+			return s, s.answer(msg)
+		}
+		return s, s.handleKey(msg)
+	}
+	return s, nil
+}
+
+func (s *Caps) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := s.c.Keys
+	switch {
+	case key.Matches(msg, k.Refresh):
+		return s.load()
+	case key.Matches(msg, k.Usage):
+		return common.Push(NewCapUsage(s.c))
+	}
+	if len(s.items) == 0 {
+		return nil
+	}
+	it := s.items[s.cursor]
+	switch {
+	case key.Matches(msg, k.EditCap):
+		return common.Push(NewCapEdit(s.c, it))
+	case key.Matches(msg, k.RemoveCap):
+		if it.Cap == nil {
+			return common.FlashError(it.Address + " has no cap to remove.")
+		}
+		s.removing = it
+		s.confirm = confirm.New(s.c, "Remove the cap of "+it.Address+"?",
+			"It may then grow without limit, and its alerts are dropped. Set a new cap with e at any time.")
+		s.confirm.SetWidth(s.w)
+		s.clamp() // less room for the list: keep the inbox in view
+		return nil
+	case key.Matches(msg, k.Up):
+		s.cursor--
+	case key.Matches(msg, k.Down):
+		s.cursor++
+	case key.Matches(msg, k.Top):
+		s.cursor = 0
+	case key.Matches(msg, k.Bottom):
+		s.cursor = len(s.items) - 1
+	}
+	s.clamp()
+	return nil
+}
+
+func (s *Caps) answer(msg tea.KeyMsg) tea.Cmd {
+	a := s.confirm.Update(msg)
+	if a == confirm.Undecided {
+		return nil
+	}
+	s.confirm = nil
+	if a == confirm.No {
+		return nil
+	}
+	it := s.removing
+	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (deleted, error) {
+		return deleted{ID: it.InboxID, Name: it.Address}, cl.RemoveMailboxCap(ctx, it.InboxID)
+	})
+	s.req.Start("remove", id, "Removing the cap of "+it.Address+"…")
+	return cmd
+}
+
+func (s *Caps) setItems(items []models.MailboxCap) {
+	keep := s.selectID
+	if keep == "" && len(s.items) > 0 {
+		keep = s.items[s.cursor].InboxID
+	}
+	s.items, s.loaded, s.err, s.selectID = items, true, "", ""
+	for i, it := range items {
+		if it.InboxID == keep {
+			s.cursor = i
+		}
+	}
+	s.clamp()
+}
+
+// entryLines is the height of one inbox: address and mode, bar, alerts.
+const entryLines = 3
+
+func (s *Caps) visible() int {
+	h := s.h - 2
+	if s.confirm != nil {
+		h -= lines(s.confirm.View()) + 1
+	}
+	return max(1, h/entryLines)
+}
+
+func (s *Caps) clamp() {
+	s.cursor = min(max(s.cursor, 0), max(len(s.items)-1, 0))
+	if s.cursor < s.offset {
+		s.offset = s.cursor
+	}
+	if n := s.visible(); s.cursor >= s.offset+n {
+		s.offset = s.cursor - n + 1
+	}
+}
+
+func (s *Caps) View() string { return fitWidth(cutLines(s.view(), s.h), s.w) }
+
+func (s *Caps) view() string {
+	st := s.c.Styles
+	switch {
+	case s.err != "":
+		return errorView(st, s.err)
+	case !s.loaded:
+		return st.Muted.Render("Loading storage caps…")
+	case len(s.items) == 0:
+		return st.Title.Render("No inboxes yet") + "\n\n" + st.Muted.Render("Caps limit the storage of inboxes; create an inbox first (i on the dashboard).")
+	}
+	var b strings.Builder
+	b.WriteString(s.summary() + "\n\n")
+	if s.confirm != nil {
+		b.WriteString(s.confirm.View() + "\n\n")
+	}
+	end := min(len(s.items), s.offset+s.visible())
+	var entries []string
+	for i := s.offset; i < end; i++ {
+		entries = append(entries, s.entry(s.items[i], i == s.cursor))
+	}
+	b.WriteString(strings.Join(entries, "\n"))
+	return b.String()
+}
+
+func (s *Caps) summary() string {
+	st := s.c.Styles
+	capped, fired, over := 0, 0, 0
+	for _, it := range s.items {
+		if it.Cap != nil {
+			capped++
+			if it.UsedBytes > it.Cap.LimitBytes {
+				over++
+			}
+		}
+		fired += firedAlerts(it)
+	}
+	out := st.Title.Render(plural(len(s.items), "inbox")) + st.Muted.Render(fmt.Sprintf(" · %d capped", capped))
+	if fired > 0 {
+		out += st.Muted.Render(" · ") + st.Error.Render(styles.Warn+" "+plural(fired, "alert")+" fired")
+	}
+	if over > 0 {
+		out += st.Muted.Render(" · ") + st.Error.Render(fmt.Sprintf("%d over the limit", over))
+	}
+	return out
+}
+
+func firedAlerts(it models.MailboxCap) int {
+	n := 0
+	for _, a := range it.Alerts {
+		if a.State == models.AlertFired {
+			n++
+		}
+	}
+	return n
+}
+
+// entry draws one inbox in entryLines lines.
+func (s *Caps) entry(it models.MailboxCap, selected bool) string {
+	st := s.c.Styles
+	marker, addr := "  ", st.Value.Render(it.Address)
+	if selected {
+		marker, addr = st.Selected.Render(styles.Cursor+" "), st.Selected.Render(it.Address)
+	}
+	mode := st.Muted.Render("no cap")
+	if it.Cap != nil {
+		mode = st.Label.Render(modeName(it.Cap.Mode))
+	}
+	gap := max(2, s.w-2-ansi.StringWidth(it.Address)-ansi.StringWidth(modeName(capMode(it))))
+	first := marker + addr + strings.Repeat(" ", gap) + mode
+	if it.Cap == nil {
+		return first + "\n  " + st.Muted.Render(fmt.Sprintf("%s in %s · no limit, no alerts (e sets a cap)",
+			decBytes(it.UsedBytes), plural(int(it.MessageCount), "message"))) + "\n"
+	}
+	barW := min(50, max(10, s.w-44))
+	pct := ""
+	if it.Percent != nil {
+		pct = " · " + trimFloat(*it.Percent) + "%"
+	}
+	second := "  " + capBar(st, it, barW) + "  " + st.Value.Render(decBytes(it.UsedBytes)+" of "+gbString(it.Cap.LimitGB)) + st.Muted.Render(pct)
+	return first + "\n" + second + "\n  " + s.alertLine(it)
+}
+
+// alertLine lists the alerts and the overage; fired alerts stand out with
+// a symbol and colour. When it is too long the times go, then the end.
+func (s *Caps) alertLine(it models.MailboxCap) string {
+	line := s.alerts(it, true)
+	if ansi.StringWidth(line) > s.w-2 {
+		line = s.alerts(it, false)
+	}
+	return ansi.Truncate(line, max(10, s.w-2), "…")
+}
+
+func (s *Caps) alerts(it models.MailboxCap, times bool) string {
+	st := s.c.Styles
+	var parts []string
+	for _, a := range it.Alerts {
+		if a.State == models.AlertFired {
+			fired := ""
+			if a.FiredAt != nil && times {
+				fired = " " + localTime(*a.FiredAt, minuteShort)
+			}
+			parts = append(parts, st.Error.Render(fmt.Sprintf("%s %d%% fired%s", styles.Warn, a.Threshold, fired)))
+		} else {
+			parts = append(parts, st.Muted.Render(fmt.Sprintf("%d%% armed", a.Threshold)))
+		}
+	}
+	if len(it.Alerts) == 0 {
+		parts = append(parts, st.Muted.Render("no alerts"))
+	}
+	if it.UsedBytes > it.Cap.LimitBytes {
+		over := decBytes(it.UsedBytes - it.Cap.LimitBytes)
+		if it.Cap.Mode == models.CapEnforce {
+			parts = append(parts, st.Error.Render(styles.Fail+" "+over+" over: new mail is refused"))
+		} else {
+			parts = append(parts, st.Warning.Render(styles.Warn+" "+over+" over, billed"))
+		}
+	}
+	return strings.Join(parts, st.Muted.Render(" · "))
+}
+
+// capBar is usage against the limit, width cells between brackets (used
+// and free cells), with each alert threshold marked on it, one way while
+// armed and another once fired. Past the limit the bar is full and
+// followed by a sign. The glyphs are in tui/styles.
+func capBar(st styles.Styles, it models.MailboxCap, width int) string {
+	limit := it.Cap.LimitBytes
+	filled := width
+	if limit > 0 && it.UsedBytes < limit {
+		filled = int(int64(width) * it.UsedBytes / limit)
+	}
+	used := st.Success
+	for _, a := range it.Alerts {
+		if a.State == models.AlertFired {
+			used = st.Warning
+		}
+	}
+	if it.UsedBytes >= limit {
+		used = st.Error
+	}
+	marks := map[int]string{}
+	for _, a := range it.Alerts {
+		i := min(width-1, a.Threshold*width/100)
+		if a.State == models.AlertFired {
+			marks[i] = styles.MarkFired
+		} else if marks[i] == "" {
+			marks[i] = styles.MarkArmed
+		}
+	}
+	var b strings.Builder
+	b.WriteString("[")
+	for i := 0; i < width; i++ {
+		switch {
+		case marks[i] == styles.MarkFired:
+			b.WriteString(st.Error.Render(styles.MarkFired))
+		case marks[i] == styles.MarkArmed:
+			b.WriteString(st.Label.Render(styles.MarkArmed))
+		case i < filled:
+			b.WriteString(used.Render(styles.BarUsed))
+		default:
+			b.WriteString(st.Muted.Render(styles.BarFree))
+		}
+	}
+	b.WriteString("]")
+	if it.UsedBytes > limit {
+		b.WriteString(st.Error.Render(styles.BarOver))
+	} else {
+		b.WriteString(" ")
+	}
+	return b.String()
+}
+
+func capMode(it models.MailboxCap) string {
+	if it.Cap == nil {
+		return ""
+	}
+	return it.Cap.Mode
+}
+
+// modeName is a cap's mode in words.
+func modeName(mode string) string {
+	switch mode {
+	case models.CapEnforce:
+		return "enforce"
+	case models.CapAllowAndBill:
+		return "allow and bill"
+	}
+	return "no cap"
+}
+
+// decBytes is a size in decimal units (1 GB = 10^9 bytes), the unit caps
+// are set and billed in.
+func decBytes(n int64) string {
+	if n < 1000 {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, unit := float64(n)/1000, "kB"
+	for _, u := range []string{"MB", "GB", "TB", "PB"} {
+		if v < 1000 {
+			break
+		}
+		v, unit = v/1000, u
+	}
+	return trimFloat(v) + " " + unit
+}
+
+// gbString is a limit in GB as it was given (10 GB, 0.5 GB).
+func gbString(gb float64) string { return strconv.FormatFloat(gb, 'f', -1, 64) + " GB" }
+
+// trimFloat shows v rounded to two decimals, without trailing zeros.
+func trimFloat(v float64) string {
+	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+}
