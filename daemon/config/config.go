@@ -89,8 +89,10 @@ type Database struct {
 }
 
 type DNS struct {
-	Resolver string   `toml:"resolver"`
-	Timeout  Duration `toml:"timeout"`
+	Resolver     string   `toml:"resolver"`
+	Timeout      Duration `toml:"timeout"`
+	CacheEntries int      `toml:"cache_entries"`
+	CacheMaxTTL  Duration `toml:"cache_max_ttl"`
 }
 
 type Outbound struct {
@@ -200,7 +202,7 @@ func Default() Config {
 			MaxMIMEParts: 500, MaxMIMEDepth: 20, MaxReceived: 30,
 		},
 		Database: Database{MaxConns: 20},
-		DNS:      DNS{Timeout: Duration(5 * time.Second)},
+		DNS:      DNS{Timeout: Duration(5 * time.Second), CacheEntries: 10000, CacheMaxTTL: Duration(5 * time.Minute)},
 		Outbound: Outbound{Mode: "direct", Port: 25, GiveUpAfter: Duration(120 * time.Hour),
 			RetryIntervals: "5m,10m,30m,1h,2h,4h", ConnectTimeout: Duration(30 * time.Second),
 			CommandTimeout: Duration(5 * time.Minute), MaxRecipients: 50, MaxMessageBytes: 26214400,
@@ -452,6 +454,12 @@ func (c *Config) validate() error {
 	}
 	if err := checkAddr("dns.resolver", c.DNS.Resolver, true); err != nil {
 		return err
+	}
+	if c.DNS.CacheEntries < 0 {
+		return bad("dns.cache_entries", "must not be negative (0 turns the cache off)")
+	}
+	if c.DNS.CacheMaxTTL < 0 {
+		return bad("dns.cache_max_ttl", "must not be negative")
 	}
 	switch c.Outbound.Mode {
 	case "direct":

@@ -27,6 +27,7 @@ import (
 type Resolver struct {
 	servers []string
 	timeout time.Duration
+	cache   *answerCache // nil: every lookup asks
 }
 
 // NewResolver builds a resolver from the dns configuration section.
@@ -50,12 +51,27 @@ func NewResolver(cfg config.DNS) (*Resolver, error) {
 	return r, nil
 }
 
+// Cached returns a resolver asking the same servers that keeps up to
+// entries answers, each for its TTL and at most maxTTL (see answerCache).
+// With entries or maxTTL at 0 it returns r itself. Domain verification
+// uses the uncached resolver: an owner who has just published a record
+// must not be shown an answer from before.
+func (r *Resolver) Cached(entries int, maxTTL time.Duration) *Resolver {
+	if entries <= 0 || maxTTL <= 0 {
+		return r
+	}
+	c := *r
+	c.cache = newAnswerCache(entries, maxTTL)
+	return &c
+}
+
 // Servers returns the servers the resolver asks, in order.
 func (r *Resolver) Servers() []string { return r.servers }
 
 // Query asks for the records of type qtype at name. A name that does not
 // exist, or holds no records of that type, gives (nil, nil); failures are
-// *net.DNSError.
+// *net.DNSError. The records may be shared with other callers (a cached
+// resolver's): they must not be modified.
 func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) ([]dns.RR, error) {
 	name = dns.Fqdn(name)
 	if _, ok := dns.IsDomainName(name); !ok {
@@ -64,6 +80,18 @@ func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) ([]dns.
 	if len(r.servers) == 0 {
 		return nil, &net.DNSError{Err: "no DNS server configured (set dns.resolver)", Name: name}
 	}
+	if r.cache != nil {
+		return r.cache.query(ctx, name, qtype, func(ctx context.Context) ([]dns.RR, time.Duration, error) {
+			return r.ask(ctx, name, qtype)
+		})
+	}
+	rrs, _, err := r.ask(ctx, name, qtype)
+	return rrs, err
+}
+
+// ask sends the question to the servers in turn, and says for how long
+// the answer may be kept.
+func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) ([]dns.RR, time.Duration, error) {
 	m := new(dns.Msg)
 	m.SetQuestion(name, qtype)
 	m.RecursionDesired = true
@@ -86,16 +114,16 @@ func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) ([]dns.
 					out = append(out, rr)
 				}
 			}
-			return out, nil
+			return out, answerTTL(in, out), nil
 		case dns.RcodeNameError:
-			return nil, nil
+			return nil, answerTTL(in, nil), nil
 		case dns.RcodeServerFailure:
 			lastErr = &net.DNSError{Err: "server misbehaving (SERVFAIL)", Name: name, Server: srv, IsTemporary: true}
 		default:
 			lastErr = &net.DNSError{Err: "server answered " + dns.RcodeToString[in.Rcode], Name: name, Server: srv}
 		}
 	}
-	return nil, lastErr
+	return nil, 0, lastErr
 }
 
 func (r *Resolver) exchange(ctx context.Context, m *dns.Msg, srv string) (*dns.Msg, error) {

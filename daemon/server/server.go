@@ -92,7 +92,10 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Mail.SetUsageHook(d.Caps.UsageHook)
 
 	d.Mail.SetHostname(cfg.Hostname)
-	if d.Delivery, err = delivery.NewService(st, d.Events, cfg, d.Domains.Resolver(), d.Domains, d.Mail, log); err != nil {
+	// Mail's lookups (MX; SPF, DKIM, DMARC) go through a cache; domain
+	// verification asks afresh.
+	mailDNS := d.Domains.Resolver().Cached(cfg.DNS.CacheEntries, cfg.DNS.CacheMaxTTL.D())
+	if d.Delivery, err = delivery.NewService(st, d.Events, cfg, mailDNS, d.Domains, d.Mail, log); err != nil {
 		return nil, err
 	}
 	d.Delivery.SetMail(d.Mail)
@@ -117,7 +120,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Delivery.SetJobs(jb)
 	d.Webhooks.Attach(jb)
 
-	smtpSrv, err := smtpin.New(cfg, d.Mail, d.Domains.Resolver(), log)
+	smtpSrv, err := smtpin.New(cfg, d.Mail, mailDNS, log)
 	if err != nil {
 		return nil, err
 	}

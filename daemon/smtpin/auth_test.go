@@ -151,6 +151,20 @@ func TestAuthentication(t *testing.T) {
 	if s := h.authOf("all-pass").Summary; s != "mx.gent.test; spf=pass smtp.mailfrom=example.org; dkim=pass header.d=example.org; dmarc=pass (p=reject) header.from=example.org" {
 		t.Fatalf("summary %q", s)
 	}
+
+	// The same sender again: SPF, the DKIM key and DMARC come from the
+	// answers kept by dns.cache_entries, and the checks still pass.
+	asked := h.dns.Queries()
+	msg := org.sign(t, mailFrom("ada@example.org", "all-pass-again"))
+	if err := h.send("ada@example.org", []string{"agent@mail.example.com"}, msg); err != nil {
+		t.Fatal(err)
+	}
+	if a := h.authOf("all-pass-again"); a.SPF != "pass" || a.DKIM != "pass" || a.DMARC != "pass" {
+		t.Fatalf("second message from a cached sender: %s", a.Summary)
+	}
+	if n := h.dns.Queries() - asked; n != 0 {
+		t.Fatalf("a second message from the same sender asked DNS %d times, want 0", n)
+	}
 }
 
 func TestOrgDomain(t *testing.T) {
