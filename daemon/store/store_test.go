@@ -78,3 +78,23 @@ func TestMessageStorage(t *testing.T) {
 		}
 	}
 }
+
+// The GIN indexes of messages: refs and labels without a pending list
+// (the thread lookup of every message reads refs), search with a small one
+// (migration 00014).
+func TestMessageGINOptions(t *testing.T) {
+	s := storetest.NewDB(t)
+	var rows []struct {
+		Relname string
+		Opts    string
+	}
+	if err := s.DB.Raw(`SELECT relname, coalesce(array_to_string(reloptions, ','), '') AS opts FROM pg_class
+		WHERE relname IN ('messages_refs_idx', 'messages_labels_idx', 'messages_search_idx') ORDER BY relname`).
+		Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	want := "[{messages_labels_idx fastupdate=off} {messages_refs_idx fastupdate=off} {messages_search_idx gin_pending_list_limit=512}]"
+	if got := fmt.Sprint(rows); got != want {
+		t.Fatalf("GIN options %s, want %s", got, want)
+	}
+}
