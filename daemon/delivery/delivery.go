@@ -8,7 +8,6 @@ package delivery
 
 import (
 	"context"
-	"crypto"
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"gorm.io/gorm"
 
 	"gent/daemon/config"
+	"gent/daemon/domains"
 	"gent/daemon/events"
 	"gent/daemon/jobs"
 	"gent/daemon/mail"
@@ -35,10 +35,9 @@ type Resolver interface {
 }
 
 // Keys gives the DKIM keys of a sending domain (domains.Service): the RSA
-// key always, the Ed25519 key when its record is published.
+// key always, then the Ed25519 key when its record is published.
 type Keys interface {
-	DKIMSigner(ctx context.Context, domainID string) (selector string, signer crypto.Signer, err error)
-	DKIMEd25519Signer(ctx context.Context, domainID string) (selector string, signer crypto.Signer, ok bool, err error)
+	DKIMKeys(ctx context.Context, domainID string) ([]domains.DKIMKey, error)
 }
 
 // Local stores mail for hosted recipients and notices for senders.

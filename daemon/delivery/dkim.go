@@ -20,20 +20,15 @@ var signedHeaders = []string{"From", "Reply-To", "Subject", "Date", "To", "Cc", 
 // published. Only the From domain's keys are used, and the send path
 // refuses domains that are not verified.
 func (s *Service) sign(ctx context.Context, domainID, domain string, raw []byte) ([]byte, error) {
-	selector, signer, err := s.keys.DKIMSigner(ctx, domainID)
+	keys, err := s.keys.DKIMKeys(ctx, domainID)
 	if err != nil {
-		return nil, fmt.Errorf("load DKIM key: %w", err)
+		return nil, fmt.Errorf("load DKIM keys: %w", err)
 	}
-	out, err := signWith(raw, domain, selector, signer)
-	if err != nil {
-		return nil, err
-	}
-	edSel, edSigner, ok, err := s.keys.DKIMEd25519Signer(ctx, domainID)
-	if err != nil {
-		return nil, fmt.Errorf("load Ed25519 DKIM key: %w", err)
-	}
-	if ok {
-		return signWith(out, domain, edSel, edSigner)
+	out := raw
+	for _, k := range keys {
+		if out, err = signWith(out, domain, k.Selector, k.Signer); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

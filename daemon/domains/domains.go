@@ -299,8 +299,34 @@ func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 	return err
 }
 
-// DKIMSigner returns the domain's DKIM selector and RSA private key, for
-// signing outbound mail (rsa-sha256).
+// DKIMKey is one key outbound mail is signed with.
+type DKIMKey struct {
+	Selector string
+	Signer   crypto.Signer
+}
+
+// DKIMKeys returns the keys to sign the domain's outbound mail with, read
+// in one query: the RSA key (rsa-sha256) always, then the Ed25519 key
+// (ed25519-sha256, RFC 8463) when its record was found valid at the last
+// check.
+func (s *Service) DKIMKeys(ctx context.Context, domainID string) ([]DKIMKey, error) {
+	row, err := s.get(ctx, s.db.DB, "", domainID)
+	if err != nil {
+		return nil, err
+	}
+	rsaKey, err := s.openKey(row.DKIMRSAPrivate, rsaContext(row.ID))
+	if err != nil {
+		return nil, err
+	}
+	keys := []DKIMKey{{Selector: row.DKIMSelector, Signer: rsaKey}}
+	edKey, ok, err := s.ed25519Key(row)
+	if err != nil || !ok {
+		return keys, err
+	}
+	return append(keys, DKIMKey{Selector: row.DKIMEd25519Selector, Signer: edKey}), nil
+}
+
+// DKIMSigner returns the domain's DKIM selector and RSA private key.
 func (s *Service) DKIMSigner(ctx context.Context, domainID string) (string, crypto.Signer, error) {
 	row, err := s.get(ctx, s.db.DB, "", domainID)
 	if err != nil {
@@ -314,13 +340,22 @@ func (s *Service) DKIMSigner(ctx context.Context, domainID string) (string, cryp
 }
 
 // DKIMEd25519Signer returns the domain's Ed25519 DKIM selector and key
-// (ed25519-sha256, RFC 8463) when its record was found valid at the last
-// check; ok is false otherwise, and mail is then signed with RSA only.
+// when its record was found valid at the last check; ok is false
+// otherwise.
 func (s *Service) DKIMEd25519Signer(ctx context.Context, domainID string) (selector string, signer crypto.Signer, ok bool, err error) {
 	row, err := s.get(ctx, s.db.DB, "", domainID)
 	if err != nil {
 		return "", nil, false, err
 	}
+	signer, ok, err = s.ed25519Key(row)
+	if err != nil || !ok {
+		return "", nil, false, err
+	}
+	return row.DKIMEd25519Selector, signer, true, nil
+}
+
+// ed25519Key opens the row's Ed25519 key if its record is published.
+func (s *Service) ed25519Key(row *domainRow) (crypto.Signer, bool, error) {
 	published := false
 	for _, rec := range row.Records {
 		if rec.Purpose == models.PurposeDKIM && strings.HasPrefix(rec.Name, row.DKIMEd25519Selector+".") {
@@ -328,13 +363,13 @@ func (s *Service) DKIMEd25519Signer(ctx context.Context, domainID string) (selec
 		}
 	}
 	if !published {
-		return "", nil, false, nil
+		return nil, false, nil
 	}
-	signer, err = s.openKey(row.DKIMEd25519Private, edContext(row.ID))
+	signer, err := s.openKey(row.DKIMEd25519Private, edContext(row.ID))
 	if err != nil {
-		return "", nil, false, err
+		return nil, false, err
 	}
-	return row.DKIMEd25519Selector, signer, true, nil
+	return signer, true, nil
 }
 
 // maxOpenKeys bounds the cache of opened DKIM keys.

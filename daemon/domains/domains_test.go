@@ -322,6 +322,9 @@ func TestFindByNameAndSigners(t *testing.T) {
 	if _, _, ok, err := h.env.Domains.DKIMEd25519Signer(ctx, d.ID); ok || err != nil {
 		t.Errorf("Ed25519 signer before its record is published: ok=%v err=%v", ok, err)
 	}
+	if keys, err := h.env.Domains.DKIMKeys(ctx, d.ID); err != nil || len(keys) != 1 || keys[0].Selector != sel {
+		t.Errorf("DKIMKeys before the Ed25519 record is published: %+v, %v", keys, err)
+	}
 	h.publish(d.ID)
 	h.verify(d.ID)
 	edSel, edSigner, ok, err := h.env.Domains.DKIMEd25519Signer(ctx, d.ID)
@@ -332,6 +335,11 @@ func TestFindByNameAndSigners(t *testing.T) {
 	if ed.Name != edSel+"._domainkey.mail.example.com" ||
 		ed.Value != "v=DKIM1; k=ed25519; p="+base64.StdEncoding.EncodeToString(edSigner.Public().(ed25519.PublicKey)) {
 		t.Errorf("Ed25519 selector %q or key does not match %+v", edSel, ed)
+	}
+	keys, err := h.env.Domains.DKIMKeys(ctx, d.ID)
+	if err != nil || len(keys) != 2 || keys[0].Selector != sel || keys[1].Selector != edSel ||
+		!keys[1].Signer.Public().(ed25519.PublicKey).Equal(edSigner.Public()) {
+		t.Errorf("DKIMKeys once both are published: %+v, %v (want RSA %q then Ed25519 %q)", keys, err, sel, edSel)
 	}
 
 	// At rest the private keys are sealed: not parseable, not in clear.
