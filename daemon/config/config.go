@@ -110,6 +110,7 @@ type Outbound struct {
 	MaxMessageBytes         int64    `toml:"max_message_bytes"`
 	RatePerMinute           int      `toml:"rate_per_minute"`
 	RecipientsPerDay        int      `toml:"recipients_per_day"`
+	Workers                 int      `toml:"workers"`
 }
 
 // Retries parses retry_intervals: the waits after the 1st, 2nd, ...
@@ -206,7 +207,7 @@ func Default() Config {
 		Outbound: Outbound{Mode: "direct", Port: 25, GiveUpAfter: Duration(120 * time.Hour),
 			RetryIntervals: "5m,10m,30m,1h,2h,4h", ConnectTimeout: Duration(30 * time.Second),
 			CommandTimeout: Duration(5 * time.Minute), MaxRecipients: 50, MaxMessageBytes: 26214400,
-			RatePerMinute: 60, RecipientsPerDay: 2000},
+			RatePerMinute: 60, RecipientsPerDay: 2000, Workers: 100},
 		Approvals: Approvals{ExpireAfter: Duration(72 * time.Hour), CheckInterval: Duration(time.Minute)},
 		Webhooks: Webhooks{DisableAfter: 20, MaxAttempts: 10, RetryBackoff: Duration(10 * time.Second),
 			Timeout: Duration(15 * time.Second)},
@@ -484,6 +485,9 @@ func (c *Config) validate() error {
 	}
 	if c.Outbound.ConnectTimeout <= 0 || c.Outbound.CommandTimeout <= 0 {
 		return bad("outbound.connect_timeout", "connect_timeout and command_timeout must be positive")
+	}
+	if c.Outbound.Workers <= 0 || c.Outbound.Workers > 10000 {
+		return bad("outbound.workers", "want 1-10000, got %d", c.Outbound.Workers)
 	}
 	if c.Outbound.MaxRecipients <= 0 {
 		return bad("outbound.max_recipients", "must be positive")

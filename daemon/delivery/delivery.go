@@ -94,6 +94,11 @@ func NewService(db *store.Store, ev *events.Service, cfg config.Config, resolver
 func (s *Service) SetJobs(j *jobs.Jobs) { s.jobs = j }
 
 // RegisterWorkers adds the delivery job.
+// Queue is the job queue of deliveries, worked by outbound.workers
+// workers of its own: a delivery mostly waits on a remote server, and the
+// daemon's other jobs must not wait behind a burst of them.
+const Queue = "outbound"
+
 func (s *Service) RegisterWorkers(w *river.Workers) {
 	river.AddWorker(w, &deliverWorker{s: s})
 }
@@ -222,7 +227,7 @@ func (s *Service) enqueue(ctx context.Context, tx *gorm.DB, id string) error {
 		return fmt.Errorf("list recipient domains: %w", err)
 	}
 	for _, d := range doms {
-		if err := s.jobs.InsertTx(ctx, tx, DeliverArgs{OutboundID: id, Domain: d}, &river.InsertOpts{MaxAttempts: 1000}); err != nil {
+		if err := s.jobs.InsertTx(ctx, tx, DeliverArgs{OutboundID: id, Domain: d}, &river.InsertOpts{Queue: Queue, MaxAttempts: 1000}); err != nil {
 			return err
 		}
 	}

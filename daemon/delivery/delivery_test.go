@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 
 	"gent/daemon/config"
+	"gent/daemon/delivery"
 	"gent/daemon/smtpsink"
 	"gent/models"
 )
@@ -74,6 +75,12 @@ func TestSendDeliversSignedMail(t *testing.T) {
 	}
 	if len(h.events("message.sent")) != 1 || len(h.events("message.delivered")) != 3 {
 		t.Fatalf("events: sent %d delivered %d", len(h.events("message.sent")), len(h.events("message.delivered")))
+	}
+	// The delivery job ran on the outbound queue, which has its own workers.
+	var queues []string
+	h.env.Store.DB.Raw(`SELECT queue FROM river_job WHERE kind = 'delivery.send'`).Scan(&queues)
+	if len(queues) != 1 || queues[0] != delivery.Queue {
+		t.Fatalf("delivery jobs on queues %v, want [%s]", queues, delivery.Queue)
 	}
 }
 

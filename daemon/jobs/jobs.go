@@ -40,6 +40,12 @@ func NewRegistry() *Registry {
 	}}
 }
 
+// AddQueue adds a queue worked by up to maxWorkers jobs at once, besides
+// the default queue's 20.
+func (r *Registry) AddQueue(name string, maxWorkers int) {
+	r.Queues[name] = river.QueueConfig{MaxWorkers: maxWorkers}
+}
+
 // Every adds a periodic job run at the interval (and once at start).
 func (r *Registry) Every(interval time.Duration, args func() river.JobArgs) {
 	r.Periodic = append(r.Periodic, river.NewPeriodicJob(river.PeriodicInterval(interval),
