@@ -9,7 +9,17 @@
 # reaches gentd as usual (GENT_SMTP_ADDR, GENT_CONFIG, ...).
 set -e
 cd "$(dirname "$0")/.."
-GENT_DATA_DIR="${GENT_DATA_DIR:-./var}"
+if [ -z "$GENT_DATA_DIR" ]; then
+  GENT_DATA_DIR=./var
+  # As root, the embedded PostgreSQL runs as the postgres user, which must
+  # be able to reach the data directory; a checkout under a private home
+  # (/root is 0700) cannot hold it, so the data goes to /var/lib/gent.
+  if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 &&
+     ! su -s /bin/sh postgres -c "cd '$PWD'" >/dev/null 2>&1; then
+    GENT_DATA_DIR=/var/lib/gent
+    echo "The postgres user cannot enter $PWD: keeping the data in $GENT_DATA_DIR (set GENT_DATA_DIR to choose)."
+  fi
+fi
 GENT_HTTP_ADDR="${GENT_HTTP_ADDR:-127.0.0.1:8080}"
 export GENT_DATA_DIR GENT_HTTP_ADDR
 mkdir -p "$GENT_DATA_DIR"

@@ -108,6 +108,17 @@ func StartEmbedded(dataDir string, opts EmbeddedOptions, log *slog.Logger) (*Emb
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		e.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		var gids []uint32
+		if ids, err := u.GroupIds(); err == nil {
+			for _, g := range ids {
+				if n, err := strconv.Atoi(g); err == nil {
+					gids = append(gids, uint32(n))
+				}
+			}
+		}
+		if err := reachable(abs, e.cred.Uid, append(gids, e.cred.Gid)); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(e.root, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", e.root, err)
@@ -135,6 +146,45 @@ func StartEmbedded(dataDir string, opts EmbeddedOptions, log *slog.Logger) (*Emb
 		return nil, err
 	}
 	return e, nil
+}
+
+// reachable reports whether a user (uid, in groups gids) may pass through
+// dir and every directory above it, as the embedded server's user must to
+// reach its data under data_dir. Run as root, gentd creates data_dir; a
+// parent such as root's home (mode 0700) would stop the server's user with
+// an initdb error that does not say why.
+func reachable(dir string, uid uint32, gids []uint32) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("data_dir: %w", err)
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return nil
+		}
+		mode := fi.Mode().Perm()
+		inGroup := false
+		for _, g := range gids {
+			inGroup = inGroup || g == st.Gid
+		}
+		switch {
+		case st.Uid == uid:
+			ok = mode&0o100 != 0
+		case inGroup:
+			ok = mode&0o010 != 0
+		default:
+			ok = mode&0o001 != 0
+		}
+		if !ok {
+			return fmt.Errorf("data_dir %s: the embedded PostgreSQL server runs as the postgres user, which cannot "+
+				"enter %s (mode %04o, owner uid %d): choose a data_dir outside it (e.g. /var/lib/gent), or let others "+
+				"pass through it (chmod o+x %s)", dir, d, mode, st.Uid, d)
+		}
+		if parent := filepath.Dir(d); parent == d {
+			return nil
+		}
+	}
 }
 
 func (e *Embedded) initdb() error {
