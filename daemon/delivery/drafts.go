@@ -72,6 +72,29 @@ func (s *Service) buildDraft(ctx context.Context, orgID, inboxID, mode, original
 	return c, p, nil
 }
 
+// replyFields refuses the fields a reply or forward does not take: its
+// subject is the original's (with Re: or Fwd:) and its Reply-To is the
+// inbox's, as with POST …/reply and …/forward.
+func replyFields(mode string, p models.DraftRequest) error {
+	if mode == ModeSend {
+		return nil
+	}
+	if p.Subject != nil {
+		return models.Invalid("subject", "a %s takes its subject from the original message; omit subject", modeNoun(mode))
+	}
+	if p.ReplyTo != nil {
+		return models.Invalid("reply_to", "a %s takes no reply_to; omit it", modeNoun(mode))
+	}
+	return nil
+}
+
+func modeNoun(mode string) string {
+	if mode == ModeForward {
+		return "forward"
+	}
+	return "reply"
+}
+
 func applyDraft(r *models.SendRequest, p models.DraftRequest) {
 	if p.To != nil {
 		r.To = *p.To
@@ -123,6 +146,9 @@ func (s *Service) CreateDraft(ctx context.Context, orgID, inboxID string, req mo
 	default:
 		return nil, models.Invalid("mode", "mode must be send, reply, reply_all or forward")
 	}
+	if err := replyFields(mode, req); err != nil {
+		return nil, err
+	}
 	var r models.SendRequest
 	applyDraft(&r, req)
 	c, p, err := s.buildDraft(ctx, orgID, inboxID, mode, req.ReplyToMessage, r)
@@ -171,12 +197,13 @@ func (s *Service) draftView(ctx context.Context, row *draftRow) (*models.Draft, 
 	var m struct {
 		ThreadID string
 		Size     int64
+		Subject  string
 	}
-	if err := s.db.DB.WithContext(ctx).Raw(`SELECT thread_id, size FROM messages WHERE id = ?`, row.ID).Scan(&m).Error; err != nil {
+	if err := s.db.DB.WithContext(ctx).Raw(`SELECT thread_id, size, subject FROM messages WHERE id = ?`, row.ID).Scan(&m).Error; err != nil {
 		return nil, fmt.Errorf("load draft: %w", err)
 	}
 	d := &models.Draft{ID: row.ID, InboxID: row.InboxID, ThreadID: m.ThreadID, Mode: row.Mode, ReplyToMessage: row.Original,
-		To: orEmpty(r.To), Cc: orEmpty(r.Cc), Bcc: orEmpty(r.Bcc), ReplyTo: orEmpty(r.ReplyTo), Subject: r.Subject, Text: r.Text,
+		To: orEmpty(r.To), Cc: orEmpty(r.Cc), Bcc: orEmpty(r.Bcc), ReplyTo: orEmpty(r.ReplyTo), Subject: m.Subject, Text: r.Text,
 		HTML: r.HTML, Attachments: r.Attachments, Headers: r.Headers, Size: m.Size, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt}
 	if d.Attachments == nil {
 		d.Attachments = []models.SendAttachment{}
@@ -235,6 +262,9 @@ func (s *Service) UpdateDraft(ctx context.Context, orgID, inboxID, id string, re
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		row, err := s.draftRow(ctx, tx, orgID, inboxID, id, true)
 		if err != nil {
+			return err
+		}
+		if err := replyFields(row.Mode, req); err != nil {
 			return err
 		}
 		var r models.SendRequest

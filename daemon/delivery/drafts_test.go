@@ -56,9 +56,17 @@ func TestDrafts(t *testing.T) {
 	orig := h.env.Deliver(h.inbox, "From: ann@example.net\r\nTo: agent@mail.example.com\r\nSubject: Q3\r\nMessage-ID: <q3@example.net>\r\n\r\nhi\r\n")
 	var rd models.Draft
 	h.env.MustStatus(201, "POST", base, h.agent.Secret, models.DraftRequest{Mode: "reply", ReplyToMessage: orig.ID}).JSON(t, &rd)
-	if rd.ThreadID != orig.ThreadID || rd.Mode != "reply" {
+	if rd.ThreadID != orig.ThreadID || rd.Mode != "reply" || rd.Subject != "Re: Q3" {
 		t.Fatalf("reply draft %+v (original thread %s)", rd, orig.ThreadID)
 	}
+	// A reply's subject and Reply-To are not its own: refused, not dropped.
+	var rej models.ErrorBody
+	h.env.MustStatus(422, "PATCH", base+"/"+rd.ID, h.agent.Secret, `{"subject": "Something else"}`).JSON(t, &rej)
+	if rej.Error == nil || rej.Error.Field != "subject" {
+		t.Fatalf("reply draft subject: %s", h.env.Do("GET", base+"/"+rd.ID, h.agent.Secret, nil).Body)
+	}
+	h.env.MustStatus(422, "POST", base, h.agent.Secret, models.DraftRequest{Mode: "forward", ReplyToMessage: orig.ID,
+		ReplyTo: &models.AddressList{"x@example.net"}})
 	h.env.MustStatus(204, "DELETE", base+"/"+rd.ID, h.agent.Secret, nil)
 	h.env.MustStatus(422, "POST", base, h.agent.Secret, `{"mode": "reply"}`)
 }
