@@ -6,23 +6,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"gent/daemon/auth"
 	"gent/models"
 )
-
-// inboxScope returns the organization and inbox of an inbox route. Tokens
-// are already bound to their own (active) inbox by the policy; sessions may
-// use any active inbox of their organization, anything else is a 404.
-func (a *API) inboxScope(c *fiber.Ctx) (orgID, inboxID string, err error) {
-	p := principal(c)
-	inboxID = c.Params("inbox_id")
-	if p.Kind == auth.KindUser {
-		if _, err := a.Mail.GetInbox(c.UserContext(), p.OrgID, inboxID); err != nil {
-			return "", "", err
-		}
-	}
-	return p.OrgID, inboxID, nil
-}
 
 // boolQuery reads an optional true/false query parameter.
 func boolQuery(c *fiber.Ctx, name string) (*bool, error) {
@@ -137,33 +122,6 @@ func (a *API) getAttachment(c *fiber.Ctx) error {
 	return c.Send(body)
 }
 
-func (a *API) updateMessage(c *fiber.Ctx) error {
-	org, inbox, err := a.inboxScope(c)
-	if err != nil {
-		return err
-	}
-	var req models.UpdateMessageRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	m, err := a.Mail.UpdateMessage(c.UserContext(), org, inbox, c.Params("id"), req)
-	if err != nil {
-		return err
-	}
-	return c.JSON(m)
-}
-
-func (a *API) deleteMessage(c *fiber.Ctx) error {
-	org, inbox, err := a.inboxScope(c)
-	if err != nil {
-		return err
-	}
-	if err := a.Mail.DeleteMessage(c.UserContext(), org, inbox, c.Params("id")); err != nil {
-		return err
-	}
-	return c.SendStatus(fiber.StatusNoContent)
-}
-
 func (a *API) listThreads(c *fiber.Ctx) error {
 	org, inbox, err := a.inboxScope(c)
 	if err != nil {
@@ -178,34 +136,6 @@ func (a *API) listThreads(c *fiber.Ctx) error {
 		return err
 	}
 	rows, next, err := a.Mail.ListThreads(c.UserContext(), org, inbox, c.Query("label"), unread, cursor, limit)
-	if err != nil {
-		return err
-	}
-	return list(c, rows, next)
-}
-
-func (a *API) getThread(c *fiber.Ctx) error {
-	org, inbox, err := a.inboxScope(c)
-	if err != nil {
-		return err
-	}
-	t, err := a.Mail.GetThread(c.UserContext(), org, inbox, c.Params("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(t)
-}
-
-func (a *API) listContacts(c *fiber.Ctx) error {
-	org, inbox, err := a.inboxScope(c)
-	if err != nil {
-		return err
-	}
-	cursor, limit, err := page(c)
-	if err != nil {
-		return err
-	}
-	rows, next, err := a.Mail.ListContacts(c.UserContext(), org, inbox, cursor, limit)
 	if err != nil {
 		return err
 	}
@@ -230,46 +160,4 @@ func (a *API) createContact(c *fiber.Ctx) error {
 		status = fiber.StatusCreated
 	}
 	return c.Status(status).JSON(ct)
-}
-
-func (a *API) deleteContact(c *fiber.Ctx) error {
-	org, inbox, err := a.inboxScope(c)
-	if err != nil {
-		return err
-	}
-	if err := a.Mail.DeleteContact(c.UserContext(), org, inbox, c.Params("id")); err != nil {
-		return err
-	}
-	return c.SendStatus(fiber.StatusNoContent)
-}
-
-func (a *API) listSenderRules(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
-	if err != nil {
-		return err
-	}
-	rows, next, err := a.Mail.ListSenderRules(c.UserContext(), principal(c).OrgID, c.Params("inbox_id"), cursor, limit)
-	if err != nil {
-		return err
-	}
-	return list(c, rows, next)
-}
-
-func (a *API) createSenderRule(c *fiber.Ctx) error {
-	var req models.CreateSenderRuleRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	r, err := a.Mail.CreateSenderRule(c.UserContext(), principal(c).OrgID, c.Params("inbox_id"), req)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(r)
-}
-
-func (a *API) deleteSenderRule(c *fiber.Ctx) error {
-	if err := a.Mail.DeleteSenderRule(c.UserContext(), principal(c).OrgID, c.Params("inbox_id"), c.Params("id")); err != nil {
-		return err
-	}
-	return c.SendStatus(fiber.StatusNoContent)
 }

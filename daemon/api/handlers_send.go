@@ -41,22 +41,6 @@ func (a *API) send(mode string) fiber.Handler {
 	}
 }
 
-func (a *API) listSuppressions(c *fiber.Ctx) error {
-	org, inbox, err := a.inboxScope(c)
-	if err != nil {
-		return err
-	}
-	cursor, limit, err := page(c)
-	if err != nil {
-		return err
-	}
-	rows, next, err := a.Delivery.ListSuppressions(c.UserContext(), org, inbox, cursor, limit)
-	if err != nil {
-		return err
-	}
-	return list(c, rows, next)
-}
-
 func (a *API) deleteSuppression(c *fiber.Ctx) error {
 	org, inbox, err := a.inboxScope(c)
 	if err != nil {

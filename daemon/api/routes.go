@@ -8,7 +8,9 @@ import (
 )
 
 // Route is one entry of the API: method, path, audit action name, who may
-// call it, and the handler.
+// call it, and the handler. Plain inbox routes get their handler from the
+// adapters in inbox_routes.go (inboxList, inboxGet, …), which name the
+// scope and the service method that answers.
 type Route struct {
 	Method  string
 	Path    string
@@ -61,13 +63,13 @@ func (a *API) Routes() []Route {
 		{"POST", "/v1/inboxes/:inbox_id/messages/:id/reply-all", "messages.reply_all", inbox(models.ScopeEmailSend), a.send(delivery.ModeReplyAll)},
 		{"POST", "/v1/inboxes/:inbox_id/messages/:id/forward", "messages.forward", inbox(models.ScopeEmailSend), a.send(delivery.ModeForward)},
 		{"GET", "/v1/inboxes/:inbox_id/messages/:id/delivery", "messages.delivery", inbox(models.ScopeEmailRead), a.getSendStatus},
-		{"GET", "/v1/inboxes/:inbox_id/drafts", "drafts.list", inbox(models.ScopeEmailRead), a.listDrafts},
-		{"POST", "/v1/inboxes/:inbox_id/drafts", "drafts.create", inbox(models.ScopeEmailWrite), a.createDraft},
-		{"GET", "/v1/inboxes/:inbox_id/drafts/:id", "drafts.get", inbox(models.ScopeEmailRead), a.getDraft},
-		{"PATCH", "/v1/inboxes/:inbox_id/drafts/:id", "drafts.update", inbox(models.ScopeEmailWrite), a.updateDraft},
-		{"DELETE", "/v1/inboxes/:inbox_id/drafts/:id", "drafts.delete", inbox(models.ScopeEmailWrite), a.deleteDraft},
+		{"GET", "/v1/inboxes/:inbox_id/drafts", "drafts.list", inbox(models.ScopeEmailRead), inboxList(a.inboxScope, a.Delivery.ListDrafts)},
+		{"POST", "/v1/inboxes/:inbox_id/drafts", "drafts.create", inbox(models.ScopeEmailWrite), inboxCreate(a.inboxScope, a.Delivery.CreateDraft)},
+		{"GET", "/v1/inboxes/:inbox_id/drafts/:id", "drafts.get", inbox(models.ScopeEmailRead), inboxGet(a.inboxScope, a.Delivery.GetDraft)},
+		{"PATCH", "/v1/inboxes/:inbox_id/drafts/:id", "drafts.update", inbox(models.ScopeEmailWrite), inboxUpdate(a.inboxScope, a.Delivery.UpdateDraft)},
+		{"DELETE", "/v1/inboxes/:inbox_id/drafts/:id", "drafts.delete", inbox(models.ScopeEmailWrite), inboxDelete(a.inboxScope, a.Delivery.DeleteDraft)},
 		{"POST", "/v1/inboxes/:inbox_id/drafts/:id/send", "drafts.send", inbox(models.ScopeEmailSend), a.send(modeDraft)},
-		{"GET", "/v1/inboxes/:inbox_id/suppressions", "suppressions.list", inbox(models.ScopeEmailRead), a.listSuppressions},
+		{"GET", "/v1/inboxes/:inbox_id/suppressions", "suppressions.list", inbox(models.ScopeEmailRead), inboxList(a.inboxScope, a.Delivery.ListSuppressions)},
 		{"DELETE", "/v1/inboxes/:inbox_id/suppressions/:address", "suppressions.delete", admins(), a.deleteSuppression},
 
 		{"GET", "/v1/approvals", "approvals.list", reviewers(), a.listApprovals},
@@ -76,16 +78,16 @@ func (a *API) Routes() []Route {
 		{"POST", "/v1/approvals/:id/reject", "approvals.reject", reviewers(), a.reject},
 		{"GET", "/v1/inboxes/:inbox_id/messages/:id/raw", "messages.raw", inbox(models.ScopeEmailRead), a.rawMessage},
 		{"GET", "/v1/inboxes/:inbox_id/messages/:id/attachments/:att_id", "attachments.get", inbox(models.ScopeFilesRead), a.getAttachment},
-		{"PATCH", "/v1/inboxes/:inbox_id/messages/:id", "messages.update", inbox(models.ScopeEmailWrite), a.updateMessage},
-		{"DELETE", "/v1/inboxes/:inbox_id/messages/:id", "messages.delete", inbox(models.ScopeEmailWrite), a.deleteMessage},
+		{"PATCH", "/v1/inboxes/:inbox_id/messages/:id", "messages.update", inbox(models.ScopeEmailWrite), inboxUpdate(a.inboxScope, a.Mail.UpdateMessage)},
+		{"DELETE", "/v1/inboxes/:inbox_id/messages/:id", "messages.delete", inbox(models.ScopeEmailWrite), inboxDelete(a.inboxScope, a.Mail.DeleteMessage)},
 		{"GET", "/v1/inboxes/:inbox_id/threads", "threads.list", inbox(models.ScopeEmailRead), a.listThreads},
-		{"GET", "/v1/inboxes/:inbox_id/threads/:id", "threads.get", inbox(models.ScopeEmailRead), a.getThread},
-		{"GET", "/v1/inboxes/:inbox_id/contacts", "contacts.list", inbox(models.ScopeContactsRead), a.listContacts},
+		{"GET", "/v1/inboxes/:inbox_id/threads/:id", "threads.get", inbox(models.ScopeEmailRead), inboxGet(a.inboxScope, a.Mail.GetThread)},
+		{"GET", "/v1/inboxes/:inbox_id/contacts", "contacts.list", inbox(models.ScopeContactsRead), inboxList(a.inboxScope, a.Mail.ListContacts)},
 		{"POST", "/v1/inboxes/:inbox_id/contacts", "contacts.create", inbox(models.ScopeContactsWrite), a.createContact},
-		{"DELETE", "/v1/inboxes/:inbox_id/contacts/:id", "contacts.delete", inbox(models.ScopeContactsWrite), a.deleteContact},
-		{"GET", "/v1/inboxes/:inbox_id/senders", "senders.list", admins(), a.listSenderRules},
-		{"POST", "/v1/inboxes/:inbox_id/senders", "senders.create", admins(), a.createSenderRule},
-		{"DELETE", "/v1/inboxes/:inbox_id/senders/:id", "senders.delete", admins(), a.deleteSenderRule},
+		{"DELETE", "/v1/inboxes/:inbox_id/contacts/:id", "contacts.delete", inbox(models.ScopeContactsWrite), inboxDelete(a.inboxScope, a.Mail.DeleteContact)},
+		{"GET", "/v1/inboxes/:inbox_id/senders", "senders.list", admins(), inboxList(orgInbox, a.Mail.ListSenderRules)},
+		{"POST", "/v1/inboxes/:inbox_id/senders", "senders.create", admins(), inboxCreate(orgInbox, a.Mail.CreateSenderRule)},
+		{"DELETE", "/v1/inboxes/:inbox_id/senders/:id", "senders.delete", admins(), inboxDelete(orgInbox, a.Mail.DeleteSenderRule)},
 		{"GET", "/v1/events", "events.list", reviewers(), a.orgEvents},
 		{"GET", "/v1/inboxes/:inbox_id/events", "inbox.events", inbox(models.ScopeEmailRead), a.inboxEvents},
 		{"POST", "/v1/webhooks", "webhooks.create", admins(), a.createWebhook},
