@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -28,24 +29,27 @@ func (s *Service) Hosted(ctx context.Context, domain string) (bool, error) {
 // *models.Error: not_found (no such inbox), forbidden (sender blocked),
 // storage_cap_exceeded.
 func (s *Service) DeliverLocal(ctx context.Context, tx *gorm.DB, rcpt, from string, raw []byte) error {
-	r, _, err := s.ResolveRecipient(ctx, rcpt)
+	r, _, err := s.ResolveRecipient(ctx, rcpt, from)
 	if err != nil {
 		return err
 	}
 	if r == nil {
 		return models.NotFound("mailbox " + rcpt)
 	}
+	if r.SenderBlocked {
+		return models.Errorf(models.CodeForbidden, "the recipient does not accept mail from %s", from)
+	}
 	p, err := Parse(raw, s.limits)
 	if err != nil {
 		return &models.Error{Code: models.CodeValidation, Message: "the message cannot be stored: " + err.Error()}
 	}
-	for _, sender := range []string{from, p.From.Address} {
-		ok, err := s.SenderAllowed(ctx, tx, r.InboxID, sender)
+	if !strings.EqualFold(p.From.Address, from) {
+		ok, err := s.SenderAllowed(ctx, tx, r.InboxID, p.From.Address)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return models.Errorf(models.CodeForbidden, "the recipient does not accept mail from %s", sender)
+			return models.Errorf(models.CodeForbidden, "the recipient does not accept mail from %s", p.From.Address)
 		}
 	}
 	received := fmt.Sprintf("from %s by %s with local delivery; %s", domainOf(from), s.hostname, time.Now().UTC().Format(time.RFC1123Z))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"gent/models"
 )
 
 // Recipient is the inbox an SMTP recipient address reaches.
@@ -14,6 +16,9 @@ type Recipient struct {
 	UsedBytes     int64
 	CapLimitBytes *int64
 	CapMode       *string
+	// SenderBlocked: the inbox's sender rules block the sender given to
+	// ResolveRecipient.
+	SenderBlocked bool
 }
 
 // Full reports whether an enforce cap leaves no room at all.
@@ -41,18 +46,21 @@ func NormalizeRecipient(addr string) (local, domain string, ok bool) {
 	return local, domain, local != "" && domain != ""
 }
 
-// ResolveRecipient finds the active inbox an address reaches. hosted
-// reports whether the address's domain is a domain this installation
-// receives mail for at all (false: relaying, refused).
-func (s *Service) ResolveRecipient(ctx context.Context, addr string) (r *Recipient, hosted bool, err error) {
+// ResolveRecipient finds the active inbox an address reaches, and whether
+// its sender rules block sender (one query: the RCPT of every message).
+// hosted reports whether the address's domain is a domain this
+// installation receives mail for at all (false: relaying, refused).
+func (s *Service) ResolveRecipient(ctx context.Context, addr, sender string) (r *Recipient, hosted bool, err error) {
 	local, domain, ok := NormalizeRecipient(addr)
 	if !ok {
 		return nil, false, nil
 	}
 	var rows []Recipient
-	err = s.db.DB.WithContext(ctx).Raw(`SELECT i.org_id, i.id AS inbox_id, i.address, i.used_bytes, i.cap_limit_bytes, i.cap_mode
+	err = s.db.DB.WithContext(ctx).Raw(`SELECT i.org_id, i.id AS inbox_id, i.address, i.used_bytes, i.cap_limit_bytes, i.cap_mode,
+			`+fmt.Sprintf(senderBlockedSQL, "i.id")+` AS sender_blocked
 		FROM inboxes i JOIN domains d ON d.id = i.domain_id
-		WHERE i.address = ? AND i.status = 'active' AND `+acceptingDomain, local+"@"+domain).Scan(&rows).Error
+		WHERE i.address = ? AND i.status = 'active' AND `+acceptingDomain,
+		models.StringArray(senderCandidates(sender)), local+"@"+domain).Scan(&rows).Error
 	if err != nil {
 		return nil, false, fmt.Errorf("resolve recipient: %w", err)
 	}

@@ -145,11 +145,9 @@ func (s *Service) DeleteSenderRule(ctx context.Context, orgID, inboxID, id strin
 	return nil
 }
 
-// SenderAllowed applies an inbox's sender rules to an address: the most
-// specific matching rule decides (the address, then the longest matching
-// domain, then "*"); with no matching rule mail is allowed. An empty
-// sender (a bounce, MAIL FROM:<>) is matched by "*" only.
-func (s *Service) SenderAllowed(ctx context.Context, db *gorm.DB, inboxID, sender string) (bool, error) {
+// senderCandidates are the rule patterns that can match a sender: "*",
+// the address, and each of its domains from the longest.
+func senderCandidates(sender string) []string {
 	sender = strings.ToLower(strings.TrimSpace(sender))
 	candidates := []string{"*"}
 	if sender != "" {
@@ -167,25 +165,26 @@ func (s *Service) SenderAllowed(ctx context.Context, db *gorm.DB, inboxID, sende
 			d = rest
 		}
 	}
-	var rules []struct{ Pattern, Kind string }
-	if err := db.WithContext(ctx).Raw(`SELECT pattern, kind FROM sender_rules WHERE inbox_id = ? AND pattern = ANY(?::text[])`,
-		inboxID, models.StringArray(candidates)).Scan(&rules).Error; err != nil {
+	return candidates
+}
+
+// senderBlockedSQL is true when the deciding rule of inbox %s for the
+// candidates bound at ? blocks: the most specific matching rule decides
+// (an address, then the longest domain, then "*").
+const senderBlockedSQL = `coalesce((SELECT r.kind = 'block' FROM sender_rules r
+	WHERE r.inbox_id = %s AND r.pattern = ANY(?::text[])
+	ORDER BY CASE WHEN r.pattern = '*' THEN 0 WHEN strpos(r.pattern, '@') > 0 THEN 1048576
+		ELSE length(r.pattern) END DESC LIMIT 1), false)`
+
+// SenderAllowed applies an inbox's sender rules to an address: the most
+// specific matching rule decides (the address, then the longest matching
+// domain, then "*"); with no matching rule mail is allowed. An empty
+// sender (a bounce, MAIL FROM:<>) is matched by "*" only.
+func (s *Service) SenderAllowed(ctx context.Context, db *gorm.DB, inboxID, sender string) (bool, error) {
+	var blocked bool
+	if err := db.WithContext(ctx).Raw(`SELECT `+fmt.Sprintf(senderBlockedSQL, "?"),
+		inboxID, models.StringArray(senderCandidates(sender))).Scan(&blocked).Error; err != nil {
 		return false, fmt.Errorf("check sender rules: %w", err)
 	}
-	best, kind := -1, ""
-	for _, r := range rules {
-		score := 0
-		switch {
-		case r.Pattern == "*":
-			score = 0
-		case strings.Contains(r.Pattern, "@"):
-			score = 1 << 20
-		default:
-			score = len(r.Pattern)
-		}
-		if score > best {
-			best, kind = score, r.Kind
-		}
-	}
-	return kind != models.SenderBlock, nil
+	return !blocked, nil
 }

@@ -109,7 +109,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if _, _, ok := mail.NormalizeRecipient(to); !ok {
 		return errBadAddress
 	}
-	r, hosted, err := s.s.mail.ResolveRecipient(ctx, to)
+	r, hosted, err := s.s.mail.ResolveRecipient(ctx, to, s.from)
 	if err != nil {
 		return s.smtpError(err, "resolve recipient")
 	}
@@ -119,11 +119,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		}
 		return errRelayDenied
 	}
-	ok, err := s.s.mail.SenderAllowed(ctx, s.s.mail.DB().DB, r.InboxID, s.from)
-	if err != nil {
-		return s.smtpError(err, "check sender")
-	}
-	if !ok {
+	if r.SenderBlocked {
 		s.s.log.Info("smtp sender blocked", "remote", s.ip.String(), "from", s.from, "inbox", r.InboxID)
 		return errBlocked
 	}
@@ -226,12 +222,16 @@ func (s *session) Data(r io.Reader) error {
 		kept = kept[:0]
 		for _, id := range ids {
 			rc := byInbox[id]
-			ok, err := s.s.mail.SenderAllowed(ctx, b.Tx(), id, p.From.Address)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue // the header From is blocked by this inbox
+			// The envelope sender passed this inbox's rules at RCPT; a
+			// header From that differs from it is checked too.
+			if !strings.EqualFold(p.From.Address, s.from) {
+				ok, err := s.s.mail.SenderAllowed(ctx, b.Tx(), id, p.From.Address)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue // the header From is blocked by this inbox
+				}
 			}
 			if _, err := b.Store(ctx, mail.StoreInput{
 				OrgID: rc.r.OrgID, InboxID: id, Direction: models.DirectionInbound, Status: models.StatusReceived,

@@ -232,6 +232,13 @@ func TestBlockedSenders(t *testing.T) {
 	if err := h.send("a@partner.example", []string{"agent@mail.example.com"}, msg("a@partner.example")); err != nil {
 		t.Fatal(err)
 	}
+	// The longest matching domain decides: ok.spam.example (allow) over
+	// spam.example (block) over "*" (block).
+	rule("ok.spam.example", "allow")
+	if err := h.send("x@mx.ok.spam.example", []string{"agent@mail.example.com"}, msg("x@mx.ok.spam.example")); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, h.send("x@ko.spam.example", []string{"agent@mail.example.com"}, msg("x@ko.spam.example")), "550 5.7.1")
 }
 
 func TestDatabaseFailureIs451(t *testing.T) {
