@@ -30,7 +30,7 @@ var approvalEvents = []string{models.EventApprovalRequested, models.EventMessage
 // first, updating live as sends are held and decided. Sends are approved,
 // edited then approved, or rejected here or from their detail screen.
 type Approvals struct {
-	list
+	list[approvalList]
 	table  *table.Model
 	status string
 	items  []models.Approval
@@ -53,7 +53,7 @@ func NewApprovals(c *common.Common) *Approvals {
 		table.Column{Title: "To", Width: 20},
 		table.Column{Title: "Subject", Width: 0},
 	)}
-	s.list = newList(c, s)
+	s.list = newList[approvalList](c, s)
 	s.follow("Updating the queue…", approvalEvents...)
 	return s
 }
@@ -125,28 +125,16 @@ func (s *Approvals) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (s *Approvals) update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if handled, cmd := s.updateList(msg); handled {
-		return s, cmd
+	if msg, ok := msg.(ChangedMsg); ok && msg.Kind == kindApprovals {
+		s.drop(msg.ID)
+		return s, s.load()
 	}
-	switch msg := msg.(type) {
-	case common.ResultMsg[approvalList]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.setItems(msg.Value)
-		}
-	case ChangedMsg:
-		if msg.Kind == kindApprovals {
-			s.drop(msg.ID)
-			return s, s.load()
-		}
-	case tea.KeyMsg:
-		cmd := s.handleKey(msg)
-		s.SetSize(s.w, s.h)
-		return s, cmd
-	}
-	return s, nil
+	_, cmd := s.updateList(msg)
+	return s, cmd
 }
 
 func (s *Approvals) handleKey(msg tea.KeyMsg) tea.Cmd {
+	defer func() { s.SetSize(s.w, s.h) }() // a question may have opened
 	k := s.c.Keys
 	switch {
 	case key.Matches(msg, k.StatusFilter):
@@ -196,13 +184,13 @@ func (s *Approvals) drop(id string) {
 	}
 	for i, a := range s.items {
 		if a.ID == id {
-			s.setItems(approvalList{Status: s.status, Items: append(append([]models.Approval{}, s.items[:i]...), s.items[i+1:]...), More: s.more})
+			s.show(approvalList{Status: s.status, Items: append(append([]models.Approval{}, s.items[:i]...), s.items[i+1:]...), More: s.more})
 			return
 		}
 	}
 }
 
-func (s *Approvals) setItems(l approvalList) {
+func (s *Approvals) show(l approvalList) {
 	if l.Status != s.status {
 		return // the filter changed since
 	}

@@ -20,7 +20,7 @@ const auditPageSize = 50
 // Audit is the audit log: a page of entries at a time, newest first,
 // filtered by action and actor.
 type Audit struct {
-	list
+	list[activity]
 	table *table.Model
 
 	entries []models.AuditEntry
@@ -47,7 +47,7 @@ func NewAudit(c *common.Common) *Audit {
 		table.Column{Title: "Result", Width: 6},
 		table.Column{Title: "Target", Width: 0},
 	)}
-	s.list = newList(c, s)
+	s.list = newList[activity](c, s)
 	return s
 }
 
@@ -117,29 +117,14 @@ func (s *Audit) load() tea.Cmd {
 }
 
 func (s *Audit) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if handled, cmd := s.updateList(msg); handled {
+	if handled, cmd := s.updateList(msg); handled || !s.filtering {
 		return s, cmd
 	}
-	switch msg := msg.(type) {
-	case common.ResultMsg[activity]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.setPage(msg.Value)
-		}
-	case tea.KeyMsg:
-		if s.filtering {
-			return s, s.updateFilter(msg)
-		}
-		return s, s.handleKey(msg)
-	default:
-		if s.filtering {
-			_, cmd := s.form.Update(msg)
-			return s, cmd
-		}
-	}
-	return s, nil
+	_, cmd := s.form.Update(msg) // the cursor's blink
+	return s, cmd
 }
 
-func (s *Audit) setPage(a activity) {
+func (s *Audit) show(a activity) {
 	s.entries, s.names, s.next, s.err = a.Page.Data, a.Names, a.Page.NextCursor, ""
 	rows := make([][]string, len(s.entries))
 	for i, e := range s.entries {
@@ -151,6 +136,9 @@ func (s *Audit) setPage(a activity) {
 }
 
 func (s *Audit) handleKey(msg tea.KeyMsg) tea.Cmd {
+	if s.filtering {
+		return s.updateFilter(msg)
+	}
 	k := s.c.Keys
 	switch {
 	case key.Matches(msg, k.Filter):

@@ -27,7 +27,7 @@ var capEvents = []string{models.EventCapThresholdCrossed, models.EventMessageRec
 // with the alert thresholds marked on it, the mode, and the alerts that
 // fired. Caps are set, changed and removed here (owners and admins).
 type Caps struct {
-	list
+	list[[]models.MailboxCap]
 	items  []models.MailboxCap
 	loaded bool
 	cursor int
@@ -37,7 +37,7 @@ type Caps struct {
 // NewCaps builds the caps screen.
 func NewCaps(c *common.Common) *Caps {
 	s := &Caps{}
-	s.list = newList(c, s, kindCaps, kindInboxes)
+	s.list = newList[[]models.MailboxCap](c, s, kindCaps, kindInboxes)
 	s.follow("Updating usage…", capEvents...)
 	s.w, s.h = 80, 20
 	return s
@@ -67,22 +67,14 @@ func (s *Caps) load() tea.Cmd {
 }
 
 func (s *Caps) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if handled, cmd := s.updateList(msg); handled {
-		return s, cmd
-	}
-	switch msg := msg.(type) {
-	case common.ResultMsg[[]models.MailboxCap]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.setItems(msg.Value)
-		}
-	case common.ResultMsg[deleted]:
+	if msg, ok := msg.(common.ResultMsg[deleted]); ok {
 		if _, ok := s.req.Done(msg.ID); ok {
 			return s, tea.Batch(changed(kindCaps, msg.Value.ID), common.Flash("Removed the cap of "+msg.Value.Name+": it may grow without limit."))
 		}
-	case tea.KeyMsg:
-		return s, s.handleKey(msg)
+		return s, nil
 	}
-	return s, nil
+	_, cmd := s.updateList(msg)
+	return s, cmd
 }
 
 func (s *Caps) handleKey(msg tea.KeyMsg) tea.Cmd {
@@ -128,7 +120,7 @@ func (s *Caps) remove(it models.MailboxCap) tea.Cmd {
 	})
 }
 
-func (s *Caps) setItems(items []models.MailboxCap) {
+func (s *Caps) show(items []models.MailboxCap) {
 	keep := s.selectID
 	if keep == "" && len(s.items) > 0 {
 		keep = s.items[s.cursor].InboxID

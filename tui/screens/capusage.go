@@ -18,7 +18,7 @@ import (
 // the GB-hours stored, the overage GB-hours billed under allow_and_bill,
 // and the peak.
 type CapUsage struct {
-	list
+	list[*models.UsageReport]
 	table *table.Model
 	rep   *models.UsageReport
 }
@@ -32,7 +32,7 @@ func NewCapUsage(c *common.Common) *CapUsage {
 		table.Column{Title: fmt.Sprintf("%10s", "Peak"), Width: 10},
 		table.Column{Title: fmt.Sprintf("%5s", "Hours"), Width: 5},
 	)}
-	s.list = newList(c, s)
+	s.list = newList[*models.UsageReport](c, s)
 	return s
 }
 
@@ -74,27 +74,26 @@ func (s *CapUsage) load() tea.Cmd {
 }
 
 func (s *CapUsage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if handled, cmd := s.updateList(msg); handled {
-		return s, cmd
+	_, cmd := s.updateList(msg)
+	return s, cmd
+}
+
+func (s *CapUsage) show(rep *models.UsageReport) {
+	s.rep, s.err = rep, ""
+	rows := make([][]string, len(rep.Data))
+	for i, u := range rep.Data {
+		rows[i] = []string{u.Address, fmt.Sprintf("%10.6f", u.UsageGBHours), fmt.Sprintf("%12.6f", u.OverageGBHours),
+			fmt.Sprintf("%10s", decBytes(u.PeakBytes)), fmt.Sprintf("%5d", len(u.Hours))}
 	}
-	switch msg := msg.(type) {
-	case common.ResultMsg[*models.UsageReport]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.rep, s.err = msg.Value, ""
-			rows := make([][]string, len(s.rep.Data))
-			for i, u := range s.rep.Data {
-				rows[i] = []string{u.Address, fmt.Sprintf("%10.6f", u.UsageGBHours), fmt.Sprintf("%12.6f", u.OverageGBHours),
-					fmt.Sprintf("%10s", decBytes(u.PeakBytes)), fmt.Sprintf("%5d", len(u.Hours))}
-			}
-			s.table.SetRows(rows)
-		}
-	case tea.KeyMsg:
-		if key.Matches(msg, s.c.Keys.Refresh) {
-			return s, s.load()
-		}
-		s.table.Update(msg)
+	s.table.SetRows(rows)
+}
+
+func (s *CapUsage) handleKey(msg tea.KeyMsg) tea.Cmd {
+	if key.Matches(msg, s.c.Keys.Refresh) {
+		return s.load()
 	}
-	return s, nil
+	s.table.Update(msg)
+	return nil
 }
 
 func (s *CapUsage) View() string {

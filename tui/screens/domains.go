@@ -17,7 +17,7 @@ import (
 
 // Domains lists the organization's domains with their status.
 type Domains struct {
-	list
+	list[[]models.Domain]
 	table   *table.Model
 	domains []models.Domain
 }
@@ -31,7 +31,7 @@ func NewDomains(c *common.Common) *Domains {
 		table.Column{Title: "Status", Width: 10},
 		table.Column{Title: "Checked", Width: 16},
 	)}
-	s.list = newList(c, s, kindDomains)
+	s.list = newList[[]models.Domain](c, s, kindDomains)
 	return s
 }
 
@@ -55,22 +55,14 @@ func (s *Domains) load() tea.Cmd {
 }
 
 func (s *Domains) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if handled, cmd := s.updateList(msg); handled {
-		return s, cmd
-	}
-	switch msg := msg.(type) {
-	case common.ResultMsg[[]models.Domain]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.setDomains(msg.Value)
-		}
-	case common.ResultMsg[deleted]:
+	if msg, ok := msg.(common.ResultMsg[deleted]); ok {
 		if _, ok := s.req.Done(msg.ID); ok {
 			return s, tea.Batch(changed(kindDomains, ""), common.Flash("Deleted "+msg.Value.Name+"."))
 		}
-	case tea.KeyMsg:
-		return s, s.handleKey(msg)
+		return s, nil
 	}
-	return s, nil
+	_, cmd := s.updateList(msg)
+	return s, cmd
 }
 
 func (s *Domains) handleKey(msg tea.KeyMsg) tea.Cmd {
@@ -119,7 +111,7 @@ func (s *Domains) selected() (models.Domain, bool) {
 	return s.domains[s.table.Cursor()], true
 }
 
-func (s *Domains) setDomains(ds []models.Domain) {
+func (s *Domains) show(ds []models.Domain) {
 	s.domains = ds
 	s.setRows(s.table, len(ds), func(i int) (string, []string) {
 		d := ds[i]

@@ -26,6 +26,16 @@ type formScreen struct {
 func (f *formScreen) Init() tea.Cmd        { return f.form.Init() }
 func (f *formScreen) Busy() (bool, string) { return f.req.Busy() }
 
+// initPast focuses the form's first field, or next when the field filled
+// already has a value: what the TUI could fill in is not typed again.
+func (f *formScreen) initPast(filled, next string) tea.Cmd {
+	cmd := f.form.Init()
+	if f.form.Value(filled) != "" {
+		cmd = f.form.Focus(next)
+	}
+	return cmd
+}
+
 // Typing is always true where esc cancels: it cancels the form rather
 // than going back, and q is typed into the text fields. Elsewhere it is
 // true while a text field has the focus.

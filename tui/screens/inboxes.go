@@ -17,7 +17,7 @@ import (
 
 // Inboxes lists the organization's inboxes with their usage.
 type Inboxes struct {
-	list
+	list[[]models.Inbox]
 	table   *table.Model
 	inboxes []models.Inbox
 }
@@ -30,7 +30,7 @@ func NewInboxes(c *common.Common) *Inboxes {
 		table.Column{Title: "Messages", Width: 8},
 		table.Column{Title: fmt.Sprintf("%10s", "Used"), Width: 10},
 	)}
-	s.list = newList(c, s, kindInboxes)
+	s.list = newList[[]models.Inbox](c, s, kindInboxes)
 	return s
 }
 
@@ -54,23 +54,15 @@ func (s *Inboxes) load() tea.Cmd {
 }
 
 func (s *Inboxes) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if handled, cmd := s.updateList(msg); handled {
-		return s, cmd
-	}
-	switch msg := msg.(type) {
-	case common.ResultMsg[[]models.Inbox]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.setInboxes(msg.Value)
-		}
-	case common.ResultMsg[deleted]:
+	if msg, ok := msg.(common.ResultMsg[deleted]); ok {
 		if _, ok := s.req.Done(msg.ID); ok {
 			return s, tea.Batch(changed(kindInboxes, ""), changed(kindTokens, ""),
 				common.Flash("Deleted "+msg.Value.Name+"; its tokens are revoked."))
 		}
-	case tea.KeyMsg:
-		return s, s.handleKey(msg)
+		return s, nil
 	}
-	return s, nil
+	_, cmd := s.updateList(msg)
+	return s, cmd
 }
 
 func (s *Inboxes) handleKey(msg tea.KeyMsg) tea.Cmd {
@@ -106,7 +98,7 @@ func (s *Inboxes) delete(in models.Inbox) tea.Cmd {
 	})
 }
 
-func (s *Inboxes) setInboxes(ins []models.Inbox) {
+func (s *Inboxes) show(ins []models.Inbox) {
 	s.inboxes = ins
 	s.setRows(s.table, len(ins), func(i int) (string, []string) {
 		in := ins[i]

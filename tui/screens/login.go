@@ -25,13 +25,8 @@ func NewLogin(c *common.Common, email string) *Login {
 
 func (s *Login) Title() string { return "Sign in" }
 
-func (s *Login) Init() tea.Cmd {
-	cmd := s.form.Init()
-	if s.form.Value("email") != "" {
-		cmd = s.form.Focus("password")
-	}
-	return cmd
-}
+// Init starts on the password when the email is known.
+func (s *Login) Init() tea.Cmd { return s.initPast("email", "password") }
 
 func (s *Login) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {

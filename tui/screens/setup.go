@@ -37,14 +37,8 @@ func NewSetup(c *common.Common, code, codePath string) *Setup {
 
 func (s *Setup) Title() string { return "Setup" }
 
-func (s *Setup) Init() tea.Cmd {
-	cmd := s.form.Init()
-	if s.form.Value("setup_code") != "" {
-		// The code is already there: start on the organization.
-		cmd = s.form.Focus("org_name")
-	}
-	return cmd
-}
+// Init starts on the organization when the code is already there.
+func (s *Setup) Init() tea.Cmd { return s.initPast("setup_code", "org_name") }
 
 func (s *Setup) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {

@@ -18,7 +18,7 @@ import (
 // Tokens lists agent tokens (never their values): the organization's, or
 // one inbox's. New tokens are made here; tokens are rotated and revoked.
 type Tokens struct {
-	list
+	list[tokenList]
 	table  *table.Model
 	inbox  *models.Inbox // only this inbox's tokens, when set
 	tokens []models.Token
@@ -40,7 +40,7 @@ func NewTokens(c *common.Common, inbox *models.Inbox) *Tokens {
 		table.Column{Title: "Status", Width: 9},
 		table.Column{Title: "Last used", Width: 11},
 	)}
-	s.list = newList(c, s, kindTokens)
+	s.list = newList[tokenList](c, s, kindTokens)
 	return s
 }
 
@@ -92,14 +92,7 @@ func (s *Tokens) load() tea.Cmd {
 type rotated struct{ Secret *models.TokenSecret }
 
 func (s *Tokens) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if handled, cmd := s.updateList(msg); handled {
-		return s, cmd
-	}
 	switch msg := msg.(type) {
-	case common.ResultMsg[tokenList]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.setTokens(msg.Value)
-		}
 	case common.ResultMsg[rotated]:
 		if _, ok := s.req.Done(msg.ID); ok {
 			t := msg.Value.Secret
@@ -109,8 +102,9 @@ func (s *Tokens) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if _, ok := s.req.Done(msg.ID); ok {
 			return s, tea.Batch(changed(kindTokens, msg.Value.ID), common.Flash("Revoked "+msg.Value.Name+"."))
 		}
-	case tea.KeyMsg:
-		return s, s.handleKey(msg)
+	default:
+		_, cmd := s.updateList(msg)
+		return s, cmd
 	}
 	return s, nil
 }
@@ -168,7 +162,7 @@ func (s *Tokens) revoke(t models.Token) tea.Cmd {
 	})
 }
 
-func (s *Tokens) setTokens(l tokenList) {
+func (s *Tokens) show(l tokenList) {
 	s.tokens, s.names = l.Tokens, l.Names
 	st := s.c.Styles
 	s.setRows(s.table, len(l.Tokens), func(i int) (string, []string) {

@@ -18,7 +18,7 @@ type UserCreatedMsg struct{ User models.User }
 
 // Users lists the organization's users (owners and admins).
 type Users struct {
-	list
+	list[[]models.User]
 	table *table.Model
 	users []models.User
 }
@@ -30,7 +30,7 @@ func NewUsers(c *common.Common) *Users {
 		table.Column{Title: "Role", Width: 9},
 		table.Column{Title: "Added", Width: 16},
 	)}
-	s.list = newList(c, s)
+	s.list = newList[[]models.User](c, s)
 	return s
 }
 
@@ -53,31 +53,27 @@ func (s *Users) load() tea.Cmd {
 }
 
 func (s *Users) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if handled, cmd := s.updateList(msg); handled {
-		return s, cmd
-	}
-	switch msg := msg.(type) {
-	case common.ResultMsg[[]models.User]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.setUsers(msg.Value)
-		}
-	case UserCreatedMsg:
+	if msg, ok := msg.(UserCreatedMsg); ok {
 		s.selectID = msg.User.ID
 		return s, s.load()
-	case tea.KeyMsg:
-		k := s.c.Keys
-		switch {
-		case key.Matches(msg, k.AddUser):
-			return s, common.Push(NewUserAdd(s.c))
-		case key.Matches(msg, k.Refresh):
-			return s, s.load()
-		}
-		s.table.Update(msg)
 	}
-	return s, nil
+	_, cmd := s.updateList(msg)
+	return s, cmd
 }
 
-func (s *Users) setUsers(users []models.User) {
+func (s *Users) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := s.c.Keys
+	switch {
+	case key.Matches(msg, k.AddUser):
+		return common.Push(NewUserAdd(s.c))
+	case key.Matches(msg, k.Refresh):
+		return s.load()
+	}
+	s.table.Update(msg)
+	return nil
+}
+
+func (s *Users) show(users []models.User) {
 	s.users = users
 	s.setRows(s.table, len(users), func(i int) (string, []string) {
 		u := users[i]
