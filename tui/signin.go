@@ -25,19 +25,15 @@ func (m *Model) start() tea.Cmd {
 		return m.askStatus()
 	}
 	m.c.Client.SetToken(sv.Token)
-	id, cmd := common.Call(m.c, func(ctx context.Context, cl *client.Client) (*models.Me, error) {
+	return common.Start(m.c, &m.req, "me", "Signing in as "+sv.Email+"…", func(ctx context.Context, cl *client.Client) (*models.Me, error) {
 		return cl.Me(ctx)
 	})
-	m.req.Start("me", id, "Signing in as "+sv.Email+"…")
-	return cmd
 }
 
 func (m *Model) askStatus() tea.Cmd {
-	id, cmd := common.Call(m.c, func(ctx context.Context, cl *client.Client) (models.AuthStatus, error) {
+	return common.Start(m.c, &m.req, "status", "Connecting to "+m.c.Client.Server()+"…", func(ctx context.Context, cl *client.Client) (models.AuthStatus, error) {
 		return cl.AuthStatus(ctx)
 	})
-	m.req.Start("status", id, "Connecting to "+m.c.Client.Server()+"…")
-	return cmd
 }
 
 // handleReply handles the answers to the root model's own calls; mine is
@@ -99,11 +95,9 @@ func (m *Model) signOut() tea.Cmd {
 	if m.req.Pending("logout") {
 		return nil
 	}
-	id, cmd := common.Call(m.c, func(ctx context.Context, cl *client.Client) (struct{}, error) {
+	return common.Start(m.c, &m.req, "logout", "Signing out…", func(ctx context.Context, cl *client.Client) (struct{}, error) {
 		return struct{}{}, cl.Logout(ctx)
 	})
-	m.req.Start("logout", id, "Signing out…")
-	return cmd
 }
 
 // signedOut forgets the session here whatever the daemon answered: a

@@ -19,19 +19,7 @@ func (c *Client) MailboxCaps(ctx context.Context, p Page) (models.List[models.Ma
 
 // AllMailboxCaps follows the cursor to the end and returns every inbox.
 func (c *Client) AllMailboxCaps(ctx context.Context) ([]models.MailboxCap, error) {
-	var all []models.MailboxCap
-	p := Page{Limit: 200}
-	for {
-		l, err := c.MailboxCaps(ctx, p)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, l.Data...)
-		if l.NextCursor == "" {
-			return all, nil
-		}
-		p.Cursor = l.NextCursor
-	}
+	return all(ctx, c.MailboxCaps)
 }
 
 // MailboxCap returns one inbox's usage and cap.

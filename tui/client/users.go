@@ -16,19 +16,7 @@ func (c *Client) Users(ctx context.Context, p Page) (models.List[models.User], e
 
 // AllUsers follows the cursor to the end and returns every user.
 func (c *Client) AllUsers(ctx context.Context) ([]models.User, error) {
-	var all []models.User
-	p := Page{Limit: 200}
-	for {
-		l, err := c.Users(ctx, p)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, l.Data...)
-		if l.NextCursor == "" {
-			return all, nil
-		}
-		p.Cursor = l.NextCursor
-	}
+	return all(ctx, c.Users)
 }
 
 // CreateUser adds a user with a role to the organization.

@@ -48,6 +48,15 @@ func Call[T any](c *Common, fn func(context.Context, *client.Client) (T, error))
 	}
 }
 
+// Start is Call for a screen: it records the call in r under name, with
+// label for the spinner, and returns the command. A later call under the
+// same name supersedes it.
+func Start[T any](c *Common, r *Requests, name, label string, fn func(context.Context, *client.Client) (T, error)) tea.Cmd {
+	id, cmd := Call(c, fn)
+	r.Start(name, id, label)
+	return cmd
+}
+
 // Requests tracks a screen's calls in flight by name. Starting a call under
 // a name supersedes the previous one: its late reply is stale and dropped.
 type Requests struct {

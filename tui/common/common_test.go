@@ -71,6 +71,31 @@ func TestCallAnswersResultOrError(t *testing.T) {
 	}
 }
 
+func TestStartRecordsTheCall(t *testing.T) {
+	cl, err := client.New("http://127.0.0.1:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCommon(cl)
+	var r Requests
+	first := Start(c, &r, "list", "Loading…", func(context.Context, *client.Client) (int, error) { return 1, nil })
+	second := Start(c, &r, "list", "Loading again…", func(context.Context, *client.Client) (int, error) { return 2, nil })
+	if busy, label := r.Busy(); !busy || label != "Loading again…" || !r.Pending("list") {
+		t.Fatalf("busy %v %q pending %v", busy, label, r.Pending("list"))
+	}
+	stale := first().(ResultMsg[int])
+	if _, ok := r.Done(stale.ID); ok {
+		t.Fatal("the superseded call's reply was accepted")
+	}
+	fresh := second().(ResultMsg[int])
+	if name, ok := r.Done(fresh.ID); !ok || name != "list" || fresh.Value != 2 {
+		t.Fatalf("Done(%d) = %q %v, value %d", fresh.ID, name, ok, fresh.Value)
+	}
+	if r.Pending("list") {
+		t.Fatal("still pending after its reply")
+	}
+}
+
 func TestDescribe(t *testing.T) {
 	refused := fmt.Errorf("GET /v1/auth/status: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")})
 	cases := []struct {

@@ -71,13 +71,14 @@ func (s *Approval) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Approve, k.EditApprove, k.Reject}, {k.Up, k.Down, k.PageUp, k.PageDown}, {k.Top, k.Bottom, k.RefreshQueue}}
 }
 
-func (s *Approval) load() tea.Cmd {
-	aid := s.a.ID
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (*models.ApprovalDetail, error) {
-		return cl.Approval(ctx, aid)
+func (s *Approval) load() tea.Cmd { return loadApproval(s.c, &s.req, s.a.ID) }
+
+// loadApproval loads the held send id with its message, as the call
+// "detail" of req.
+func loadApproval(c *common.Common, req *common.Requests, id string) tea.Cmd {
+	return common.Start(c, req, "detail", "Loading the held message…", func(ctx context.Context, cl *client.Client) (*models.ApprovalDetail, error) {
+		return cl.Approval(ctx, id)
 	})
-	s.req.Start("detail", id, "Loading the held message…")
-	return cmd
 }
 
 func (s *Approval) Update(msg tea.Msg) (tea.Model, tea.Cmd) {

@@ -24,12 +24,12 @@ import (
 // has its own screen (ApprovalEdit). The owning screen passes it every
 // message first and counts it in its Busy.
 type decider struct {
-	c       *common.Common
-	req     common.Requests
-	confirm *confirm.Model
-	reason  *form.Form
-	target  models.Approval
-	w       int
+	c   *common.Common
+	req common.Requests
+	asker
+	reason *form.Form
+	target models.Approval
+	w      int
 }
 
 func newDecider(c *common.Common) decider { return decider{c: c, w: 80} }
@@ -73,10 +73,29 @@ func (d *decider) askApprove(a models.Approval) tea.Cmd {
 		return cmd
 	}
 	d.target = a
-	d.confirm = confirm.New(d.c, "Approve "+quoteSubject(a.Subject)+"?",
-		"It is sent as held, to "+strings.Join(a.To, ", ")+". The agent "+a.TokenLabel+" sees it approved.")
+	d.ask(confirm.New(d.c, "Approve "+quoteSubject(a.Subject)+"?",
+		"It is sent as held, to "+strings.Join(a.To, ", ")+". The agent "+a.TokenLabel+" sees it approved."),
+		func() tea.Cmd {
+			return common.Start(d.c, &d.req, "approve", "Approving "+quoteSubject(a.Subject)+"…", approveCall(a.ID, nil))
+		})
 	d.confirm.SetWidth(d.w)
 	return nil
+}
+
+// approveCall approves the held send id: as held, or as corrected by
+// edits.
+func approveCall(id string, edits *models.ApprovalEdits) func(context.Context, *client.Client) (decided, error) {
+	return func(ctx context.Context, cl *client.Client) (decided, error) {
+		ap, err := cl.Approve(ctx, id, edits)
+		if err != nil {
+			return decided{}, err
+		}
+		action := "edit"
+		if edits == nil {
+			action = "approve"
+		}
+		return decided{Approval: *ap, Action: action}, nil
+	}
 }
 
 func (d *decider) askReject(a models.Approval) tea.Cmd {
@@ -90,7 +109,7 @@ func (d *decider) askReject(a models.Approval) tea.Cmd {
 	return d.reason.Init()
 }
 
-func (d *decider) close() { d.confirm, d.reason = nil, nil }
+func (d *decider) close() { d.asker, d.reason = asker{}, nil }
 
 // update handles a key while a question is open, and the replies of the
 // decisions. handled is false for messages it has nothing to do with.
@@ -106,8 +125,9 @@ func (d *decider) update(msg tea.Msg) (handled bool, cmd tea.Cmd) {
 		}
 	case tea.KeyMsg:
 		switch {
-		case d.confirm != nil:
-			return true, d.answer(msg)
+		case d.asking():
+			cmd, _ := d.answer(msg)
+			return true, cmd
 		case d.reason != nil:
 			return true, d.typeReason(msg)
 		}
@@ -118,27 +138,6 @@ func (d *decider) update(msg tea.Msg) (handled bool, cmd tea.Cmd) {
 		}
 	}
 	return false, nil
-}
-
-func (d *decider) answer(msg tea.KeyMsg) tea.Cmd {
-	a := d.confirm.Update(msg)
-	if a == confirm.Undecided {
-		return nil
-	}
-	d.confirm = nil
-	if a == confirm.No {
-		return nil
-	}
-	t := d.target
-	id, cmd := common.Call(d.c, func(ctx context.Context, cl *client.Client) (decided, error) {
-		ap, err := cl.Approve(ctx, t.ID, nil)
-		if err != nil {
-			return decided{}, err
-		}
-		return decided{Approval: *ap, Action: "approve"}, nil
-	})
-	d.req.Start("approve", id, "Approving "+quoteSubject(t.Subject)+"…")
-	return cmd
 }
 
 func (d *decider) typeReason(msg tea.KeyMsg) tea.Cmd {
@@ -155,15 +154,13 @@ func (d *decider) typeReason(msg tea.KeyMsg) tea.Cmd {
 	}
 	d.reason.ClearErrors()
 	t, reason := d.target, d.reason.Value("reason")
-	id, call := common.Call(d.c, func(ctx context.Context, cl *client.Client) (decided, error) {
+	return common.Start(d.c, &d.req, "reject", "Rejecting "+quoteSubject(t.Subject)+"…", func(ctx context.Context, cl *client.Client) (decided, error) {
 		ap, err := cl.Reject(ctx, t.ID, reason)
 		if err != nil {
 			return decided{}, err
 		}
 		return decided{Approval: *ap, Action: "reject"}, nil
 	})
-	d.req.Start("reject", id, "Rejecting "+quoteSubject(t.Subject)+"…")
-	return call
 }
 
 // done closes the question and tells every screen.

@@ -1,9 +1,6 @@
 package screens
 
 import (
-	"context"
-
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"gent/models"
@@ -19,58 +16,31 @@ import (
 // the corrected message like a new send and names a bad field, shown
 // under it.
 type ApprovalEdit struct {
-	c    *common.Common
-	req  common.Requests
-	a    models.Approval
-	d    *models.ApprovalDetail
-	form *form.Form
-	err  string
-	w    int
+	// The form is nil until the message is loaded.
+	formScreen
+	a   models.Approval
+	d   *models.ApprovalDetail
+	err string
 }
 
 // NewApprovalEdit builds the form for a; d is its message when already
 // loaded (nil: it is loaded first).
 func NewApprovalEdit(c *common.Common, a models.Approval, d *models.ApprovalDetail) *ApprovalEdit {
-	s := &ApprovalEdit{c: c, a: a, w: 80}
+	s := &ApprovalEdit{formScreen: formScreen{c: c, call: "approve", cancel: true, w: 80}, a: a}
 	if d != nil {
 		s.setDetail(d)
 	}
 	return s
 }
 
-func (s *ApprovalEdit) Title() string        { return "Edit and approve" }
-func (s *ApprovalEdit) Busy() (bool, string) { return s.req.Busy() }
-
-// Typing is always true: esc cancels the form.
-func (s *ApprovalEdit) Typing() bool { return true }
-
-func (s *ApprovalEdit) SetSize(w, _ int) {
-	s.w = w
-	if s.form != nil {
-		s.form.SetWidth(w)
-	}
-}
+func (s *ApprovalEdit) Title() string { return "Edit and approve" }
 
 func (s *ApprovalEdit) Init() tea.Cmd {
 	if s.form != nil {
 		return s.form.Init()
 	}
-	aid := s.a.ID
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (*models.ApprovalDetail, error) {
-		return cl.Approval(ctx, aid)
-	})
-	s.req.Start("detail", id, "Loading the held message…")
-	return cmd
+	return loadApproval(s.c, &s.req, s.a.ID)
 }
-
-func (s *ApprovalEdit) ShortHelp() []key.Binding {
-	if s.form == nil {
-		return []key.Binding{s.c.Keys.Cancel}
-	}
-	return append(s.form.Bindings(), s.c.Keys.Cancel)
-}
-
-func (s *ApprovalEdit) FullHelp() [][]key.Binding { return [][]key.Binding{s.ShortHelp()} }
 
 // setDetail builds the form with the message's current values.
 func (s *ApprovalEdit) setDetail(d *models.ApprovalDetail) {
@@ -116,23 +86,8 @@ func (s *ApprovalEdit) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				return s, tea.Batch(common.Pop, decisionFailed(s.a.ID, msg.Err))
 			}
 		}
-	case tea.KeyMsg:
-		if key.Matches(msg, s.c.Keys.Cancel) {
-			return s, common.Pop
-		}
-		if s.form == nil || s.req.Pending("approve") {
-			return s, nil
-		}
-		submit, cmd := s.form.Update(msg)
-		if submit {
-			return s, s.submit()
-		}
-		return s, cmd
 	default:
-		if s.form != nil {
-			_, cmd := s.form.Update(msg)
-			return s, cmd
-		}
+		return s, s.updateForm(msg, s.submit)
 	}
 	return s, nil
 }
@@ -163,21 +118,7 @@ func (s *ApprovalEdit) edits() *models.ApprovalEdits {
 }
 
 func (s *ApprovalEdit) submit() tea.Cmd {
-	s.form.ClearErrors()
-	edits, aid := s.edits(), s.a.ID
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (decided, error) {
-		ap, err := cl.Approve(ctx, aid, edits)
-		if err != nil {
-			return decided{}, err
-		}
-		action := "edit"
-		if edits == nil {
-			action = "approve"
-		}
-		return decided{Approval: *ap, Action: action}, nil
-	})
-	s.req.Start("approve", id, "Approving "+quoteSubject(s.a.Subject)+" as edited…")
-	return cmd
+	return common.Start(s.c, &s.req, s.call, "Approving "+quoteSubject(s.a.Subject)+" as edited…", approveCall(s.a.ID, s.edits()))
 }
 
 func (s *ApprovalEdit) View() string { return fitWidth(s.view(), s.w) }

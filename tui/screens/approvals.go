@@ -30,18 +30,12 @@ var approvalEvents = []string{models.EventApprovalRequested, models.EventMessage
 // first, updating live as sends are held and decided. Sends are approved,
 // edited then approved, or rejected here or from their detail screen.
 type Approvals struct {
-	c      *common.Common
-	req    common.Requests
+	list[approvalList]
 	table  *table.Model
 	status string
 	items  []models.Approval
 	more   bool // more than approvalPage of them
-	err    string
-	w, h   int
-
-	selectID string
-	dec      decider
-	live     common.Debouncer
+	dec    decider
 }
 
 // approvalList is one page of the queue.
@@ -53,35 +47,33 @@ type approvalList struct {
 
 // NewApprovals builds the queue, showing pending sends.
 func NewApprovals(c *common.Common) *Approvals {
-	return &Approvals{c: c, status: models.ApprovalPending, dec: newDecider(c), table: table.New(c,
+	s := &Approvals{status: models.ApprovalPending, dec: newDecider(c), table: table.New(c,
 		table.Column{Title: "Held", Width: 11},
 		table.Column{Title: "Agent", Width: 18},
 		table.Column{Title: "To", Width: 20},
 		table.Column{Title: "Subject", Width: 0},
 	)}
+	s.list = newList[approvalList](c, s)
+	s.follow("Updating the queue…", approvalEvents...)
+	return s
 }
 
 func (s *Approvals) Title() string { return "Approvals" }
-func (s *Approvals) Init() tea.Cmd { return s.load() }
 func (s *Approvals) Typing() bool  { return s.dec.open() }
 
 func (s *Approvals) Busy() (bool, string) {
 	if b, label := s.dec.busy(); b {
 		return b, label
 	}
-	if s.live.Pending() {
-		return true, "Updating the queue…"
-	}
-	return s.req.Busy()
+	return s.list.Busy()
 }
 
 // previewLines is the height of the selected send's lines under the table.
 const previewLines = 3
 
 func (s *Approvals) SetSize(w, h int) {
-	s.w, s.h = w, h
+	rows := s.resize(w, h) - 5 - previewLines
 	s.dec.setWidth(w)
-	rows := h - 5 - previewLines
 	if box := s.dec.view(); box != "" {
 		rows -= lines(box) + 1
 	}
@@ -113,15 +105,13 @@ func (s *Approvals) FullHelp() [][]key.Binding {
 
 func (s *Approvals) load() tea.Cmd {
 	status := s.status
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (approvalList, error) {
+	return common.Start(s.c, &s.req, "list", "Loading "+status+" sends…", func(ctx context.Context, cl *client.Client) (approvalList, error) {
 		l, err := cl.Approvals(ctx, client.ApprovalQuery{Status: status, Page: client.Page{Limit: approvalPage}})
 		if err != nil {
 			return approvalList{}, err
 		}
 		return approvalList{Status: status, Items: l.Data, More: l.NextCursor != ""}, nil
 	})
-	s.req.Start("list", id, "Loading "+status+" sends…")
-	return cmd
 }
 
 func (s *Approvals) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -135,42 +125,16 @@ func (s *Approvals) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (s *Approvals) update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if _, ok := s.live.Fire(msg); ok {
+	if msg, ok := msg.(ChangedMsg); ok && msg.Kind == kindApprovals {
+		s.drop(msg.ID)
 		return s, s.load()
 	}
-	switch msg := msg.(type) {
-	case common.ResultMsg[approvalList]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.setItems(msg.Value)
-		}
-	case common.ErrorMsg:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.err = common.Describe(msg.Err)
-		}
-	case common.EventMsg:
-		for _, t := range approvalEvents {
-			if msg.Event.Type == t {
-				return s, s.live.Add(s.c, t)
-			}
-		}
-	case common.StreamMsg:
-		if msg.Missed {
-			return s, s.load()
-		}
-	case ChangedMsg:
-		if msg.Kind == kindApprovals {
-			s.drop(msg.ID)
-			return s, s.load()
-		}
-	case tea.KeyMsg:
-		cmd := s.handleKey(msg)
-		s.SetSize(s.w, s.h)
-		return s, cmd
-	}
-	return s, nil
+	_, cmd := s.updateList(msg)
+	return s, cmd
 }
 
 func (s *Approvals) handleKey(msg tea.KeyMsg) tea.Cmd {
+	defer func() { s.SetSize(s.w, s.h) }() // a question may have opened
 	k := s.c.Keys
 	switch {
 	case key.Matches(msg, k.StatusFilter):
@@ -220,13 +184,13 @@ func (s *Approvals) drop(id string) {
 	}
 	for i, a := range s.items {
 		if a.ID == id {
-			s.setItems(approvalList{Status: s.status, Items: append(append([]models.Approval{}, s.items[:i]...), s.items[i+1:]...), More: s.more})
+			s.show(approvalList{Status: s.status, Items: append(append([]models.Approval{}, s.items[:i]...), s.items[i+1:]...), More: s.more})
 			return
 		}
 	}
 }
 
-func (s *Approvals) setItems(l approvalList) {
+func (s *Approvals) show(l approvalList) {
 	if l.Status != s.status {
 		return // the filter changed since
 	}

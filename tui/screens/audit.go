@@ -20,14 +20,11 @@ const auditPageSize = 50
 // Audit is the audit log: a page of entries at a time, newest first,
 // filtered by action and actor.
 type Audit struct {
-	c     *common.Common
-	req   common.Requests
+	list[activity]
 	table *table.Model
-	w, h  int
 
 	entries []models.AuditEntry
 	names   map[string]string
-	err     string
 
 	filter    auditFilter
 	filtering bool
@@ -43,23 +40,22 @@ type auditFilter struct{ Action, Actor string }
 
 // NewAudit builds the audit log screen.
 func NewAudit(c *common.Common) *Audit {
-	return &Audit{c: c, cursors: []string{""}, table: table.New(c,
+	s := &Audit{cursors: []string{""}, table: table.New(c,
 		table.Column{Title: "Time", Width: 14},
 		table.Column{Title: "Actor", Width: 20},
 		table.Column{Title: "Action", Width: 15},
 		table.Column{Title: "Result", Width: 6},
 		table.Column{Title: "Target", Width: 0},
 	)}
+	s.list = newList[activity](c, s)
+	return s
 }
 
-func (s *Audit) Title() string        { return "Audit log" }
-func (s *Audit) Init() tea.Cmd        { return s.load() }
-func (s *Audit) Busy() (bool, string) { return s.req.Busy() }
-func (s *Audit) Typing() bool         { return s.filtering }
+func (s *Audit) Title() string { return "Audit log" }
+func (s *Audit) Typing() bool  { return s.filtering }
 
 func (s *Audit) SetSize(w, h int) {
-	s.w, s.h = w, h
-	rows := h - 3
+	rows := s.resize(w, h) - 3
 	if s.filtering {
 		s.form.SetWidth(w)
 		rows -= lines(s.form.View())
@@ -117,36 +113,18 @@ func (s *Audit) load() tea.Cmd {
 		s.err = err.Error()
 		return nil
 	}
-	id, cmd := common.Call(s.c, loadActivity(s.c, q, s.names))
-	s.req.Start("page", id, "Loading the audit log…")
-	return cmd
+	return common.Start(s.c, &s.req, "list", "Loading the audit log…", loadActivity(s.c, q, s.names))
 }
 
 func (s *Audit) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	switch msg := msg.(type) {
-	case common.ResultMsg[activity]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.setPage(msg.Value)
-		}
-	case common.ErrorMsg:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.err = common.Describe(msg.Err)
-		}
-	case tea.KeyMsg:
-		if s.filtering {
-			return s, s.updateFilter(msg)
-		}
-		return s, s.handleKey(msg)
-	default:
-		if s.filtering {
-			_, cmd := s.form.Update(msg)
-			return s, cmd
-		}
+	if handled, cmd := s.updateList(msg); handled || !s.filtering {
+		return s, cmd
 	}
-	return s, nil
+	_, cmd := s.form.Update(msg) // the cursor's blink
+	return s, cmd
 }
 
-func (s *Audit) setPage(a activity) {
+func (s *Audit) show(a activity) {
 	s.entries, s.names, s.next, s.err = a.Page.Data, a.Names, a.Page.NextCursor, ""
 	rows := make([][]string, len(s.entries))
 	for i, e := range s.entries {
@@ -158,6 +136,9 @@ func (s *Audit) setPage(a activity) {
 }
 
 func (s *Audit) handleKey(msg tea.KeyMsg) tea.Cmd {
+	if s.filtering {
+		return s.updateFilter(msg)
+	}
 	k := s.c.Keys
 	switch {
 	case key.Matches(msg, k.Filter):
@@ -169,14 +150,14 @@ func (s *Audit) handleKey(msg tea.KeyMsg) tea.Cmd {
 		s.filter = auditFilter{}
 		return s.firstPage()
 	case key.Matches(msg, k.NextPage):
-		if s.next == "" || s.req.Pending("page") {
+		if s.next == "" || s.req.Pending("list") {
 			return nil
 		}
 		s.cursors = append(s.cursors[:s.page+1], s.next)
 		s.page++
 		return s.load()
 	case key.Matches(msg, k.PrevPage):
-		if s.page == 0 || s.req.Pending("page") {
+		if s.page == 0 || s.req.Pending("list") {
 			return nil
 		}
 		s.page--

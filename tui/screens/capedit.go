@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"gent/models"
@@ -19,11 +18,8 @@ import (
 // mode, and the alert thresholds. The daemon judges the values and names
 // the field it refuses; the error shows under that field.
 type CapEdit struct {
-	c    *common.Common
-	req  common.Requests
-	it   models.MailboxCap
-	form *form.Form
-	w    int
+	formScreen
+	it models.MailboxCap
 }
 
 // NewCapEdit builds the form for it, filled with its cap (or the
@@ -47,7 +43,7 @@ func NewCapEdit(c *common.Common, it models.MailboxCap) *CapEdit {
 		form.Text("alert_thresholds", "Alerts at (%)").WithLimit(60).WithValue(thresholds).
 			WithHint("whole percentages, comma-separated; empty: no alerts"),
 	)
-	return &CapEdit{c: c, it: it, form: f, w: 80}
+	return &CapEdit{formScreen: formScreen{c: c, call: "set", cancel: true, form: f, w: 80}, it: it}
 }
 
 func (s *CapEdit) Title() string {
@@ -57,51 +53,20 @@ func (s *CapEdit) Title() string {
 	return "Edit cap"
 }
 
-func (s *CapEdit) Init() tea.Cmd        { return s.form.Init() }
-func (s *CapEdit) Busy() (bool, string) { return s.req.Busy() }
-
-// Typing is always true: esc cancels the form.
-func (s *CapEdit) Typing() bool { return true }
-
-func (s *CapEdit) SetSize(w, _ int) { s.w = w; s.form.SetWidth(w) }
-
-func (s *CapEdit) ShortHelp() []key.Binding  { return append(s.form.Bindings(), s.c.Keys.Cancel) }
-func (s *CapEdit) FullHelp() [][]key.Binding { return [][]key.Binding{s.ShortHelp()} }
-
 func (s *CapEdit) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	switch msg := msg.(type) {
-	case common.ResultMsg[*models.MailboxCap]:
+	if msg, ok := msg.(common.ResultMsg[*models.MailboxCap]); ok {
 		if _, ok := s.req.Done(msg.ID); ok {
 			v := msg.Value
 			return s, tea.Batch(common.Pop, changed(kindCaps, v.InboxID), common.Flash("Cap saved: "+capSummary(v.Cap)+"."))
 		}
-	case common.ErrorMsg:
-		if _, ok := s.req.Done(msg.ID); ok {
-			return s, s.form.SetError(msg.Err)
-		}
-	case tea.KeyMsg:
-		if key.Matches(msg, s.c.Keys.Cancel) {
-			return s, common.Pop
-		}
-		if s.req.Pending("set") {
-			return s, nil
-		}
-		submit, cmd := s.form.Update(msg)
-		if submit {
-			return s, s.submit()
-		}
-		return s, cmd
-	default:
-		_, cmd := s.form.Update(msg)
-		return s, cmd
+		return s, nil
 	}
-	return s, nil
+	return s, s.updateForm(msg, s.submit)
 }
 
 // submit sends the cap. What is not a number at all cannot be sent as
 // one, so it is refused here, under its field; the daemon judges the rest.
 func (s *CapEdit) submit() tea.Cmd {
-	s.form.ClearErrors()
 	raw := strings.TrimSpace(s.form.Value("limit_gb"))
 	var limit *float64
 	if raw != "" {
@@ -116,11 +81,9 @@ func (s *CapEdit) submit() tea.Cmd {
 		return s.form.SetError(err)
 	}
 	req := models.SetCapRequest{InboxID: s.it.InboxID, LimitGB: limit, Mode: s.form.Value("mode"), AlertThresholds: thresholds}
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (*models.MailboxCap, error) {
+	return common.Start(s.c, &s.req, s.call, "Saving the cap of "+s.it.Address+"…", func(ctx context.Context, cl *client.Client) (*models.MailboxCap, error) {
 		return cl.SetMailboxCap(ctx, req)
 	})
-	s.req.Start("set", id, "Saving the cap of "+s.it.Address+"…")
-	return cmd
 }
 
 // parseThresholds reads "80, 95" (commas or spaces); empty is no alerts.

@@ -27,109 +27,54 @@ var capEvents = []string{models.EventCapThresholdCrossed, models.EventMessageRec
 // with the alert thresholds marked on it, the mode, and the alerts that
 // fired. Caps are set, changed and removed here (owners and admins).
 type Caps struct {
-	c      *common.Common
-	req    common.Requests
+	list[[]models.MailboxCap]
 	items  []models.MailboxCap
 	loaded bool
-	err    string
 	cursor int
 	offset int
-	w, h   int
-
-	selectID string
-	confirm  *confirm.Model
-	removing models.MailboxCap
-	live     common.Debouncer
 }
 
 // NewCaps builds the caps screen.
-func NewCaps(c *common.Common) *Caps { return &Caps{c: c, w: 80, h: 20} }
-
-func (s *Caps) Title() string { return "Caps" }
-func (s *Caps) Init() tea.Cmd { return s.load() }
-func (s *Caps) Typing() bool  { return s.confirm != nil }
-
-func (s *Caps) Busy() (bool, string) {
-	if s.live.Pending() {
-		return true, "Updating usage…"
-	}
-	return s.req.Busy()
+func NewCaps(c *common.Common) *Caps {
+	s := &Caps{}
+	s.list = newList[[]models.MailboxCap](c, s, kindCaps, kindInboxes)
+	s.follow("Updating usage…", capEvents...)
+	s.w, s.h = 80, 20
+	return s
 }
 
+func (s *Caps) Title() string { return "Caps" }
+
 func (s *Caps) SetSize(w, h int) {
-	s.w, s.h = w, h
-	if s.confirm != nil {
-		s.confirm.SetWidth(w)
-	}
+	s.resize(w, h)
 	s.clamp()
 }
 
 func (s *Caps) ShortHelp() []key.Binding {
 	k := s.c.Keys
-	if s.confirm != nil {
-		return s.confirm.Bindings()
-	}
-	return []key.Binding{k.EditCap, k.RemoveCap, k.Usage, k.Refresh}
+	return s.shortHelp(k.EditCap, k.RemoveCap, k.Usage, k.Refresh)
 }
 
 func (s *Caps) FullHelp() [][]key.Binding {
 	k := s.c.Keys
-	if s.confirm != nil {
-		return [][]key.Binding{s.confirm.Bindings()}
-	}
-	return [][]key.Binding{{k.EditCap, k.RemoveCap}, {k.Usage, k.Refresh}, {k.Up, k.Down, k.Top, k.Bottom}}
+	return s.fullHelp([][]key.Binding{{k.EditCap, k.RemoveCap}, {k.Usage, k.Refresh}, {k.Up, k.Down, k.Top, k.Bottom}})
 }
 
 func (s *Caps) load() tea.Cmd {
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) ([]models.MailboxCap, error) {
+	return common.Start(s.c, &s.req, "list", "Loading storage caps…", func(ctx context.Context, cl *client.Client) ([]models.MailboxCap, error) {
 		return cl.AllMailboxCaps(ctx)
 	})
-	s.req.Start("list", id, "Loading storage caps…")
-	return cmd
 }
 
 func (s *Caps) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if _, ok := s.live.Fire(msg); ok {
-		return s, s.load()
-	}
-	switch msg := msg.(type) {
-	case common.ResultMsg[[]models.MailboxCap]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.setItems(msg.Value)
-		}
-	case common.ResultMsg[deleted]:
+	if msg, ok := msg.(common.ResultMsg[deleted]); ok {
 		if _, ok := s.req.Done(msg.ID); ok {
 			return s, tea.Batch(changed(kindCaps, msg.Value.ID), common.Flash("Removed the cap of "+msg.Value.Name+": it may grow without limit."))
 		}
-	case common.ErrorMsg:
-		if name, ok := s.req.Done(msg.ID); ok {
-			if name != "list" {
-				return s, common.FlashError(common.Describe(msg.Err))
-			}
-			s.err = common.Describe(msg.Err)
-		}
-	case common.EventMsg:
-		for _, t := range capEvents {
-			if msg.Event.Type == t {
-				return s, s.live.Add(s.c, t)
-			}
-		}
-	case common.StreamMsg:
-		if msg.Missed {
-			return s, s.load()
-		}
-	case ChangedMsg:
-		if msg.Kind == kindCaps || msg.Kind == kindInboxes {
-			s.selectID = msg.ID
-			return s, s.load()
-		}
-	case tea.KeyMsg:
-		if s.confirm != nil {
-			return s, s.answer(msg)
-		}
-		return s, s.handleKey(msg)
+		return s, nil
 	}
-	return s, nil
+	_, cmd := s.updateList(msg)
+	return s, cmd
 }
 
 func (s *Caps) handleKey(msg tea.KeyMsg) tea.Cmd {
@@ -151,11 +96,10 @@ func (s *Caps) handleKey(msg tea.KeyMsg) tea.Cmd {
 		if it.Cap == nil {
 			return common.FlashError(it.Address + " has no cap to remove.")
 		}
-		s.removing = it
-		s.confirm = confirm.New(s.c, "Remove the cap of "+it.Address+"?",
-			"It may then grow without limit, and its alerts are dropped. Set a new cap with e at any time.")
-		s.confirm.SetWidth(s.w)
-		s.clamp() // less room for the list: keep the inbox in view
+		s.ask(confirm.New(s.c, "Remove the cap of "+it.Address+"?",
+			"It may then grow without limit, and its alerts are dropped. Set a new cap with e at any time."),
+			func() tea.Cmd { return s.remove(it) })
+		s.SetSize(s.w, s.h) // less room for the list: keep the inbox in view
 		return nil
 	case key.Matches(msg, k.Up):
 		s.cursor--
@@ -170,24 +114,13 @@ func (s *Caps) handleKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-func (s *Caps) answer(msg tea.KeyMsg) tea.Cmd {
-	a := s.confirm.Update(msg)
-	if a == confirm.Undecided {
-		return nil
-	}
-	s.confirm = nil
-	if a == confirm.No {
-		return nil
-	}
-	it := s.removing
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (deleted, error) {
+func (s *Caps) remove(it models.MailboxCap) tea.Cmd {
+	return common.Start(s.c, &s.req, "remove", "Removing the cap of "+it.Address+"…", func(ctx context.Context, cl *client.Client) (deleted, error) {
 		return deleted{ID: it.InboxID, Name: it.Address}, cl.RemoveMailboxCap(ctx, it.InboxID)
 	})
-	s.req.Start("remove", id, "Removing the cap of "+it.Address+"…")
-	return cmd
 }
 
-func (s *Caps) setItems(items []models.MailboxCap) {
+func (s *Caps) show(items []models.MailboxCap) {
 	keep := s.selectID
 	if keep == "" && len(s.items) > 0 {
 		keep = s.items[s.cursor].InboxID
@@ -204,13 +137,7 @@ func (s *Caps) setItems(items []models.MailboxCap) {
 // entryLines is the height of one inbox: address and mode, bar, alerts.
 const entryLines = 3
 
-func (s *Caps) visible() int {
-	h := s.h - 2
-	if s.confirm != nil {
-		h -= lines(s.confirm.View()) + 1
-	}
-	return max(1, h/entryLines)
-}
+func (s *Caps) visible() int { return max(1, (s.room()-2)/entryLines) }
 
 func (s *Caps) clamp() {
 	s.cursor = min(max(s.cursor, 0), max(len(s.items)-1, 0))
@@ -235,10 +162,7 @@ func (s *Caps) view() string {
 		return st.Title.Render("No inboxes yet") + "\n\n" + st.Muted.Render("Caps limit the storage of inboxes; create an inbox first (i on the dashboard).")
 	}
 	var b strings.Builder
-	b.WriteString(s.summary() + "\n\n")
-	if s.confirm != nil {
-		b.WriteString(s.confirm.View() + "\n\n")
-	}
+	b.WriteString(s.summary() + "\n\n" + s.question())
 	end := min(len(s.items), s.offset+s.visible())
 	var entries []string
 	for i := s.offset; i < end; i++ {

@@ -18,28 +18,26 @@ import (
 // the GB-hours stored, the overage GB-hours billed under allow_and_bill,
 // and the peak.
 type CapUsage struct {
-	c     *common.Common
-	req   common.Requests
+	list[*models.UsageReport]
 	table *table.Model
 	rep   *models.UsageReport
-	err   string
 }
 
 // NewCapUsage builds the usage screen.
 func NewCapUsage(c *common.Common) *CapUsage {
-	return &CapUsage{c: c, table: table.New(c,
+	s := &CapUsage{table: table.New(c,
 		table.Column{Title: "Inbox", Width: 0},
 		table.Column{Title: fmt.Sprintf("%10s", "GB-hours"), Width: 10},
 		table.Column{Title: fmt.Sprintf("%12s", "Overage GB-h"), Width: 12},
 		table.Column{Title: fmt.Sprintf("%10s", "Peak"), Width: 10},
 		table.Column{Title: fmt.Sprintf("%5s", "Hours"), Width: 5},
 	)}
+	s.list = newList[*models.UsageReport](c, s)
+	return s
 }
 
-func (s *CapUsage) Title() string        { return "Usage, 24 h" }
-func (s *CapUsage) Init() tea.Cmd        { return s.load() }
-func (s *CapUsage) Busy() (bool, string) { return s.req.Busy() }
-func (s *CapUsage) SetSize(w, h int)     { s.table.SetSize(w, h-5) }
+func (s *CapUsage) Title() string    { return "Usage, 24 h" }
+func (s *CapUsage) SetSize(w, h int) { s.table.SetSize(w, s.resize(w, h)-5) }
 
 func (s *CapUsage) ShortHelp() []key.Binding {
 	k := s.c.Keys
@@ -53,7 +51,7 @@ func (s *CapUsage) FullHelp() [][]key.Binding {
 // load asks for the daemon's default range, the last 24 hours, every
 // page.
 func (s *CapUsage) load() tea.Cmd {
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (*models.UsageReport, error) {
+	return common.Start(s.c, &s.req, "list", "Loading usage records…", func(ctx context.Context, cl *client.Client) (*models.UsageReport, error) {
 		q := client.UsageQuery{Page: client.Page{Limit: 200}}
 		var all *models.UsageReport
 		for {
@@ -73,33 +71,29 @@ func (s *CapUsage) load() tea.Cmd {
 			q.Cursor, q.From, q.To = r.NextCursor, r.From, r.To
 		}
 	})
-	s.req.Start("usage", id, "Loading usage records…")
-	return cmd
 }
 
 func (s *CapUsage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	switch msg := msg.(type) {
-	case common.ResultMsg[*models.UsageReport]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.rep, s.err = msg.Value, ""
-			rows := make([][]string, len(s.rep.Data))
-			for i, u := range s.rep.Data {
-				rows[i] = []string{u.Address, fmt.Sprintf("%10.6f", u.UsageGBHours), fmt.Sprintf("%12.6f", u.OverageGBHours),
-					fmt.Sprintf("%10s", decBytes(u.PeakBytes)), fmt.Sprintf("%5d", len(u.Hours))}
-			}
-			s.table.SetRows(rows)
-		}
-	case common.ErrorMsg:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.err = common.Describe(msg.Err)
-		}
-	case tea.KeyMsg:
-		if key.Matches(msg, s.c.Keys.Refresh) {
-			return s, s.load()
-		}
-		s.table.Update(msg)
+	_, cmd := s.updateList(msg)
+	return s, cmd
+}
+
+func (s *CapUsage) show(rep *models.UsageReport) {
+	s.rep, s.err = rep, ""
+	rows := make([][]string, len(rep.Data))
+	for i, u := range rep.Data {
+		rows[i] = []string{u.Address, fmt.Sprintf("%10.6f", u.UsageGBHours), fmt.Sprintf("%12.6f", u.OverageGBHours),
+			fmt.Sprintf("%10s", decBytes(u.PeakBytes)), fmt.Sprintf("%5d", len(u.Hours))}
 	}
-	return s, nil
+	s.table.SetRows(rows)
+}
+
+func (s *CapUsage) handleKey(msg tea.KeyMsg) tea.Cmd {
+	if key.Matches(msg, s.c.Keys.Refresh) {
+		return s.load()
+	}
+	s.table.Update(msg)
+	return nil
 }
 
 func (s *CapUsage) View() string {

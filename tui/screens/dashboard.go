@@ -78,9 +78,7 @@ func (d *Dashboard) refreshFor(types map[string]bool) tea.Cmd {
 	var cmds []tea.Cmd
 	for _, s := range d.sections {
 		if s.Count != nil && (types == nil || watches(s, types)) {
-			id, cmd := common.Call(d.c, s.Count)
-			d.req.Start("count:"+s.Name, id, "Counting "+strings.ToLower(s.Name)+"…")
-			cmds = append(cmds, cmd)
+			cmds = append(cmds, common.Start(d.c, &d.req, "count:"+s.Name, "Counting "+strings.ToLower(s.Name)+"…", s.Count))
 		}
 	}
 	// A reload for events keeps the names it has; r and changes made
@@ -89,9 +87,9 @@ func (d *Dashboard) refreshFor(types map[string]bool) tea.Cmd {
 	if types != nil {
 		names = d.names
 	}
-	id, cmd := common.Call(d.c, loadActivity(d.c, client.AuditQuery{Page: client.Page{Limit: 20}}, names))
-	d.req.Start("recent", id, "Loading recent activity…")
-	return tea.Batch(append(cmds, cmd)...)
+	cmds = append(cmds, common.Start(d.c, &d.req, "recent", "Loading recent activity…",
+		loadActivity(d.c, client.AuditQuery{Page: client.Page{Limit: 20}}, names)))
+	return tea.Batch(cmds...)
 }
 
 // watches reports whether one of the event types changes s's count.

@@ -13,7 +13,6 @@ import (
 	"gent/models"
 	"gent/tui/client"
 	"gent/tui/common"
-	"gent/tui/components/confirm"
 	"gent/tui/components/table"
 	"gent/tui/styles"
 )
@@ -22,13 +21,13 @@ import (
 // last check found for each, "verify now", the zone snippet to copy, and
 // delete.
 type Domain struct {
-	c       *common.Common
-	req     common.Requests
-	d       models.Domain
-	table   *table.Model
-	w, h    int
-	verify  bool // verify as soon as the screen opens
-	confirm *confirm.Model
+	c      *common.Common
+	req    common.Requests
+	d      models.Domain
+	table  *table.Model
+	w, h   int
+	verify bool // verify as soon as the screen opens
+	asker
 
 	zonePath string // where the last zone snippet was saved
 	zoneErr  error  // why it could not be saved
@@ -67,35 +66,25 @@ func (s *Domain) SetSize(w, h int) {
 
 func (s *Domain) ShortHelp() []key.Binding {
 	k := s.c.Keys
-	if s.confirm != nil {
-		return s.confirm.Bindings()
-	}
-	return []key.Binding{k.Verify, k.CopyZone, k.Delete}
+	return s.shortHelp(k.Verify, k.CopyZone, k.Delete)
 }
 
 func (s *Domain) FullHelp() [][]key.Binding {
 	k := s.c.Keys
-	if s.confirm != nil {
-		return [][]key.Binding{s.confirm.Bindings()}
-	}
-	return [][]key.Binding{{k.Verify, k.CopyZone, k.Refresh}, {k.Up, k.Down, k.Delete}}
+	return s.fullHelp([][]key.Binding{{k.Verify, k.CopyZone, k.Refresh}, {k.Up, k.Down, k.Delete}})
 }
 
 func (s *Domain) load() tea.Cmd {
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (*models.Domain, error) {
+	return common.Start(s.c, &s.req, "domain", "Loading "+s.d.Name+"…", func(ctx context.Context, cl *client.Client) (*models.Domain, error) {
 		return cl.Domain(ctx, s.d.ID)
 	})
-	s.req.Start("domain", id, "Loading "+s.d.Name+"…")
-	return cmd
 }
 
 // check asks the daemon to query DNS now.
 func (s *Domain) check() tea.Cmd {
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (*models.Domain, error) {
+	return common.Start(s.c, &s.req, "verify", "Checking the DNS records of "+s.d.Name+"…", func(ctx context.Context, cl *client.Client) (*models.Domain, error) {
 		return cl.VerifyDomain(ctx, s.d.ID)
 	})
-	s.req.Start("verify", id, "Checking the DNS records of "+s.d.Name+"…")
-	return cmd
 }
 
 // zone is the zone snippet and where it was saved.
@@ -108,7 +97,7 @@ type zone struct {
 // the reply then copies it to the clipboard.
 func (s *Domain) copyZone() tea.Cmd {
 	dir, name := s.c.DataDir, s.d.Name
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (zone, error) {
+	return common.Start(s.c, &s.req, "zone", "Fetching the zone snippet…", func(ctx context.Context, cl *client.Client) (zone, error) {
 		text, err := cl.DomainZone(ctx, s.d.ID)
 		if err != nil {
 			return zone{}, err
@@ -117,8 +106,6 @@ func (s *Domain) copyZone() tea.Cmd {
 		z.Path, z.SaveErr = saveZone(dir, name, text)
 		return z, nil
 	})
-	s.req.Start("zone", id, "Fetching the zone snippet…")
-	return cmd
 }
 
 // saveZone writes text to dir/<name>.zone. Domain names hold only
@@ -161,8 +148,9 @@ func (s *Domain) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return s, common.FlashError(common.Describe(msg.Err))
 		}
 	case tea.KeyMsg:
-		if s.confirm != nil {
-			return s, s.answer(msg)
+		if s.asking() {
+			cmd, _ := s.answer(msg)
+			return s, cmd
 		}
 		return s, s.handleKey(msg)
 	}
@@ -247,24 +235,12 @@ func (s *Domain) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Refresh):
 		return s.load()
 	case key.Matches(msg, k.Delete):
-		s.confirm = confirmDeleteDomain(s.c, s.d)
+		s.ask(confirmDeleteDomain(s.c, s.d), func() tea.Cmd { return deleteDomain(s.c, &s.req, s.d) })
 		s.confirm.SetWidth(s.w)
 	default:
 		s.table.Update(msg)
 	}
 	return nil
-}
-
-func (s *Domain) answer(msg tea.KeyMsg) tea.Cmd {
-	a := s.confirm.Update(msg)
-	if a == confirm.Undecided {
-		return nil
-	}
-	s.confirm = nil
-	if a == confirm.No {
-		return nil
-	}
-	return deleteDomain(s.c, &s.req, s.d)
 }
 
 func (s *Domain) setDomain(d models.Domain) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"gent/models"
@@ -16,11 +15,7 @@ import (
 // DomainAdd is the add-domain wizard: the name, how the domain is used,
 // and the DMARC policy. The records to publish follow on the domain's
 // screen.
-type DomainAdd struct {
-	c    *common.Common
-	form *form.Form
-	req  common.Requests
-}
+type DomainAdd struct{ formScreen }
 
 // domainUses explains each use in one line.
 var domainUses = []form.Choice{
@@ -50,26 +45,14 @@ func defaultDMARC(use string) form.Choice {
 func NewDomainAdd(c *common.Common) *DomainAdd {
 	dmarc := append([]form.Choice(nil), dmarcChoices...)
 	dmarc[0] = defaultDMARC(models.DomainUseExisting)
-	return &DomainAdd{c: c, form: form.New(c,
+	return &DomainAdd{formScreen{c: c, call: "create", cancel: true, form: form.New(c,
 		form.Text("domain", "Domain").WithHint("e.g. mail.example.com or agents.example.com"),
 		form.Select("domain_use", "Use", append([]form.Choice(nil), domainUses...), 0),
 		form.Select("dmarc_policy", "DMARC policy", dmarc, 0),
-	)}
+	)}}
 }
 
-func (s *DomainAdd) Title() string        { return "Add domain" }
-func (s *DomainAdd) Init() tea.Cmd        { return s.form.Init() }
-func (s *DomainAdd) SetSize(w, _ int)     { s.form.SetWidth(w) }
-func (s *DomainAdd) Busy() (bool, string) { return s.req.Busy() }
-
-// Typing is always true: esc cancels the wizard.
-func (s *DomainAdd) Typing() bool { return true }
-
-func (s *DomainAdd) ShortHelp() []key.Binding {
-	return append(s.form.Bindings(), s.c.Keys.Cancel)
-}
-
-func (s *DomainAdd) FullHelp() [][]key.Binding { return [][]key.Binding{s.ShortHelp()} }
+func (s *DomainAdd) Title() string { return "Add domain" }
 
 // domainAdded answers the create call.
 type domainAdded struct {
@@ -78,51 +61,31 @@ type domainAdded struct {
 }
 
 func (s *DomainAdd) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	switch msg := msg.(type) {
-	case common.ResultMsg[domainAdded]:
+	if msg, ok := msg.(common.ResultMsg[domainAdded]); ok {
 		if _, ok := s.req.Done(msg.ID); ok {
 			return s, s.added(msg.Value)
 		}
-	case common.ErrorMsg:
-		if _, ok := s.req.Done(msg.ID); ok {
-			return s, s.form.SetError(msg.Err)
-		}
-	case tea.KeyMsg:
-		if key.Matches(msg, s.c.Keys.Cancel) {
-			return s, common.Pop
-		}
-		if s.req.Pending("create") {
-			return s, nil
-		}
-		submit, cmd := s.form.Update(msg)
-		s.form.Field("dmarc_policy").SetChoice(0, defaultDMARC(s.form.Value("domain_use")))
-		if submit {
-			return s, s.submit()
-		}
-		return s, cmd
-	default:
-		_, cmd := s.form.Update(msg)
-		return s, cmd
+		return s, nil
 	}
-	return s, nil
+	cmd := s.updateForm(msg, s.submit)
+	// The default DMARC policy follows the use.
+	s.form.Field("dmarc_policy").SetChoice(0, defaultDMARC(s.form.Value("domain_use")))
+	return s, cmd
 }
 
 func (s *DomainAdd) submit() tea.Cmd {
-	s.form.ClearErrors()
 	req := models.CreateDomainRequest{
 		Domain:      strings.TrimSpace(s.form.Value("domain")),
 		DomainUse:   s.form.Value("domain_use"),
 		DMARCPolicy: s.form.Value("dmarc_policy"),
 	}
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (domainAdded, error) {
+	return common.Start(s.c, &s.req, s.call, "Adding "+req.Domain+"…", func(ctx context.Context, cl *client.Client) (domainAdded, error) {
 		d, created, err := cl.CreateDomain(ctx, req)
 		if err != nil {
 			return domainAdded{}, err
 		}
 		return domainAdded{Domain: *d, Created: created}, nil
 	})
-	s.req.Start("create", id, "Adding "+req.Domain+"…")
-	return cmd
 }
 
 // added replaces the wizard with the domain's screen: the records to

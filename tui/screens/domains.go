@@ -17,97 +17,52 @@ import (
 
 // Domains lists the organization's domains with their status.
 type Domains struct {
-	c       *common.Common
-	req     common.Requests
+	list[[]models.Domain]
 	table   *table.Model
 	domains []models.Domain
-	err     string
-	w, h    int
-
-	selectID string // selected when the next list arrives
-	confirm  *confirm.Model
-	deleting models.Domain
 }
 
 // NewDomains builds the domains screen.
 func NewDomains(c *common.Common) *Domains {
-	return &Domains{c: c, table: table.New(c,
+	s := &Domains{table: table.New(c,
 		table.Column{Title: "Domain", Width: 0},
 		table.Column{Title: "Use", Width: 9},
 		table.Column{Title: "DMARC", Width: 10},
 		table.Column{Title: "Status", Width: 10},
 		table.Column{Title: "Checked", Width: 16},
 	)}
+	s.list = newList[[]models.Domain](c, s, kindDomains)
+	return s
 }
 
-func (s *Domains) Title() string        { return "Domains" }
-func (s *Domains) Init() tea.Cmd        { return s.load() }
-func (s *Domains) Busy() (bool, string) { return s.req.Busy() }
-func (s *Domains) Typing() bool         { return s.confirm != nil }
-
-func (s *Domains) SetSize(w, h int) {
-	s.w, s.h = w, h
-	rows := h - 2
-	if s.confirm != nil {
-		s.confirm.SetWidth(w)
-		rows -= lines(s.confirm.View()) + 1
-	}
-	s.table.SetSize(w, rows)
-}
+func (s *Domains) Title() string    { return "Domains" }
+func (s *Domains) SetSize(w, h int) { s.table.SetSize(w, s.resize(w, h)-2) }
 
 func (s *Domains) ShortHelp() []key.Binding {
 	k := s.c.Keys
-	if s.confirm != nil {
-		return s.confirm.Bindings()
-	}
-	return []key.Binding{k.AddDomain, k.Open, k.Delete}
+	return s.shortHelp(k.AddDomain, k.Open, k.Delete)
 }
 
 func (s *Domains) FullHelp() [][]key.Binding {
 	k := s.c.Keys
-	if s.confirm != nil {
-		return [][]key.Binding{s.confirm.Bindings()}
-	}
-	return [][]key.Binding{{k.AddDomain, k.Open, k.Verify}, {k.Delete, k.Refresh}, s.table.Bindings()}
+	return s.fullHelp([][]key.Binding{{k.AddDomain, k.Open, k.Verify}, {k.Delete, k.Refresh}, s.table.Bindings()})
 }
 
 func (s *Domains) load() tea.Cmd {
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) ([]models.Domain, error) {
+	return common.Start(s.c, &s.req, "list", "Loading domains…", func(ctx context.Context, cl *client.Client) ([]models.Domain, error) {
 		return cl.AllDomains(ctx)
 	})
-	s.req.Start("list", id, "Loading domains…")
-	return cmd
 }
 
 func (s *Domains) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	switch msg := msg.(type) {
-	case common.ResultMsg[[]models.Domain]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.setDomains(msg.Value)
-		}
-	case common.ResultMsg[deleted]:
+	if msg, ok := msg.(common.ResultMsg[deleted]); ok {
 		if _, ok := s.req.Done(msg.ID); ok {
 			return s, tea.Batch(changed(kindDomains, ""), common.Flash("Deleted "+msg.Value.Name+"."))
 		}
-	case common.ErrorMsg:
-		if name, ok := s.req.Done(msg.ID); ok {
-			if name == "delete" {
-				return s, common.FlashError(common.Describe(msg.Err))
-			}
-			s.err = common.Describe(msg.Err)
-		}
-	case ChangedMsg:
-		if msg.Kind == kindDomains {
-			s.selectID = msg.ID
-			return s, s.load()
-		}
-	case tea.KeyMsg:
-		if s.confirm != nil {
-			return s, s.answer(msg)
-		}
-		return s, s.handleKey(msg)
+		return s, nil
 	}
-	return s, nil
+	_, cmd := s.updateList(msg)
+	return s, cmd
 }
 
 func (s *Domains) handleKey(msg tea.KeyMsg) tea.Cmd {
@@ -126,26 +81,12 @@ func (s *Domains) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Verify):
 		return common.Push(NewDomain(s.c, d, true))
 	case key.Matches(msg, k.Delete):
-		s.deleting = d
-		s.confirm = confirmDeleteDomain(s.c, d)
+		s.ask(confirmDeleteDomain(s.c, d), func() tea.Cmd { return deleteDomain(s.c, &s.req, d) })
 		s.SetSize(s.w, s.h)
 		return nil
 	}
 	s.table.Update(msg)
 	return nil
-}
-
-func (s *Domains) answer(msg tea.KeyMsg) tea.Cmd {
-	a := s.confirm.Update(msg)
-	if a == confirm.Undecided {
-		return nil
-	}
-	s.confirm = nil
-	s.SetSize(s.w, s.h)
-	if a == confirm.No {
-		return nil
-	}
-	return deleteDomain(s.c, &s.req, s.deleting)
 }
 
 // deleted names what a delete call removed.
@@ -158,11 +99,9 @@ func confirmDeleteDomain(c *common.Common, d models.Domain) *confirm.Model {
 }
 
 func deleteDomain(c *common.Common, req *common.Requests, d models.Domain) tea.Cmd {
-	id, cmd := common.Call(c, func(ctx context.Context, cl *client.Client) (deleted, error) {
+	return common.Start(c, req, "delete", "Deleting "+d.Name+"…", func(ctx context.Context, cl *client.Client) (deleted, error) {
 		return deleted{ID: d.ID, Name: d.Name}, cl.DeleteDomain(ctx, d.ID)
 	})
-	req.Start("delete", id, "Deleting "+d.Name+"…")
-	return cmd
 }
 
 func (s *Domains) selected() (models.Domain, bool) {
@@ -172,21 +111,16 @@ func (s *Domains) selected() (models.Domain, bool) {
 	return s.domains[s.table.Cursor()], true
 }
 
-func (s *Domains) setDomains(ds []models.Domain) {
-	s.domains, s.err = ds, ""
-	rows := make([][]string, len(ds))
-	for i, d := range ds {
+func (s *Domains) show(ds []models.Domain) {
+	s.domains = ds
+	s.setRows(s.table, len(ds), func(i int) (string, []string) {
+		d := ds[i]
 		checked := "never"
 		if d.LastCheckedAt != nil {
 			checked = localTime(*d.LastCheckedAt, dateShort)
 		}
-		rows[i] = []string{d.Name, useName(d.DomainUse), d.DMARCPolicy, domainStatus(s.c.Styles, d.Status), checked}
-		if d.ID == s.selectID {
-			defer s.table.SetCursor(i)
-		}
-	}
-	s.selectID = ""
-	s.table.SetRows(rows)
+		return d.ID, []string{d.Name, useName(d.DomainUse), d.DMARCPolicy, domainStatus(s.c.Styles, d.Status), checked}
+	})
 }
 
 func (s *Domains) View() string {
@@ -201,11 +135,7 @@ func (s *Domains) View() string {
 			"Add the domain your agents send from with a. Gent lists the DNS records\nto publish, then checks them.")
 	}
 	var b strings.Builder
-	b.WriteString(s.summary() + "\n\n")
-	if s.confirm != nil {
-		b.WriteString(s.confirm.View() + "\n\n")
-	}
-	b.WriteString(s.table.View())
+	b.WriteString(s.summary() + "\n\n" + s.question() + s.table.View())
 	return b.String()
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"gent/models"
@@ -17,46 +16,24 @@ import (
 // InboxAdd creates an inbox: a local part, one of the organization's
 // verified domains, and a display name.
 type InboxAdd struct {
-	c    *common.Common
-	req  common.Requests
-	form *form.Form // nil until the verified domains are known
-	none bool       // the organization has no verified domain
+	// The form is nil until the verified domains are known.
+	formScreen
+	none bool // the organization has no verified domain
 	err  string
-	w    int
 }
 
 // NewInboxAdd builds the form; it first loads the verified domains.
-func NewInboxAdd(c *common.Common) *InboxAdd { return &InboxAdd{c: c, w: 80} }
-
-func (s *InboxAdd) Title() string        { return "New inbox" }
-func (s *InboxAdd) Busy() (bool, string) { return s.req.Busy() }
-
-// Typing is always true: esc cancels the form.
-func (s *InboxAdd) Typing() bool { return true }
-
-func (s *InboxAdd) SetSize(w, _ int) {
-	s.w = w
-	if s.form != nil {
-		s.form.SetWidth(w)
-	}
+func NewInboxAdd(c *common.Common) *InboxAdd {
+	return &InboxAdd{formScreen: formScreen{c: c, call: "create", cancel: true, w: 80}}
 }
+
+func (s *InboxAdd) Title() string { return "New inbox" }
 
 func (s *InboxAdd) Init() tea.Cmd {
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) ([]models.Domain, error) {
+	return common.Start(s.c, &s.req, "domains", "Loading verified domains…", func(ctx context.Context, cl *client.Client) ([]models.Domain, error) {
 		return cl.AllDomains(ctx)
 	})
-	s.req.Start("domains", id, "Loading verified domains…")
-	return cmd
 }
-
-func (s *InboxAdd) ShortHelp() []key.Binding {
-	if s.form == nil {
-		return []key.Binding{s.c.Keys.Cancel}
-	}
-	return append(s.form.Bindings(), s.c.Keys.Cancel)
-}
-
-func (s *InboxAdd) FullHelp() [][]key.Binding { return [][]key.Binding{s.ShortHelp()} }
 
 func (s *InboxAdd) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
@@ -77,23 +54,8 @@ func (s *InboxAdd) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return s, s.form.SetError(msg.Err)
 		}
-	case tea.KeyMsg:
-		if key.Matches(msg, s.c.Keys.Cancel) {
-			return s, common.Pop
-		}
-		if s.form == nil || s.req.Pending("create") {
-			return s, nil
-		}
-		submit, cmd := s.form.Update(msg)
-		if submit {
-			return s, s.submit()
-		}
-		return s, cmd
 	default:
-		if s.form != nil {
-			_, cmd := s.form.Update(msg)
-			return s, cmd
-		}
+		return s, s.updateForm(msg, s.submit)
 	}
 	return s, nil
 }
@@ -126,13 +88,10 @@ func (s *InboxAdd) address() string {
 }
 
 func (s *InboxAdd) submit() tea.Cmd {
-	s.form.ClearErrors()
 	req := models.CreateInboxRequest{Address: s.address(), DisplayName: strings.TrimSpace(s.form.Value("display_name"))}
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (*models.Inbox, error) {
+	return common.Start(s.c, &s.req, s.call, "Creating "+req.Address+"…", func(ctx context.Context, cl *client.Client) (*models.Inbox, error) {
 		return cl.CreateInbox(ctx, req)
 	})
-	s.req.Start("create", id, "Creating "+req.Address+"…")
-	return cmd
 }
 
 func (s *InboxAdd) View() string {

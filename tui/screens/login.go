@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"gent/models"
@@ -14,35 +13,20 @@ import (
 )
 
 // Login signs a user in with email and password.
-type Login struct {
-	c    *common.Common
-	form *form.Form
-	req  common.Requests
-}
+type Login struct{ formScreen }
 
 // NewLogin builds the sign-in screen, with email pre-filled if known.
 func NewLogin(c *common.Common, email string) *Login {
-	return &Login{c: c, form: form.New(c,
+	return &Login{formScreen{c: c, call: "login", form: form.New(c,
 		form.Text("email", "Email").WithValue(email),
 		form.Password("password", "Password"),
-	)}
+	)}}
 }
 
 func (s *Login) Title() string { return "Sign in" }
 
-func (s *Login) Init() tea.Cmd {
-	cmd := s.form.Init()
-	if s.form.Value("email") != "" {
-		cmd = s.form.Focus("password")
-	}
-	return cmd
-}
-
-func (s *Login) SetSize(w, _ int) { s.form.SetWidth(w) }
-
-func (s *Login) Typing() bool { return s.form.Typing() }
-
-func (s *Login) Busy() (bool, string) { return s.req.Busy() }
+// Init starts on the password when the email is known.
+func (s *Login) Init() tea.Cmd { return s.initPast("email", "password") }
 
 func (s *Login) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
@@ -60,30 +44,17 @@ func (s *Login) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return s, cmd
 		}
-	case tea.KeyMsg:
-		if s.req.Pending("login") {
-			return s, nil
-		}
-		submit, cmd := s.form.Update(msg)
-		if submit {
-			return s, s.submit()
-		}
-		return s, cmd
 	default:
-		_, cmd := s.form.Update(msg)
-		return s, cmd
+		return s, s.updateForm(msg, s.submit)
 	}
 	return s, nil
 }
 
 func (s *Login) submit() tea.Cmd {
-	s.form.ClearErrors()
 	req := models.LoginRequest{Email: strings.TrimSpace(s.form.Value("email")), Password: s.form.Value("password")}
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (*models.SessionResponse, error) {
+	return common.Start(s.c, &s.req, s.call, "Signing in…", func(ctx context.Context, cl *client.Client) (*models.SessionResponse, error) {
 		return cl.Login(ctx, req)
 	})
-	s.req.Start("login", id, "Signing in…")
-	return cmd
 }
 
 func (s *Login) View() string {
@@ -92,7 +63,3 @@ func (s *Login) View() string {
 		st.Muted.Render("Server "+s.c.Client.Server()) + "\n\n" +
 		s.form.View()
 }
-
-func (s *Login) ShortHelp() []key.Binding { return s.form.Bindings() }
-
-func (s *Login) FullHelp() [][]key.Binding { return [][]key.Binding{s.form.Bindings()} }

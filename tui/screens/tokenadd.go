@@ -85,7 +85,7 @@ func (s *TokenAdd) SetSize(w, h int) {
 }
 
 func (s *TokenAdd) Init() tea.Cmd {
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (wizardData, error) {
+	cmd := common.Start(s.c, &s.req, "load", "Loading inboxes and scopes…", func(ctx context.Context, cl *client.Client) (wizardData, error) {
 		ins, err := cl.AllInboxes(ctx)
 		if err != nil {
 			return wizardData{}, err
@@ -93,7 +93,6 @@ func (s *TokenAdd) Init() tea.Cmd {
 		sc, err := cl.Scopes(ctx)
 		return wizardData{Inboxes: ins, Scopes: sc}, err
 	})
-	s.req.Start("load", id, "Loading inboxes and scopes…")
 	return tea.Batch(cmd, s.label.Init())
 }
 
@@ -253,11 +252,9 @@ func (s *TokenAdd) submit() tea.Cmd {
 	scopes, held := s.scopes.Selected()
 	req := models.CreateTokenRequest{InboxID: s.inbox().ID, Label: strings.TrimSpace(s.label.Value("label")),
 		Scopes: scopes, RequiresApproval: held, ExpiresAt: exp}
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (*models.TokenSecret, error) {
+	return common.Start(s.c, &s.req, "create", "Creating "+req.Label+"…", func(ctx context.Context, cl *client.Client) (*models.TokenSecret, error) {
 		return cl.CreateToken(ctx, req)
 	})
-	s.req.Start("create", id, "Creating "+req.Label+"…")
-	return cmd
 }
 
 // created replaces the wizard with the one screen that shows the value.

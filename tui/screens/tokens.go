@@ -18,19 +18,11 @@ import (
 // Tokens lists agent tokens (never their values): the organization's, or
 // one inbox's. New tokens are made here; tokens are rotated and revoked.
 type Tokens struct {
-	c      *common.Common
-	req    common.Requests
+	list[tokenList]
 	table  *table.Model
 	inbox  *models.Inbox // only this inbox's tokens, when set
 	tokens []models.Token
 	names  map[string]string // inbox id -> address
-	err    string
-	w, h   int
-
-	selectID string
-	confirm  *confirm.Model
-	action   string // "rotate" or "revoke", while confirm is open
-	target   models.Token
 }
 
 // tokenList is the tokens with the addresses of their inboxes.
@@ -41,13 +33,15 @@ type tokenList struct {
 
 // NewTokens builds the tokens screen; with inbox, only that inbox's.
 func NewTokens(c *common.Common, inbox *models.Inbox) *Tokens {
-	return &Tokens{c: c, inbox: inbox, table: table.New(c,
+	s := &Tokens{inbox: inbox, table: table.New(c,
 		table.Column{Title: "Label", Width: 0},
 		table.Column{Title: "Inbox", Width: 20},
 		table.Column{Title: "Prefix", Width: 12},
 		table.Column{Title: "Status", Width: 9},
 		table.Column{Title: "Last used", Width: 11},
 	)}
+	s.list = newList[tokenList](c, s, kindTokens)
+	return s
 }
 
 func (s *Tokens) Title() string {
@@ -57,37 +51,19 @@ func (s *Tokens) Title() string {
 	return "Tokens"
 }
 
-func (s *Tokens) Init() tea.Cmd        { return s.load() }
-func (s *Tokens) Busy() (bool, string) { return s.req.Busy() }
-func (s *Tokens) Typing() bool         { return s.confirm != nil }
-
 // detailLines is the height of the selected token's lines under the table.
 const detailLines = 3
 
-func (s *Tokens) SetSize(w, h int) {
-	s.w, s.h = w, h
-	rows := h - 3 - detailLines
-	if s.confirm != nil {
-		s.confirm.SetWidth(w)
-		rows -= lines(s.confirm.View()) + 1
-	}
-	s.table.SetSize(w, rows)
-}
+func (s *Tokens) SetSize(w, h int) { s.table.SetSize(w, s.resize(w, h)-3-detailLines) }
 
 func (s *Tokens) ShortHelp() []key.Binding {
 	k := s.c.Keys
-	if s.confirm != nil {
-		return s.confirm.Bindings()
-	}
-	return []key.Binding{k.AddToken, k.Rotate, k.Revoke, k.Refresh}
+	return s.shortHelp(k.AddToken, k.Rotate, k.Revoke, k.Refresh)
 }
 
 func (s *Tokens) FullHelp() [][]key.Binding {
 	k := s.c.Keys
-	if s.confirm != nil {
-		return [][]key.Binding{s.confirm.Bindings()}
-	}
-	return [][]key.Binding{{k.AddToken, k.Rotate}, {k.Revoke, k.Refresh}, s.table.Bindings()}
+	return s.fullHelp([][]key.Binding{{k.AddToken, k.Rotate}, {k.Revoke, k.Refresh}, s.table.Bindings()})
 }
 
 func (s *Tokens) load() tea.Cmd {
@@ -95,7 +71,7 @@ func (s *Tokens) load() tea.Cmd {
 	if s.inbox != nil {
 		inboxID = s.inbox.ID
 	}
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (tokenList, error) {
+	return common.Start(s.c, &s.req, "list", "Loading tokens…", func(ctx context.Context, cl *client.Client) (tokenList, error) {
 		toks, err := cl.AllTokens(ctx, inboxID)
 		if err != nil {
 			return tokenList{}, err
@@ -110,8 +86,6 @@ func (s *Tokens) load() tea.Cmd {
 		}
 		return tokenList{Tokens: toks, Names: names}, nil
 	})
-	s.req.Start("list", id, "Loading tokens…")
-	return cmd
 }
 
 // rotated answers a rotate call: the new value, for one screen only.
@@ -119,10 +93,6 @@ type rotated struct{ Secret *models.TokenSecret }
 
 func (s *Tokens) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
-	case common.ResultMsg[tokenList]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.setTokens(msg.Value)
-		}
 	case common.ResultMsg[rotated]:
 		if _, ok := s.req.Done(msg.ID); ok {
 			t := msg.Value.Secret
@@ -132,23 +102,9 @@ func (s *Tokens) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if _, ok := s.req.Done(msg.ID); ok {
 			return s, tea.Batch(changed(kindTokens, msg.Value.ID), common.Flash("Revoked "+msg.Value.Name+"."))
 		}
-	case common.ErrorMsg:
-		if name, ok := s.req.Done(msg.ID); ok {
-			if name != "list" {
-				return s, common.FlashError(common.Describe(msg.Err))
-			}
-			s.err = common.Describe(msg.Err)
-		}
-	case ChangedMsg:
-		if msg.Kind == kindTokens {
-			s.selectID = msg.ID
-			return s, s.load()
-		}
-	case tea.KeyMsg:
-		if s.confirm != nil {
-			return s, s.answer(msg)
-		}
-		return s, s.handleKey(msg)
+	default:
+		_, cmd := s.updateList(msg)
+		return s, cmd
 	}
 	return s, nil
 }
@@ -167,73 +123,56 @@ func (s *Tokens) handleKey(msg tea.KeyMsg) tea.Cmd {
 	t := s.tokens[s.table.Cursor()]
 	switch {
 	case key.Matches(msg, k.Rotate):
-		return s.ask("rotate", t)
+		return s.askTo("rotate", t)
 	case key.Matches(msg, k.Revoke):
-		return s.ask("revoke", t)
+		return s.askTo("revoke", t)
 	}
 	s.table.Update(msg)
 	return nil
 }
 
-// ask opens the confirmation of a rotate or revoke.
-func (s *Tokens) ask(action string, t models.Token) tea.Cmd {
+// askTo opens the confirmation of a rotate or revoke.
+func (s *Tokens) askTo(action string, t models.Token) tea.Cmd {
 	if t.Status != "active" {
 		return common.FlashError(t.Label + " is " + t.Status + ": it cannot be " + action + "d.")
 	}
-	s.action, s.target = action, t
 	if action == "rotate" {
-		s.confirm = confirm.New(s.c, "Rotate "+t.Label+"?",
-			"It gets a new value, shown once. The current value stops working at once: agents using it fail until they are given the new one.")
+		s.ask(confirm.New(s.c, "Rotate "+t.Label+"?",
+			"It gets a new value, shown once. The current value stops working at once: agents using it fail until they are given the new one."),
+			func() tea.Cmd { return s.rotate(t) })
 	} else {
-		s.confirm = confirm.New(s.c, "Revoke "+t.Label+"?",
-			"It stops working at once, for good. Agents using it can no longer reach "+s.names[t.InboxID]+".")
+		s.ask(confirm.New(s.c, "Revoke "+t.Label+"?",
+			"It stops working at once, for good. Agents using it can no longer reach "+s.names[t.InboxID]+"."),
+			func() tea.Cmd { return s.revoke(t) })
 	}
 	s.SetSize(s.w, s.h)
 	return nil
 }
 
-func (s *Tokens) answer(msg tea.KeyMsg) tea.Cmd {
-	a := s.confirm.Update(msg)
-	if a == confirm.Undecided {
-		return nil
-	}
-	s.confirm = nil
-	s.SetSize(s.w, s.h)
-	if a == confirm.No {
-		return nil
-	}
-	t := s.target
-	if s.action == "rotate" {
-		id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (rotated, error) {
-			ts, err := cl.RotateToken(ctx, t.ID)
-			return rotated{Secret: ts}, err
-		})
-		s.req.Start("rotate", id, "Rotating "+t.Label+"…")
-		return cmd
-	}
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) (deleted, error) {
-		return deleted{ID: t.ID, Name: t.Label}, cl.RevokeToken(ctx, t.ID)
+func (s *Tokens) rotate(t models.Token) tea.Cmd {
+	return common.Start(s.c, &s.req, "rotate", "Rotating "+t.Label+"…", func(ctx context.Context, cl *client.Client) (rotated, error) {
+		ts, err := cl.RotateToken(ctx, t.ID)
+		return rotated{Secret: ts}, err
 	})
-	s.req.Start("revoke", id, "Revoking "+t.Label+"…")
-	return cmd
 }
 
-func (s *Tokens) setTokens(l tokenList) {
-	s.tokens, s.names, s.err = l.Tokens, l.Names, ""
+func (s *Tokens) revoke(t models.Token) tea.Cmd {
+	return common.Start(s.c, &s.req, "revoke", "Revoking "+t.Label+"…", func(ctx context.Context, cl *client.Client) (deleted, error) {
+		return deleted{ID: t.ID, Name: t.Label}, cl.RevokeToken(ctx, t.ID)
+	})
+}
+
+func (s *Tokens) show(l tokenList) {
+	s.tokens, s.names = l.Tokens, l.Names
 	st := s.c.Styles
-	rows := make([][]string, len(l.Tokens))
-	for i, t := range l.Tokens {
+	s.setRows(s.table, len(l.Tokens), func(i int) (string, []string) {
+		t := l.Tokens[i]
 		used := "never"
 		if t.LastUsedAt != nil {
 			used = localTime(*t.LastUsedAt, minuteShort)
 		}
-		rows[i] = []string{t.Label, s.inboxName(t), t.Prefix, tokenStatus(st, t.Status), used}
-		if t.ID == s.selectID {
-			defer s.table.SetCursor(i)
-		}
-	}
-	s.selectID = ""
-	s.table.SetRows(rows)
+		return t.ID, []string{t.Label, s.inboxName(t), t.Prefix, tokenStatus(st, t.Status), used}
+	})
 }
 
 func (s *Tokens) inboxName(t models.Token) string {
@@ -255,11 +194,7 @@ func (s *Tokens) View() string {
 			"Make one with a: it lets an agent use one inbox, with the scopes you pick.")
 	}
 	var b strings.Builder
-	b.WriteString(s.summary() + "\n\n")
-	if s.confirm != nil {
-		b.WriteString(s.confirm.View() + "\n\n")
-	}
-	b.WriteString(s.table.View() + "\n\n" + s.detail())
+	b.WriteString(s.summary() + "\n\n" + s.question() + s.table.View() + "\n\n" + s.detail())
 	return b.String()
 }
 

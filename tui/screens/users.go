@@ -11,7 +11,6 @@ import (
 	"gent/tui/common"
 	"gent/tui/components/form"
 	"gent/tui/components/table"
-	"gent/tui/styles"
 )
 
 // UserCreatedMsg is sent when the add-user form has created a user.
@@ -19,28 +18,24 @@ type UserCreatedMsg struct{ User models.User }
 
 // Users lists the organization's users (owners and admins).
 type Users struct {
-	c     *common.Common
-	req   common.Requests
+	list[[]models.User]
 	table *table.Model
 	users []models.User
-	err   string
-	// selectID is selected when the next list arrives (a new user).
-	selectID string
 }
 
 // NewUsers builds the users screen.
 func NewUsers(c *common.Common) *Users {
-	return &Users{c: c, table: table.New(c,
+	s := &Users{table: table.New(c,
 		table.Column{Title: "Email", Width: 0},
 		table.Column{Title: "Role", Width: 9},
 		table.Column{Title: "Added", Width: 16},
 	)}
+	s.list = newList[[]models.User](c, s)
+	return s
 }
 
-func (s *Users) Title() string        { return "Users" }
-func (s *Users) Init() tea.Cmd        { return s.load() }
-func (s *Users) Busy() (bool, string) { return s.req.Busy() }
-func (s *Users) SetSize(w, h int)     { s.table.SetSize(w, h-2) }
+func (s *Users) Title() string    { return "Users" }
+func (s *Users) SetSize(w, h int) { s.table.SetSize(w, s.resize(w, h)-2) }
 func (s *Users) ShortHelp() []key.Binding {
 	k := s.c.Keys
 	return []key.Binding{k.AddUser, k.Up, k.Down, k.Refresh}
@@ -52,57 +47,45 @@ func (s *Users) FullHelp() [][]key.Binding {
 }
 
 func (s *Users) load() tea.Cmd {
-	id, cmd := common.Call(s.c, func(ctx context.Context, cl *client.Client) ([]models.User, error) {
+	return common.Start(s.c, &s.req, "list", "Loading users…", func(ctx context.Context, cl *client.Client) ([]models.User, error) {
 		return cl.AllUsers(ctx)
 	})
-	s.req.Start("list", id, "Loading users…")
-	return cmd
 }
 
 func (s *Users) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	switch msg := msg.(type) {
-	case common.ResultMsg[[]models.User]:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.setUsers(msg.Value)
-		}
-	case common.ErrorMsg:
-		if _, ok := s.req.Done(msg.ID); ok {
-			s.err = common.Describe(msg.Err)
-		}
-	case UserCreatedMsg:
+	if msg, ok := msg.(UserCreatedMsg); ok {
 		s.selectID = msg.User.ID
 		return s, s.load()
-	case tea.KeyMsg:
-		k := s.c.Keys
-		switch {
-		case key.Matches(msg, k.AddUser):
-			return s, common.Push(NewUserAdd(s.c))
-		case key.Matches(msg, k.Refresh):
-			return s, s.load()
-		}
-		s.table.Update(msg)
 	}
-	return s, nil
+	_, cmd := s.updateList(msg)
+	return s, cmd
 }
 
-func (s *Users) setUsers(users []models.User) {
-	s.users, s.err = users, ""
-	rows := make([][]string, len(users))
-	for i, u := range users {
-		rows[i] = []string{u.Email, u.Role, localTime(u.CreatedAt, dateShort)}
-		if u.ID == s.selectID {
-			defer s.table.SetCursor(i)
-		}
+func (s *Users) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := s.c.Keys
+	switch {
+	case key.Matches(msg, k.AddUser):
+		return common.Push(NewUserAdd(s.c))
+	case key.Matches(msg, k.Refresh):
+		return s.load()
 	}
-	s.selectID = ""
-	s.table.SetRows(rows)
+	s.table.Update(msg)
+	return nil
+}
+
+func (s *Users) show(users []models.User) {
+	s.users = users
+	s.setRows(s.table, len(users), func(i int) (string, []string) {
+		u := users[i]
+		return u.ID, []string{u.Email, u.Role, localTime(u.CreatedAt, dateShort)}
+	})
 }
 
 func (s *Users) View() string {
 	st := s.c.Styles
 	switch {
 	case s.err != "":
-		return st.Error.Render(styles.Fail+" "+s.err) + "\n" + st.Muted.Render("r to try again")
+		return errorView(st, s.err)
 	case s.users == nil:
 		return st.Muted.Render("Loading users…")
 	}
