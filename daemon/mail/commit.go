@@ -336,11 +336,17 @@ type contactDelta struct {
 }
 
 // reserve counts a message of size bytes toward an inbox in the batch and
-// returns the inbox's address. The inbox is read without a lock; flush
-// makes the authoritative cap check. A message that would already take
-// the inbox past an enforce cap by this read is refused here.
-func (b *Batch) reserve(db *gorm.DB, orgID, inboxID string, size int64) (string, error) {
+// returns the inbox's address. The inbox is read without a lock — or
+// taken from seen, the caller's own recent read of it —; flush makes the
+// authoritative cap check, and finds an inbox gone or deactivated since.
+// A message that would already take the inbox past an enforce cap by this
+// read is refused here.
+func (b *Batch) reserve(db *gorm.DB, orgID, inboxID string, size int64, seen *Recipient) (string, error) {
 	in := b.inboxes[inboxID]
+	if in == nil && seen != nil && seen.InboxID == inboxID && seen.OrgID == orgID {
+		in = &batchInbox{orgID: orgID, address: seen.Address, used: seen.UsedBytes, capMode: seen.CapMode, capMax: seen.CapLimitBytes}
+		b.inboxes[inboxID] = in
+	}
 	if in == nil {
 		var rows []struct {
 			Address       string

@@ -184,6 +184,48 @@ func TestCommitterInboxGone(t *testing.T) {
 	}
 }
 
+// The caller's own recent read of the inbox (Seen, from the SMTP recipient
+// lookup) replaces the batch's read, but not its checks: an inbox
+// deactivated since, or filled past its cap since, still refuses.
+func TestCommitterStaleSeenInbox(t *testing.T) {
+	env, _, in := setup(t)
+	raw := "From: a@example.org\r\nSubject: seen\r\n\r\n" + strings.Repeat("x", 1000) + "\r\n"
+	seen, _, err := env.Mail.ResolveRecipient(context.Background(), in.Address, "a@example.org")
+	if err != nil || seen == nil {
+		t.Fatalf("resolve: %v %v", seen, err)
+	}
+	c := env.Mail.NewCommitter(mail.CommitOptions{Workers: 1})
+	defer c.Stop()
+	store := func() error {
+		return c.Do(context.Background(), func(b *mail.Batch) error {
+			si := inbound(in, raw)
+			si.Seen = seen
+			_, err := b.Store(context.Background(), si)
+			return err
+		})
+	}
+	if err := store(); err != nil {
+		t.Fatalf("store with a fresh read: %v", err)
+	}
+	// Full since the read: the cap holds.
+	env.Store.DB.Exec(`UPDATE inboxes SET cap_mode = 'enforce', cap_limit_bytes = used_bytes WHERE id = ?`, in.ID)
+	if err := store(); models.ErrorCode(err) != models.CodeStorageCapExceeded {
+		t.Fatalf("inbox full since the read: want storage_cap_exceeded, got %v", err)
+	}
+	// Deactivated since the read: not_found.
+	env.Store.DB.Exec(`UPDATE inboxes SET cap_mode = NULL, cap_limit_bytes = NULL, status = 'deleting' WHERE id = ?`, in.ID)
+	if err := store(); models.ErrorCode(err) != models.CodeNotFound {
+		t.Fatalf("inbox deactivated since the read: want not_found, got %v", err)
+	}
+	var n, used int64
+	env.Store.DB.Raw(`SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE inbox_id = ?`, in.ID).Row().Scan(&n, &used)
+	var counted int64
+	env.Store.DB.Raw(`SELECT used_bytes FROM inboxes WHERE id = ?`, in.ID).Scan(&counted)
+	if n != 1 || counted != used {
+		t.Fatalf("stored %d (want 1), counted %d bytes of %d", n, counted, used)
+	}
+}
+
 func TestCommitterStopped(t *testing.T) {
 	env, _, in := setup(t)
 	c := env.Mail.NewCommitter(mail.CommitOptions{})

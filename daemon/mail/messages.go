@@ -43,6 +43,12 @@ type StoreInput struct {
 	ID       string
 	ThreadID string
 
+	// Seen, when set, is the inbox as the caller read it moments ago (the
+	// SMTP recipient lookup). In a group commit it stands in for reading
+	// the inbox again: that read is only the early, unlocked cap check,
+	// and the batch's locked counter update stays the authoritative one.
+	Seen *Recipient
+
 	// batch, when set, defers the usage and contact counts to the end of
 	// a group-commit transaction (Batch.Store sets it).
 	batch *Batch
@@ -93,7 +99,7 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 		AlertCheck bool
 	}
 	if in.batch != nil {
-		addr, err := in.batch.reserve(db, in.OrgID, in.InboxID, size)
+		addr, err := in.batch.reserve(db, in.OrgID, in.InboxID, size, in.Seen)
 		if err != nil {
 			return nil, err
 		}

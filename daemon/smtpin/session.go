@@ -235,7 +235,7 @@ func (s *session) Data(r io.Reader) error {
 			}
 			if _, err := b.Store(ctx, mail.StoreInput{
 				OrgID: rc.r.OrgID, InboxID: id, Direction: models.DirectionInbound, Status: models.StatusReceived,
-				Raw: raw, Parsed: &stored, Auth: &auth, MailFrom: s.from, RcptTo: rc.addr,
+				Raw: raw, Parsed: &stored, Auth: &auth, MailFrom: s.from, RcptTo: rc.addr, Seen: rc.r,
 			}); err != nil {
 				return err
 			}
