@@ -10,12 +10,16 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	toml "github.com/pelletier/go-toml/v2"
 )
+
+// sharedBuffersRe is a PostgreSQL memory size in whole kB, MB or GB.
+var sharedBuffersRe = regexp.MustCompile(`^[1-9][0-9]*(kB|MB|GB)$`)
 
 // Duration is a time.Duration written as a Go duration string ("72h").
 type Duration time.Duration
@@ -84,8 +88,9 @@ type SMTP struct {
 }
 
 type Database struct {
-	URL      string `toml:"url"`
-	MaxConns int    `toml:"max_conns"`
+	URL           string `toml:"url"`
+	MaxConns      int    `toml:"max_conns"`
+	SharedBuffers string `toml:"shared_buffers"`
 }
 
 type DNS struct {
@@ -449,6 +454,9 @@ func (c *Config) validate() error {
 	}
 	if c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		return bad("database.url", "want a postgres:// URL")
+	}
+	if c.Database.SharedBuffers != "" && !sharedBuffersRe.MatchString(c.Database.SharedBuffers) {
+		return bad("database.shared_buffers", "want a size such as \"256MB\" or \"1GB\" (kB, MB, GB), or empty for automatic; got %q", c.Database.SharedBuffers)
 	}
 	if c.Database.MaxConns <= 0 {
 		return bad("database.max_conns", "must be positive")

@@ -85,6 +85,9 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"relay without addr", "[outbound]\nmode = \"relay\"\n", nil, []string{"outbound.relay_addr"}},
 		{"pprof not loopback", "[debug]\npprof_addr = \"0.0.0.0:6060\"\n", nil, []string{"debug.pprof_addr", "line 2", "loopback"}},
 		{"pprof bad addr", "", map[string]string{"GENT_DEBUG_PPROF_ADDR": "6060"}, []string{"debug.pprof_addr"}},
+		{"bad shared_buffers", "[database]\nshared_buffers = \"lots\"\n", nil, []string{"database.shared_buffers", "line 2"}},
+		{"bad dns cache", "", map[string]string{"GENT_DNS_CACHE_ENTRIES": "-1"}, []string{"dns.cache_entries"}},
+		{"bad outbound workers", "[outbound]\nworkers = 0\n", nil, []string{"outbound.workers", "line 2"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

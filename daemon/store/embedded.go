@@ -45,6 +45,24 @@ type EmbeddedOptions struct {
 	Child bool
 }
 
+// SharedBuffers is the embedded server's shared_buffers: configured, or
+// an eighth of the machine's memory between 128MB (PostgreSQL's default)
+// and 1GB. PostgreSQL's default keeps little of a large mailbox's indexes
+// in its own cache: with a million messages stored, ingest cost a quarter
+// more PostgreSQL CPU per message at 128MB than at 1GB (docs/BENCHMARKS.md).
+func SharedBuffers(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	const mb = 1 << 20
+	var si syscall.Sysinfo_t
+	if err := syscall.Sysinfo(&si); err != nil {
+		return "128MB"
+	}
+	total := uint64(si.Totalram) * uint64(si.Unit)
+	return strconv.FormatUint(min(max(total/8/mb, 128), 1024), 10) + "MB"
+}
+
 // FindPostgresBinDir locates the directory holding initdb, pg_ctl and
 // postgres: $GENT_PG_BINDIR, the PATH, then /usr/lib/postgresql/<newest>/bin.
 func FindPostgresBinDir() (string, error) {

@@ -52,7 +52,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, err
 	var emb *Embedded
 	if url == "" {
 		var err error
-		emb, err = StartEmbedded(cfg.DataDir, EmbeddedOptions{}, log)
+		emb, err = StartEmbedded(cfg.DataDir, EmbeddedOptions{Settings: map[string]string{
+			"shared_buffers": SharedBuffers(cfg.Database.SharedBuffers)}}, log)
 		if err != nil {
 			return nil, err
 		}

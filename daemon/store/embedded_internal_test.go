@@ -3,6 +3,7 @@ package store
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -64,4 +65,15 @@ func fileGid(t *testing.T, fi os.FileInfo) uint32 {
 		t.Fatal("no Stat_t")
 	}
 	return st.Gid
+}
+
+func TestSharedBuffers(t *testing.T) {
+	if got := SharedBuffers("512MB"); got != "512MB" {
+		t.Fatalf("configured: %s", got)
+	}
+	got := SharedBuffers("")
+	n, err := strconv.Atoi(strings.TrimSuffix(got, "MB"))
+	if err != nil || !strings.HasSuffix(got, "MB") || n < 128 || n > 1024 {
+		t.Fatalf("automatic shared_buffers %q, want 128MB-1024MB", got)
+	}
 }
