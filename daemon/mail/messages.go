@@ -629,38 +629,28 @@ func (s *Service) searchIDs(ctx context.Context, orgID, inboxID string, f models
 	floor := cursor
 	scanned, hits, p := 0, 0, max(4*need, searchProbe)
 	for {
+		// One row back: how many rows were walked, the oldest of them
+		// (where a further walk starts), how many matched, and the newest
+		// matches still wanted — not every walked row's id.
 		w, a := below(floor)
-		a = append(a, p)
-		rows, err := s.db.Pool.Query(ctx, fmt.Sprintf(`SELECT id, %s FROM messages WHERE %s ORDER BY id DESC LIMIT $%d`, match, w, len(a)),
-			append([]any{pgx.QueryExecModeExec}, a...)...)
+		a = append(a, p, need-len(out))
+		var n, h int
+		var last *string
+		var found []string
+		err := s.db.Pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*), min(id), count(*) FILTER (WHERE hit),
+				coalesce((array_agg(id ORDER BY id DESC) FILTER (WHERE hit))[1:$%d], '{}')
+			FROM (SELECT id, %s AS hit FROM messages WHERE %s ORDER BY id DESC LIMIT $%d) walked`,
+			len(a), match, w, len(a)-1), append([]any{pgx.QueryExecModeExec}, a...)...).Scan(&n, &last, &h, &found)
 		if err != nil {
 			return nil, fmt.Errorf("search messages: %w", err)
 		}
-		n, last := 0, ""
-		for rows.Next() {
-			var id string
-			var hit bool
-			if err := rows.Scan(&id, &hit); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("search messages: %w", err)
-			}
-			n, last = n+1, id
-			if hit {
-				hits++
-				if len(out) < need {
-					out = append(out, id)
-				}
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("search messages: %w", err)
-		}
+		hits += h
+		out = append(out, found...)
 		scanned += n
 		if len(out) >= need || n < p {
 			return out, nil // a full page, or the whole inbox walked
 		}
-		floor = last
+		floor = *last
 		if hits == 0 {
 			break
 		}
