@@ -47,9 +47,8 @@ type EmbeddedOptions struct {
 
 // SharedBuffers is the embedded server's shared_buffers: configured, or
 // an eighth of the machine's memory between 128MB (PostgreSQL's default)
-// and 1GB. PostgreSQL's default keeps little of a large mailbox's indexes
-// in its own cache: with a million messages stored, ingest cost a quarter
-// more PostgreSQL CPU per message at 128MB than at 1GB (docs/BENCHMARKS.md).
+// and 1GB — ordinary sizing for a database of many gigabytes, kept modest
+// because gentd shares the machine.
 func SharedBuffers(configured string) string {
 	if configured != "" {
 		return configured
