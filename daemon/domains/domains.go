@@ -326,34 +326,6 @@ func (s *Service) DKIMKeys(ctx context.Context, domainID string) ([]DKIMKey, err
 	return append(keys, DKIMKey{Selector: row.DKIMEd25519Selector, Signer: edKey}), nil
 }
 
-// DKIMSigner returns the domain's DKIM selector and RSA private key.
-func (s *Service) DKIMSigner(ctx context.Context, domainID string) (string, crypto.Signer, error) {
-	row, err := s.get(ctx, s.db.DB, "", domainID)
-	if err != nil {
-		return "", nil, err
-	}
-	signer, err := s.openKey(row.DKIMRSAPrivate, rsaContext(row.ID))
-	if err != nil {
-		return "", nil, err
-	}
-	return row.DKIMSelector, signer, nil
-}
-
-// DKIMEd25519Signer returns the domain's Ed25519 DKIM selector and key
-// when its record was found valid at the last check; ok is false
-// otherwise.
-func (s *Service) DKIMEd25519Signer(ctx context.Context, domainID string) (selector string, signer crypto.Signer, ok bool, err error) {
-	row, err := s.get(ctx, s.db.DB, "", domainID)
-	if err != nil {
-		return "", nil, false, err
-	}
-	signer, ok, err = s.ed25519Key(row)
-	if err != nil || !ok {
-		return "", nil, false, err
-	}
-	return row.DKIMEd25519Selector, signer, true, nil
-}
-
 // ed25519Key opens the row's Ed25519 key if its record is published.
 func (s *Service) ed25519Key(row *domainRow) (crypto.Signer, bool, error) {
 	published := false
