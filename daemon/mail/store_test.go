@@ -32,11 +32,11 @@ func store(env *servertest.Env, in mail.StoreInput) (*mail.Stored, error) {
 	return st, err
 }
 
-// The cap check and the usage increment are one statement: stores racing
-// for the last bytes of an enforce cap never take the inbox past it.
-func TestCapIsRaceFree(t *testing.T) {
-	env, _, in := setup(t)
-	raw := []byte("From: a@example.org\r\nSubject: race\r\n\r\n" + strings.Repeat("x", 1000) + "\r\n")
+// raceForCap fills inbox in up to an enforce cap of 7.5 messages of raw
+// with 20 concurrent stores: exactly 7 must be stored and counted, the
+// other 13 refused with storage_cap_exceeded.
+func raceForCap(t *testing.T, env *servertest.Env, in models.Inbox, raw []byte, store func() error) {
+	t.Helper()
 	size := int64(len(raw))
 	env.Store.DB.Exec(`UPDATE inboxes SET cap_mode = 'enforce', cap_limit_bytes = ? WHERE id = ?`, 7*size+size/2, in.ID)
 	var wg sync.WaitGroup
@@ -46,8 +46,7 @@ func TestCapIsRaceFree(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := store(env, mail.StoreInput{OrgID: in.OrgID, InboxID: in.ID, Direction: models.DirectionInbound,
-				Status: models.StatusReceived, Raw: raw})
+			err := store()
 			mu.Lock()
 			defer mu.Unlock()
 			switch models.ErrorCode(err) {
@@ -67,6 +66,18 @@ func TestCapIsRaceFree(t *testing.T) {
 	if ok != 7 || refused != 13 || used != 7*size || count != 7 {
 		t.Fatalf("ok %d refused %d used %d (want %d) stored %d", ok, refused, used, 7*size, count)
 	}
+}
+
+// The cap check and the usage increment are one statement: stores racing
+// for the last bytes of an enforce cap never take the inbox past it.
+func TestCapIsRaceFree(t *testing.T) {
+	env, _, in := setup(t)
+	raw := []byte("From: a@example.org\r\nSubject: race\r\n\r\n" + strings.Repeat("x", 1000) + "\r\n")
+	raceForCap(t, env, in, raw, func() error {
+		_, err := store(env, mail.StoreInput{OrgID: in.OrgID, InboxID: in.ID, Direction: models.DirectionInbound,
+			Status: models.StatusReceived, Raw: raw})
+		return err
+	})
 }
 
 // A reply that arrives before the message it answers still ends up in one
