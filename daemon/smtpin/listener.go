@@ -1,7 +1,10 @@
 package smtpin
 
 import (
+	"bytes"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -130,6 +133,16 @@ func (l *listener) active() int {
 
 // conn is an accepted connection: deadlines are clamped to the session's
 // end (and to now while draining, outside DATA).
+//
+// A read timeout ends the session. go-smtp reads commands with
+// bufio.Reader.ReadLine, which returns the bytes read before a timeout as
+// if they were a whole line: a command missing its CRLF would be run. So
+// the first timeout is kept: every later read fails with it, the first
+// reply written after it is replaced (plaintext) by 421 4.4.2 unless it
+// already is a 421, and the connection is closed after that reply. Under
+// TLS the records cannot be rewritten here; the session refuses every
+// command that reaches it once timed out (session.timedOut), and that
+// refusal is the reply let through.
 type conn struct {
 	net.Conn
 	l      *listener
@@ -137,6 +150,60 @@ type conn struct {
 	end    time.Time
 	inData atomic.Bool
 	closed sync.Once
+
+	tls      atomic.Bool // a TLS handshake started (STARTTLS)
+	mu       sync.Mutex
+	timeout  error // the first read timeout
+	answered bool  // the reply after it was written; the connection is closed
+}
+
+// errTimedOutLine is the reply to a command left incomplete by a timeout.
+const errTimedOutLine = "421 4.4.2 %s Timeout: command incomplete, closing connection\r\n"
+
+func (c *conn) Read(b []byte) (int, error) {
+	c.mu.Lock()
+	err := c.timeout
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Read(b)
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() {
+		c.mu.Lock()
+		if c.timeout == nil {
+			c.timeout = err
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *conn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	if c.timeout == nil {
+		c.mu.Unlock()
+		return c.Conn.Write(b)
+	}
+	defer c.mu.Unlock()
+	if c.answered {
+		return 0, net.ErrClosed
+	}
+	c.answered = true
+	if !c.tls.Load() && !bytes.HasPrefix(b, []byte("421 ")) {
+		_, _ = fmt.Fprintf(c.Conn, errTimedOutLine, c.l.hostname)
+	} else {
+		_, _ = c.Conn.Write(b)
+	}
+	_ = c.Conn.Close()
+	return len(b), nil
+}
+
+// timedOut reports whether a read has timed out: the session is over.
+func (c *conn) timedOut() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.timeout != nil
 }
 
 func (c *conn) readLimit(t time.Time) time.Time {

@@ -52,7 +52,15 @@ func New(cfg config.Config, m *mail.Service, resolver Resolver, log *slog.Logger
 		if err != nil {
 			return nil, fmt.Errorf("smtp.tls_cert/tls_key: %w", err)
 		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+			// Marks the connection as TLS: a timeout's reply can then no
+			// longer be rewritten below the TLS layer (conn.Write).
+			GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+				if c := underlying(h.Conn); c != nil {
+					c.tls.Store(true)
+				}
+				return nil, nil
+			}}
 	}
 	s.smtp = srv
 	return s, nil

@@ -24,7 +24,11 @@ type backend struct{ s *Server }
 
 // NewSession starts a session after HELO/EHLO (again after STARTTLS).
 func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	if l := underlying(c.Conn()); l != nil && l.l.draining.Load() {
+	l := underlying(c.Conn())
+	if l != nil && l.timedOut() {
+		return nil, errCmdTimeout
+	}
+	if l != nil && l.l.draining.Load() {
 		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service shutting down, try again later"}
 	}
 	var ip net.IP
@@ -57,7 +61,17 @@ func (s *session) Reset() {
 
 func (s *session) Logout() error { return nil }
 
+// timedOut reports a session ended by a read timeout: a command that
+// still reaches it was cut short by the timeout and is not run.
+func (s *session) timedOut() bool {
+	l := underlying(s.c.Conn())
+	return l != nil && l.timedOut()
+}
+
 func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	if s.timedOut() {
+		return errCmdTimeout
+	}
 	s.Reset()
 	s.from = strings.TrimSpace(from)
 	return nil
@@ -79,6 +93,7 @@ var (
 	errBareLF       = reply(554, 5, 5, 2, "Message refused: bare LF or bare CR in data; lines must end with CRLF")
 	errLongLine     = reply(500, 5, 5, 2, "Line too long")
 	errDataTimeout  = reply(421, 4, 4, 2, "Timeout reading data, closing connection")
+	errCmdTimeout   = reply(421, 4, 4, 2, "Timeout: command incomplete, closing connection")
 	errDataAborted  = reply(421, 4, 4, 0, "Error reading data, closing connection")
 	errLoop         = reply(554, 5, 4, 6, "Mail loop detected: too many Received header fields")
 	errHeaderTooBig = reply(552, 5, 3, 4, "Message header section too large")
@@ -104,6 +119,9 @@ func (s *session) smtpError(err error, what string) *smtp.SMTPError {
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.timedOut() {
+		return errCmdTimeout
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
 	defer cancel()
 	if _, _, ok := mail.NormalizeRecipient(to); !ok {
@@ -150,6 +168,9 @@ func bareLineEnding(b []byte) bool {
 }
 
 func (s *session) Data(r io.Reader) error {
+	if s.timedOut() {
+		return errCmdTimeout
+	}
 	lc := underlying(s.c.Conn())
 	if lc != nil {
 		lc.inData.Store(true)
