@@ -19,6 +19,9 @@ type Recipient struct {
 	// SenderBlocked: the inbox's sender rules block the sender given to
 	// ResolveRecipient.
 	SenderBlocked bool
+	// Postmaster: the address is postmaster@ a domain with no inbox of
+	// that name, routed to the domain's oldest inbox (RFC 5321 §4.5.1).
+	Postmaster bool `gorm:"-"`
 }
 
 // Full reports whether an enforce cap leaves no room at all.
@@ -66,6 +69,24 @@ func (s *Service) ResolveRecipient(ctx context.Context, addr, sender string) (r 
 	}
 	if len(rows) > 0 {
 		return &rows[0], true, nil
+	}
+	if local == "postmaster" {
+		// Every domain receiving mail accepts postmaster@ (RFC 5321
+		// §4.5.1): without an inbox of that address, the domain's oldest
+		// active inbox receives it.
+		err = s.db.DB.WithContext(ctx).Raw(`SELECT i.org_id, i.id AS inbox_id, i.address, i.used_bytes, i.cap_limit_bytes, i.cap_mode,
+				`+fmt.Sprintf(senderBlockedSQL, "i.id")+` AS sender_blocked
+			FROM inboxes i JOIN domains d ON d.id = i.domain_id
+			WHERE d.name = ? AND i.status = 'active' AND `+acceptingDomain+`
+			ORDER BY i.created_at, i.id LIMIT 1`,
+			models.StringArray(senderCandidates(sender)), domain).Scan(&rows).Error
+		if err != nil {
+			return nil, false, fmt.Errorf("resolve recipient: %w", err)
+		}
+		if len(rows) > 0 {
+			rows[0].Postmaster = true
+			return &rows[0], true, nil
+		}
 	}
 	var n int64
 	if err := s.db.DB.WithContext(ctx).Raw(`SELECT count(*) FROM domains d WHERE d.name = ? AND `+acceptingDomain, domain).Scan(&n).Error; err != nil {

@@ -212,9 +212,13 @@ func (s *session) Data(r io.Reader) error {
 
 	// Recipients reaching the same inbox (plus-tags, case) store one copy.
 	byInbox := map[string]rcpt{}
+	postmaster := map[string]bool{}
 	for _, rc := range s.rcpts {
 		if _, ok := byInbox[rc.r.InboxID]; !ok {
 			byInbox[rc.r.InboxID] = rc
+		}
+		if rc.r.Postmaster {
+			postmaster[rc.r.InboxID] = true
 		}
 	}
 	ids := make([]string, 0, len(byInbox))
@@ -254,9 +258,13 @@ func (s *session) Data(r io.Reader) error {
 					continue // the header From is blocked by this inbox
 				}
 			}
+			var labels []string
+			if postmaster[id] {
+				labels = []string{"postmaster"} // routed here as the domain's postmaster
+			}
 			if _, err := b.Store(ctx, mail.StoreInput{
 				OrgID: rc.r.OrgID, InboxID: id, Direction: models.DirectionInbound, Status: models.StatusReceived,
-				Raw: raw, Parsed: &stored, Auth: &auth, MailFrom: s.from, RcptTo: rc.addr, Seen: rc.r,
+				Raw: raw, Parsed: &stored, Auth: &auth, MailFrom: s.from, RcptTo: rc.addr, Seen: rc.r, Labels: labels,
 			}); err != nil {
 				return err
 			}
