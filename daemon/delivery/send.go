@@ -151,8 +151,10 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 		return err
 	}
 	if in.DraftID != "" {
-		// A draft send replaces the draft in the same (unbatched) transaction.
-		err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		// A draft send replaces the draft in the same (unbatched)
+		// transaction; mail.Alone looks up the outcome of a failed COMMIT.
+		err = s.mail.Alone(ctx, func(b *mail.Batch) error {
+			tx := b.Tx()
 			if err := s.mail.DeleteMessageTx(ctx, tx, in.OrgID, in.InboxID, in.DraftID); err != nil {
 				return err
 			}
@@ -160,7 +162,8 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 		})
 	} else {
 		// Group commit: concurrent sends (and inbound mail) share
-		// transactions; the 202 still follows the commit holding this send.
+		// transactions; the 202 still follows the commit holding this send
+		// (or, when COMMIT failed, the finding that it committed).
 		err = s.mail.Commit(ctx, func(b *mail.Batch) error {
 			return run(b.Tx(), func(si mail.StoreInput) (*mail.Stored, error) { return b.Store(ctx, si) })
 		})

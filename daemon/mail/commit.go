@@ -30,9 +30,10 @@ import (
 // back; the transaction is redone without it for the others. When the
 // batched counter update would take an inbox past an enforce cap, or the
 // database fails otherwise, every caller's work is redone alone, in its
-// own transaction, exactly as without batching. A failed COMMIT is
-// reported to every caller of that transaction and never redone: its
-// outcome is unknown, and a sender that is told 451 sends again.
+// own transaction, exactly as without batching. A failed COMMIT is never
+// redone: its outcome is looked up (outcome.go) and reported to every
+// caller of that transaction — success if it committed after all, its
+// error if it did not or the outcome stays unknown.
 
 // CommitOptions tune a Committer.
 type CommitOptions struct {
@@ -166,12 +167,6 @@ func (c *Committer) worker() {
 	}
 }
 
-// commitError marks a failed COMMIT: its outcome is unknown.
-type commitError struct{ err error }
-
-func (e *commitError) Error() string { return "commit: " + e.err.Error() }
-func (e *commitError) Unwrap() error { return e.err }
-
 // maxRounds bounds how often one batch is redone without a failing unit
 // before its units are run alone.
 const maxRounds = 4
@@ -191,7 +186,7 @@ func (c *Committer) run(units []*unit) {
 			return
 		}
 		failed, err := c.batch(pending)
-		var ce *commitError
+		var ce *UnknownCommitError
 		switch {
 		case err == nil:
 			for _, u := range pending {
@@ -229,30 +224,48 @@ func (c *Committer) alone(units []*unit) {
 func (c *Committer) batch(units []*unit) (failed int, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
 	defer cancel()
-	tx := c.s.db.DB.WithContext(ctx).Begin()
-	if tx.Error != nil {
-		return -1, fmt.Errorf("begin: %w", tx.Error)
+	tx, end, err := c.s.begin(ctx)
+	if err != nil {
+		return -1, err
 	}
 	b := &Batch{s: c.s, tx: tx, deferred: true, inboxes: map[string]*batchInbox{}, contacts: map[contactKey]*contactDelta{}}
 	for i, u := range units {
 		if err := u.fn(b); err != nil {
 			tx.Rollback()
+			end()
 			return i, err
 		}
 	}
 	if err := b.flush(ctx); err != nil {
 		tx.Rollback()
+		end()
 		return -1, err
 	}
-	if err := tx.Commit().Error; err != nil {
-		return -1, &commitError{err}
-	}
-	return -1, nil
+	// A failed COMMIT comes back as an UnknownCommitError, or nil when it
+	// committed all the same.
+	return -1, c.s.commit(tx, end)
 }
 
-// Alone runs fn in a transaction of its own.
-func (s *Service) Alone(ctx context.Context, fn func(b *Batch) error) error {
-	return s.db.Tx(ctx, func(tx *gorm.DB) error { return fn(&Batch{s: s, tx: tx}) })
+// Alone runs fn in a transaction of its own. When COMMIT fails, its
+// outcome is looked up as for a batch: nil if it committed all the same.
+func (s *Service) Alone(ctx context.Context, fn func(b *Batch) error) (err error) {
+	tx, end, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			end()
+			panic(p)
+		}
+	}()
+	if err := fn(&Batch{s: s, tx: tx}); err != nil {
+		tx.Rollback()
+		end()
+		return err
+	}
+	return s.commit(tx, end)
 }
 
 // StartCommitter starts the service's committer (the daemon does, before

@@ -27,6 +27,7 @@ type Service struct {
 
 	commitMu  sync.Mutex
 	committer *Committer // group commit (StartCommitter)
+	hooks     commitHooks
 }
 
 func NewService(db *store.Store, ev *events.Service, log *slog.Logger) *Service {
