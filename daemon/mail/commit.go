@@ -248,7 +248,7 @@ func (c *Committer) batch(units []*unit) (failed int, err error) {
 
 // Alone runs fn in a transaction of its own. When COMMIT fails, its
 // outcome is looked up as for a batch: nil if it committed all the same.
-func (s *Service) Alone(ctx context.Context, fn func(b *Batch) error) (err error) {
+func (s *Service) Alone(ctx context.Context, fn func(b *Batch) error) error {
 	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return err
