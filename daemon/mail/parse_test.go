@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -239,6 +240,10 @@ func FuzzParse(f *testing.F) {
 		f.Add(fixture(f, name))
 	}
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x--\r\n"))
+	corpus, _ := filepath.Glob("testdata/corpus/*.eml")
+	for _, name := range corpus {
+		f.Add(fixture(f, strings.TrimPrefix(name, "testdata/")))
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		p, err := Parse(raw, Limits{MaxParts: 50, MaxDepth: 8, MaxHeaderBytes: 64 << 10})
 		if err != nil {
