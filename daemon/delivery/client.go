@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -102,7 +103,12 @@ func (s *session) deliver(ctx context.Context, h hostTarget, from string, rcpts 
 			return nil, tlsUsed, fmt.Errorf("relay %s does not offer AUTH", h.name)
 		}
 	}
-	if err := c.Mail(from, &smtp.MailOptions{Size: int64(len(data))}); err != nil {
+	mopts := &smtp.MailOptions{Size: int64(len(data))}
+	if ok, _ := c.Extension("8BITMIME"); ok && bytes.IndexFunc(data, func(r rune) bool { return r >= 0x80 }) >= 0 {
+		// A forwarded original travels as 8bit message/rfc822.
+		mopts.Body = smtp.Body8BitMIME
+	}
+	if err := c.Mail(from, mopts); err != nil {
 		r := fromSMTPError(err)
 		if r.perm {
 			return all(rcpts, r), tlsUsed, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime"
 	"net/mail"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -79,8 +80,8 @@ func noBreaks(field, v string) error {
 	return nil
 }
 
-// Compose validates a draft and builds the MIME message: multipart/
-// alternative text and HTML, attachments, RFC 2047 headers, a Message-ID on
+// Compose validates a draft and builds the MIME message (the structure is
+// in build.go), with RFC 2047 headers folded at 76 columns, a Message-ID on
 // the sending domain and a Date.
 func Compose(d Draft) (*Composed, error) {
 	to, err := parseList("to", d.To)
@@ -131,17 +132,11 @@ func Compose(d Draft) (*Composed, error) {
 		d.Text = " "
 	}
 	var h gomail.Header
-	h.SetAddressList("From", []*gomail.Address{{Name: d.FromName, Address: d.FromAddress}})
-	if len(to) > 0 {
-		h.SetAddressList("To", to)
-	}
-	if len(cc) > 0 {
-		h.SetAddressList("Cc", cc)
-	}
-	if len(replyTo) > 0 {
-		h.SetAddressList("Reply-To", replyTo)
-	}
-	h.SetSubject(d.Subject)
+	setFolded(&h, "From", []*gomail.Address{{Name: d.FromName, Address: d.FromAddress}})
+	setFolded(&h, "To", to)
+	setFolded(&h, "Cc", cc)
+	setFolded(&h, "Reply-To", replyTo)
+	setFoldedText(&h, "Subject", d.Subject)
 	if d.Date.IsZero() {
 		d.Date = time.Now()
 	}
@@ -170,7 +165,7 @@ func Compose(d Draft) (*Composed, error) {
 		if err := noBreaks(field, v); err != nil {
 			return nil, err
 		}
-		h.Set(name, mime.QEncoding.Encode("utf-8", v))
+		setFoldedText(&h, name, v)
 	}
 	h.Set("MIME-Version", "1.0")
 
@@ -185,11 +180,7 @@ func Compose(d Draft) (*Composed, error) {
 }
 
 func writeBody(buf *bytes.Buffer, h gomail.Header, d Draft) error {
-	type att struct {
-		h    gomail.AttachmentHeader
-		data []byte
-	}
-	var atts []att
+	var atts, inlines []*entity
 	for i, a := range d.Attachments {
 		field := fmt.Sprintf("attachments[%d]", i)
 		if a.Filename == "" {
@@ -200,7 +191,7 @@ func writeBody(buf *bytes.Buffer, h gomail.Header, d Draft) error {
 		}
 		ct := a.ContentType
 		if ct == "" {
-			ct = mime.TypeByExtension(a.Filename[strings.LastIndexByte(a.Filename, '.')+1:])
+			ct = mime.TypeByExtension(filepath.Ext(a.Filename))
 			if ct == "" {
 				ct = "application/octet-stream"
 			}
@@ -213,83 +204,23 @@ func writeBody(buf *bytes.Buffer, h gomail.Header, d Draft) error {
 		if err != nil {
 			return models.Invalid(field+".content_base64", "not valid base64")
 		}
-		var ah gomail.AttachmentHeader
-		ah.SetContentType(mt, params)
-		ah.SetFilename(a.Filename)
 		if a.ContentID != "" {
 			if err := noBreaks(field+".content_id", a.ContentID); err != nil {
 				return err
 			}
-			ah.Set("Content-ID", "<"+strings.Trim(a.ContentID, "<>")+">")
-			ah.SetContentType(mt, params)
-			ah.Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": a.Filename}))
 		}
-		atts = append(atts, att{h: ah, data: data})
-	}
-	inline := func(write func(ct string, body string) error) error {
-		if d.Text != "" {
-			if err := write("text/plain", d.Text); err != nil {
-				return err
-			}
-		}
-		if d.HTML != "" {
-			return write("text/html", d.HTML)
-		}
-		return nil
-	}
-	if len(atts) == 0 && (d.Text == "" || d.HTML == "") {
-		ct, body := "text/plain", d.Text
-		if d.HTML != "" {
-			ct, body = "text/html", d.HTML
-		}
-		h.SetContentType(ct, map[string]string{"charset": "utf-8"})
-		h.Set("Content-Transfer-Encoding", "quoted-printable")
-		w, err := gomail.CreateSingleInlineWriter(buf, h)
+		e, err := attachmentEntity(mt, params, a.Filename, a.ContentID, data)
 		if err != nil {
-			return fmt.Errorf("build message: %w", err)
+			return models.Invalid(field+".content_type", "not a MIME type: %q", a.ContentType)
 		}
-		if _, err := w.Write([]byte(body)); err != nil {
-			return err
+		if a.ContentID != "" && d.HTML != "" {
+			inlines = append(inlines, e)
+		} else {
+			atts = append(atts, e)
 		}
-		return w.Close()
 	}
-	w, err := gomail.CreateWriter(buf, h)
-	if err != nil {
+	if err := bodyTree(d.Text, d.HTML, inlines, atts).write(buf, h.Header); err != nil {
 		return fmt.Errorf("build message: %w", err)
 	}
-	iw, err := w.CreateInline()
-	if err != nil {
-		return fmt.Errorf("build message: %w", err)
-	}
-	err = inline(func(ct, body string) error {
-		var ih gomail.InlineHeader
-		ih.SetContentType(ct, map[string]string{"charset": "utf-8"})
-		pw, err := iw.CreatePart(ih)
-		if err != nil {
-			return err
-		}
-		if _, err := pw.Write([]byte(body)); err != nil {
-			return err
-		}
-		return pw.Close()
-	})
-	if err != nil {
-		return fmt.Errorf("build message: %w", err)
-	}
-	if err := iw.Close(); err != nil {
-		return fmt.Errorf("build message: %w", err)
-	}
-	for _, a := range atts {
-		aw, err := w.CreateAttachment(a.h)
-		if err != nil {
-			return fmt.Errorf("build message: %w", err)
-		}
-		if _, err := aw.Write(a.data); err != nil {
-			return err
-		}
-		if err := aw.Close(); err != nil {
-			return err
-		}
-	}
-	return w.Close()
+	return nil
 }

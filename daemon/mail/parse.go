@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // every charset go-message knows, to UTF-8
 	gomail "github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 
 	"gent/models"
 )
@@ -103,35 +104,57 @@ type ParsedAttachment struct {
 // field is one raw header field.
 type field struct{ key, value string }
 
-// splitHeader separates the header section from the body: up to the
-// first blank line; a message without one is all header (Parse shows it as
-// text when no line of it is a field).
+// splitHeader separates the header section from the body. The header
+// ends at the first blank line, or, in a message without one, at the first
+// line that is neither a field nor a continuation: that line starts the
+// body (as RFC 5322 readers such as Python's email recover it), so a
+// message whose body follows its fields directly keeps its body. A leading
+// mbox "From " line is skipped.
 func splitHeader(raw []byte) (header, body []byte) {
-	switch {
-	case bytes.HasPrefix(raw, []byte("\r\n")):
-		return nil, raw[2:] // an empty header section
-	case bytes.HasPrefix(raw, []byte("\n")):
-		return nil, raw[1:]
+	start := 0
+	if bytes.HasPrefix(raw, []byte("From ")) {
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			start = i + 1
+		}
 	}
-	i := bytes.Index(raw, []byte("\r\n\r\n"))
-	j := bytes.Index(raw, []byte("\n\n"))
-	switch {
-	case i >= 0 && (j < 0 || i < j+1):
-		return raw[:i+2], raw[i+4:]
-	case j >= 0:
-		return raw[:j+1], raw[j+2:]
+	pos := start
+	for pos < len(raw) {
+		next := len(raw)
+		if i := bytes.IndexByte(raw[pos:], '\n'); i >= 0 {
+			next = pos + i + 1
+		}
+		line := bytes.TrimRight(raw[pos:next], "\r\n")
+		switch {
+		case len(line) == 0:
+			return raw[start:pos], raw[next:]
+		case line[0] == ' ' || line[0] == '\t':
+			if pos == start {
+				return nil, raw[start:]
+			}
+		case !isField(line):
+			return raw[start:pos], raw[pos:]
+		}
+		pos = next
 	}
-	return raw, nil // no body
+	return raw[start:], nil // no body
 }
 
-// headerAndBody parses the header section; a "header" without a single
-// field is the body.
-func headerAndBody(hdr, body []byte) ([]field, []byte) {
-	fields := parseFields(hdr)
-	if len(fields) == 0 && len(body) == 0 {
-		return nil, hdr
+func isField(line []byte) bool {
+	k, _, ok := bytes.Cut(line, []byte(":"))
+	return ok && validKey(bytes.TrimRight(k, " \t"))
+}
+
+// normalize gives a message with only CR line ends (old Mac) CRLF ones.
+func normalize(raw []byte) []byte {
+	if bytes.IndexByte(raw, '\n') < 0 && bytes.IndexByte(raw, '\r') >= 0 {
+		return bytes.ReplaceAll(raw, []byte("\r"), []byte("\r\n"))
 	}
-	return fields, body
+	return raw
+}
+
+// headerAndBody parses the header section.
+func headerAndBody(hdr, body []byte) ([]field, []byte) {
+	return parseFields(hdr), body
 }
 
 func validKey(k []byte) bool {
@@ -263,12 +286,18 @@ func addresses(v string) []models.Address {
 // *LimitError).
 func Parse(raw []byte, lim Limits) (*Parsed, error) {
 	lim = lim.withDefaults()
-	hdr, body := splitHeader(raw)
+	hdr, body := splitHeader(normalize(raw))
 	p := &Parsed{HeaderBytes: len(hdr)}
 	if len(hdr) > lim.MaxHeaderBytes {
 		return nil, &LimitError{What: "header", Limit: lim.MaxHeaderBytes}
 	}
 	fields, body := headerAndBody(hdr, body)
+	_, ctParams := contentType(get(fields, "Content-Type"), "")
+	for i, f := range fields {
+		// 8-bit header text without RFC 2047 is read in the message's
+		// charset, else as windows-1252 (what mail clients assume).
+		fields[i].value = eightBit(f.value, ctParams["charset"])
+	}
 	for _, f := range fields {
 		if strings.EqualFold(f.key, "Received") {
 			p.Received++
@@ -302,32 +331,20 @@ func Parse(raw []byte, lim Limits) (*Parsed, error) {
 		}
 	}
 
-	var h message.Header
-	for _, k := range []string{"Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "Content-Id"} {
-		if v := get(fields, k); v != "" {
-			h.Set(k, v)
-		}
-	}
 	w := &walker{lim: lim, p: p}
-	e, err := message.New(h, bytes.NewReader(body))
-	if err != nil && e == nil {
-		p.Problems = append(p.Problems, err.Error())
-	}
-	if e != nil {
-		if err := w.walk(e, nil, 0, nil); err != nil {
-			var le *LimitError
-			if errors.As(err, &le) {
-				return nil, err
-			}
-			p.Problems = append(p.Problems, err.Error())
+	if err := w.walk(entityHeader(fields), bytes.NewReader(body), nil, 0, ""); err != nil {
+		var le *LimitError
+		if errors.As(err, &le) {
+			return nil, err
 		}
+		p.Problems = append(p.Problems, err.Error())
 	}
 	p.Text = strings.Join(w.texts, "\n")
 	p.HTML = strings.Join(w.htmls, "\n")
 	if p.Text == "" && p.HTML == "" && len(p.Attachments) == 0 && len(body) > 0 {
 		// Nothing readable came out of the MIME structure (a broken
 		// boundary, an unknown encoding): show the body as it is.
-		p.Text = clean(string(body))
+		p.Text = strings.ReplaceAll(clean(string(body)), "\r\n", "\n")
 		p.Problems = append(p.Problems, "no readable MIME part; the body is shown raw")
 	}
 	source := p.Text
@@ -362,7 +379,7 @@ func pathString(path []int) string {
 	return strings.Join(s, ".")
 }
 
-func (w *walker) walk(e *message.Entity, path []int, depth int, parentType *string) error {
+func (w *walker) walk(h message.Header, body io.Reader, path []int, depth int, parentType string) error {
 	if depth > w.lim.MaxDepth {
 		return &LimitError{What: "depth", Limit: w.lim.MaxDepth}
 	}
@@ -370,31 +387,47 @@ func (w *walker) walk(e *message.Entity, path []int, depth int, parentType *stri
 	if w.parts > w.lim.MaxParts {
 		return &LimitError{What: "parts", Limit: w.lim.MaxParts}
 	}
-	mt, _, err := e.Header.ContentType()
-	if err != nil || mt == "" {
-		mt = "text/plain"
-		if parentType != nil && *parentType == "multipart/digest" {
-			mt = "message/rfc822"
-		}
+	def := "text/plain"
+	if parentType == "multipart/digest" {
+		def = "message/rfc822"
 	}
-	mt = strings.ToLower(mt)
-	if mr := e.MultipartReader(); mr != nil {
+	mt, params := contentType(h.Get("Content-Type"), def)
+	if strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" {
+		mr := textproto.NewMultipartReader(body, params["boundary"])
 		for i := 0; !w.done; i++ {
 			part, err := mr.NextPart()
 			if err == io.EOF {
 				break
 			}
-			if part == nil {
-				if err != nil && w.p != nil {
+			if err != nil {
+				if w.p != nil {
 					w.p.Problems = append(w.p.Problems, "multipart: "+err.Error())
 				}
 				break
 			}
-			if err := w.walk(part, append(append([]int(nil), path...), i), depth+1, &mt); err != nil {
+			if err := w.walk(message.Header{Header: part.Header}, part, append(append([]int(nil), path...), i), depth+1, mt); err != nil {
 				return err
 			}
 		}
 		return nil
+	}
+	if strings.HasPrefix(mt, "multipart/") {
+		// RFC 2046 requires a boundary; without one the body is text.
+		mt, params = "text/plain", nil
+	}
+	// go-message decodes the transfer encoding and the charset, from the
+	// content type as read here.
+	h = h.Copy()
+	h.Set("Content-Type", mime.FormatMediaType(mt, map[string]string{"charset": params["charset"]}))
+	if params["charset"] == "" {
+		h.Set("Content-Type", mt)
+	}
+	if strings.EqualFold(strings.TrimSpace(h.Get("Content-Transfer-Encoding")), "base64") {
+		body = &base64Filter{r: body}
+	}
+	e, err := message.New(h, body)
+	if e == nil {
+		return err
 	}
 	ps := pathString(path)
 	if w.visit != nil {
@@ -402,25 +435,31 @@ func (w *walker) walk(e *message.Entity, path []int, depth int, parentType *stri
 		w.done = stop
 		return err
 	}
-	return w.leaf(ps, mt, e)
+	return w.leaf(ps, mt, params, e, err)
 }
 
-func (w *walker) leaf(path, mt string, e *message.Entity) error {
+func (w *walker) leaf(path, mt string, cparams map[string]string, e *message.Entity, encErr error) error {
 	p := w.p
-	disp, dparams, _ := e.Header.ContentDisposition()
-	disp = strings.ToLower(disp)
-	_, cparams, _ := e.Header.ContentType()
+	disp, dparams := disposition(e.Header.Get("Content-Disposition"))
 	filename := dparams["filename"]
 	if filename == "" {
 		filename = cparams["name"]
 	}
 	filename = sanitizeFilename(decodeText(filename))
 	cid := strings.Trim(strings.TrimSpace(e.Header.Get("Content-Id")), "<>")
-	isBody := (mt == "text/plain" || mt == "text/html") && disp != "attachment" && filename == ""
+	// RFC 2183: a text part not marked "attachment" is shown in place;
+	// when it also has a file name it is listed as an attachment too.
+	isBody := (mt == "text/plain" || mt == "text/html") && disp != "attachment"
 	if isBody {
 		b, err := io.ReadAll(io.LimitReader(e.Body, 64<<20))
 		if err != nil {
 			p.Problems = append(p.Problems, fmt.Sprintf("part %s: %v", path, err))
+		}
+		size := int64(len(b)) // what AttachmentPart returns
+		if !utf8.Valid(b) && (encErr != nil || !strings.EqualFold(cparams["charset"], "utf-8")) {
+			// No charset, an unknown one or us-ascii with 8-bit bytes:
+			// windows-1252, as mail clients read it.
+			b = []byte(eightBit(string(b), "windows-1252"))
 		}
 		s := strings.ReplaceAll(clean(string(b)), "\r\n", "\n")
 		if mt == "text/html" {
@@ -428,14 +467,23 @@ func (w *walker) leaf(path, mt string, e *message.Entity) error {
 		} else {
 			w.texts = append(w.texts, s)
 		}
+		if filename == "" {
+			return nil
+		}
+		p.Attachments = append(p.Attachments, ParsedAttachment{Path: path, Filename: filename, ContentType: mt,
+			ContentID: clean(cid), Size: size, Inline: true})
 		return nil
 	}
 	n, err := io.Copy(io.Discard, e.Body)
 	if err != nil {
 		p.Problems = append(p.Problems, fmt.Sprintf("part %s: %v", path, err))
 	}
-	if filename == "" && mt == "message/rfc822" {
+	switch {
+	case filename != "":
+	case mt == "message/rfc822":
 		filename = "message.eml"
+	case mt == "text/calendar":
+		filename = "invite.ics" // as mail clients name an invitation
 	}
 	p.Attachments = append(p.Attachments, ParsedAttachment{
 		Path: path, Filename: filename, ContentType: clean(mt), ContentID: clean(cid), Size: n,
@@ -473,17 +521,7 @@ func sanitizeFilename(s string) string {
 // the leaf at path in raw.
 func AttachmentPart(raw []byte, path string, lim Limits) ([]byte, error) {
 	lim = lim.withDefaults()
-	fields, body := headerAndBody(splitHeader(raw))
-	var h message.Header
-	for _, k := range []string{"Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "Content-Id"} {
-		if v := get(fields, k); v != "" {
-			h.Set(k, v)
-		}
-	}
-	e, _ := message.New(h, bytes.NewReader(body))
-	if e == nil {
-		return nil, errors.New("attachment part not found")
-	}
+	fields, body := headerAndBody(splitHeader(normalize(raw)))
 	var out []byte
 	found := false
 	w := &walker{lim: lim, p: &Parsed{}, visit: func(p string, e *message.Entity) (bool, error) {
@@ -495,7 +533,7 @@ func AttachmentPart(raw []byte, path string, lim Limits) ([]byte, error) {
 		out = b
 		return true, nil
 	}}
-	if err := w.walk(e, nil, 0, nil); err != nil {
+	if err := w.walk(entityHeader(fields), bytes.NewReader(body), nil, 0, ""); err != nil {
 		return nil, err
 	}
 	if !found {

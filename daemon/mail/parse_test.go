@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -239,6 +240,10 @@ func FuzzParse(f *testing.F) {
 		f.Add(fixture(f, name))
 	}
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x--\r\n"))
+	corpus, _ := filepath.Glob("testdata/corpus/*.eml")
+	for _, name := range corpus {
+		f.Add(fixture(f, strings.TrimPrefix(name, "testdata/")))
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		p, err := Parse(raw, Limits{MaxParts: 50, MaxDepth: 8, MaxHeaderBytes: 64 << 10})
 		if err != nil {
@@ -264,4 +269,25 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The three shapes of issue 16 that lost body text (DESIGN.md section 13).
+func TestParseRFCDefaults(t *testing.T) {
+	// No subtype: text/plain (RFC 2045 section 5.2), not an attachment.
+	p := mustParse(t, []byte("Subject: a\r\nContent-Type: text\r\n\r\nbody\r\n"))
+	if p.Text != "body\r\n" && p.Text != "body\n" || len(p.Attachments) != 0 {
+		t.Fatalf("no subtype: %q %+v", p.Text, p.Attachments)
+	}
+	// An inline text part with a filename is body text and an attachment.
+	p = mustParse(t, []byte("Subject: b\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nIntro.\r\n"+
+		"--m\r\nContent-Type: text/plain\r\nContent-Disposition: inline; filename=notes.txt\r\n\r\nNotes.\r\n--m--\r\n"))
+	if p.Text != "Intro.\nNotes." || len(p.Attachments) != 1 || p.Attachments[0].Filename != "notes.txt" || !p.Attachments[0].Inline {
+		t.Fatalf("inline text with a filename: %q %+v", p.Text, p.Attachments)
+	}
+	// No blank line after the header: the first line that is not a field
+	// starts the body.
+	p = mustParse(t, []byte("Subject: c\r\nFrom: a@example.org\r\nThe body line.\r\n"))
+	if p.Subject != "c" || p.From.Address != "a@example.org" || p.Text != "The body line.\n" {
+		t.Fatalf("no separator: %q %+v %q", p.Subject, p.From, p.Text)
+	}
 }
