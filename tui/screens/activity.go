@@ -3,6 +3,7 @@ package screens
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gent/models"
@@ -28,7 +29,7 @@ func loadActivity(c *common.Common, q client.AuditQuery, names map[string]string
 			return activity{}, err
 		}
 		a := activity{Page: page, Names: names}
-		if admin && names == nil {
+		if admin && (names == nil || unnamed(c, names, page.Data)) {
 			if a.Names, err = orgNames(ctx, cl); err != nil {
 				return activity{}, err
 			}
@@ -67,6 +68,30 @@ func orgNames(ctx context.Context, cl *client.Client) (map[string]string, error)
 		names[t.ID] = t.Label
 	}
 	return names, nil
+}
+
+// unnamed reports whether the page names an actor or target that names
+// does not know yet (an inbox or token made since the names were fetched),
+// so a reload kept for events fetches the names again instead of showing ids.
+func unnamed(c *common.Common, names map[string]string, entries []models.AuditEntry) bool {
+	known := func(id string) bool {
+		if c.Me != nil && id == c.Me.User.ID {
+			return true
+		}
+		switch {
+		case strings.HasPrefix(id, "usr_"), strings.HasPrefix(id, "dom_"),
+			strings.HasPrefix(id, "inb_"), strings.HasPrefix(id, "tok_"):
+			_, ok := names[id]
+			return ok
+		}
+		return true // not a kind of object orgNames names
+	}
+	for _, e := range entries {
+		if !known(e.ActorID) || !known(e.TargetID) {
+			return true
+		}
+	}
+	return false
 }
 
 func userNames(users []models.User) map[string]string {
