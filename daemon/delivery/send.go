@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -194,6 +195,17 @@ func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow, incomple
 		return d, err
 	}
 	r := in.Reply
+	// The request's own addresses first, so that a bad one is named by its
+	// index in the request (the original's addresses come before them in
+	// the message).
+	for _, l := range []struct {
+		field string
+		list  []string
+	}{{"to", r.To}, {"cc", r.Cc}, {"bcc", r.Bcc}} {
+		if err := mail.CheckAddressList(l.field, l.list); err != nil {
+			return d, err
+		}
+	}
 	d.Text, d.HTML, d.Attachments, d.Headers = r.Text, r.HTML, r.Attachments, r.Headers
 	d.To, d.Cc, d.Bcc = r.To, r.Cc, r.Bcc
 	switch in.Mode {
@@ -225,6 +237,15 @@ func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow, incomple
 			}
 		case orig.From.Address != "":
 			primary = []string{format(orig.From)}
+		}
+		for i, a := range primary {
+			if _, err := mail.ParseMailbox(fmt.Sprintf("to[%d]", i), a); err != nil {
+				var me *models.Error
+				if errors.As(err, &me) {
+					me.Message = "the original message's address to reply to: " + me.Message
+				}
+				return d, err
+			}
 		}
 		d.To = append(primary, d.To...)
 		if in.Mode == ModeReplyAll {

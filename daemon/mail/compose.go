@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"mime"
-	"net/mail"
 	"strings"
 	"time"
 
@@ -59,15 +58,11 @@ var reservedHeaders = map[string]bool{
 func parseList(field string, list []string) ([]*gomail.Address, error) {
 	out := make([]*gomail.Address, 0, len(list))
 	for i, raw := range list {
-		if strings.ContainsAny(raw, "\r\n") {
-			return nil, models.Invalid(fmt.Sprintf("%s[%d]", field, i), "line breaks are not allowed in addresses")
+		a, err := ParseMailbox(fmt.Sprintf("%s[%d]", field, i), raw)
+		if err != nil {
+			return nil, err
 		}
-		a, err := mail.ParseAddress(raw)
-		if err != nil || !strings.Contains(a.Address, "@") {
-			return nil, models.Invalid(fmt.Sprintf("%s[%d]", field, i), "not an RFC 5322 address: %q", raw)
-		}
-		a.Address = strings.ToLower(a.Address)
-		out = append(out, &gomail.Address{Name: a.Name, Address: a.Address})
+		out = append(out, a)
 	}
 	return out, nil
 }
