@@ -113,9 +113,9 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 	if in.Held {
 		status = StatusPendingApproval
 	}
-	p, err := mail.Parse(c.Raw, s.mail.Limits())
+	p, err := mail.ParseComposed(c.Raw, s.mail.Limits())
 	if err != nil {
-		return nil, fmt.Errorf("parse composed message: %w", err)
+		return nil, err
 	}
 	for _, r := range c.Recipients {
 		if r.Kind == "bcc" {
@@ -183,7 +183,7 @@ func (in SendInput) labels() []string {
 // subject and thread headers of replies and forwards from the original.
 func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow, incomplete bool) (mail.Draft, error) {
 	d := mail.Draft{FromName: ib.DisplayName, FromAddress: ib.Address, Date: time.Now(),
-		MaxRcpts: s.cfg.MaxRecipients, MaxBytes: s.cfg.MaxMessageBytes, Incomplete: incomplete}
+		MaxRcpts: s.cfg.MaxRecipients, MaxBytes: s.cfg.MaxMessageBytes, Limits: s.mail.Limits(), Incomplete: incomplete}
 	if in.Mode == ModeSend {
 		r := in.Send
 		d.To, d.Cc, d.Bcc, d.ReplyTo = r.To, r.Cc, r.Bcc, r.ReplyTo

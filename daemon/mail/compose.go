@@ -41,6 +41,9 @@ type Draft struct {
 	Date        time.Time
 	MaxRcpts    int
 	MaxBytes    int64
+	// Limits are the parsing limits the built message must stay within
+	// (the zero value: DefaultLimits); set from the configuration.
+	Limits Limits `json:"-"`
 	// Incomplete allows what a draft may lack: recipients and a body.
 	Incomplete bool `json:"-"`
 }
@@ -78,6 +81,9 @@ func noBreaks(field, v string) error {
 // alternative text and HTML, attachments, RFC 2047 headers, a Message-ID on
 // the sending domain and a Date.
 func Compose(d Draft) (*Composed, error) {
+	if err := checkDraftLimits(d); err != nil {
+		return nil, err
+	}
 	to, err := parseList("to", d.To)
 	if err != nil {
 		return nil, err
@@ -171,6 +177,9 @@ func Compose(d Draft) (*Composed, error) {
 
 	var buf bytes.Buffer
 	if err := writeBody(&buf, h, d); err != nil {
+		return nil, err
+	}
+	if err := checkHeaderSection(buf.Bytes(), d.Limits); err != nil {
 		return nil, err
 	}
 	if d.MaxBytes > 0 && int64(buf.Len()) > d.MaxBytes {
