@@ -332,9 +332,10 @@ func (s *Service) applyEdits(ctx context.Context, tx *gorm.DB, r *row, e *models
 		d.HTML = *e.HTML
 	}
 	d.Date = time.Now()
+	d.Limits = s.mail.Limits()
 	c, err := mail.Compose(d)
 	if err != nil {
-		return nil, nil, prefixField(err, "edits.")
+		return nil, nil, prefixEdited(err, e)
 	}
 	rcpts := make([]delivery.Recipient, len(c.Recipients))
 	addrs := make([]string, len(c.Recipients))
@@ -349,9 +350,9 @@ func (s *Service) applyEdits(ctx context.Context, tx *gorm.DB, r *row, e *models
 	if len(sup) > 0 {
 		return nil, nil, models.Invalid("edits.to", "%s is on this inbox's suppression list", strings.Join(sup, ", "))
 	}
-	p, err := mail.Parse(c.Raw, s.mail.Limits())
+	p, err := mail.ParseComposed(c.Raw, s.mail.Limits())
 	if err != nil {
-		return nil, nil, fmt.Errorf("parse edited message: %w", err)
+		return nil, nil, prefixEdited(err, e)
 	}
 	for _, rc := range c.Recipients {
 		if rc.Kind == "bcc" {
@@ -378,6 +379,25 @@ func (s *Service) applyEdits(ctx context.Context, tx *gorm.DB, r *row, e *models
 	}
 	r.Draft = draft
 	return c.Raw, rcpts, nil
+}
+
+// prefixEdited names a field of the reviewer's edits as edits.<field>; a
+// field the edits do not hold (attachments, headers: kept from the held
+// send) keeps its own name.
+func prefixEdited(err error, e *models.ApprovalEdits) error {
+	var me *models.Error
+	if !errors.As(err, &me) || me.Field == "" {
+		return err
+	}
+	base := me.Field
+	if i := strings.IndexAny(base, ".["); i >= 0 {
+		base = base[:i]
+	}
+	switch base {
+	case "to", "cc", "bcc", "subject", "text", "html":
+		return prefixField(err, "edits.")
+	}
+	return err
 }
 
 func prefixField(err error, prefix string) error {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"gent/daemon/mail"
 )
 
 // result is what one attempt learned about one recipient.
@@ -75,7 +77,36 @@ type session struct {
 // retried in plain text (opportunistic STARTTLS).
 var errNoTLS = errors.New("TLS handshake failed")
 
+// badPath is the result for an address that is not an RFC 5321 mailbox
+// (mail.CheckMailbox): it is never written into a command, since go-smtp's
+// client writes the path as it is, and any quote, bracket or space in it
+// would change the command.
+func badPath(enhanced, what string, err error) result {
+	return result{code: 553, enhanced: enhanced, perm: true, text: what + " mailbox address syntax, not sent: " + err.Error()}
+}
+
+// checkPaths splits the recipients into those that may be written into
+// RCPT TO and the results of those that may not.
+func checkPaths(from string, rcpts []string) (ok []string, bad map[string]result) {
+	bad = map[string]result{}
+	if err := mail.CheckMailbox(from); err != nil {
+		return nil, all(rcpts, badPath("5.1.7", "bad sender", err))
+	}
+	for _, rc := range rcpts {
+		if err := mail.CheckMailbox(rc); err != nil {
+			bad[rc] = badPath("5.1.3", "bad destination", err)
+			continue
+		}
+		ok = append(ok, rc)
+	}
+	return ok, bad
+}
+
 func (s *session) deliver(ctx context.Context, h hostTarget, from string, rcpts []string, data []byte) (map[string]result, bool, error) {
+	rcpts, out := checkPaths(from, rcpts)
+	if len(rcpts) == 0 {
+		return out, false, nil
+	}
 	d := net.Dialer{Timeout: s.dialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", h.addr)
 	if err != nil {
@@ -111,11 +142,13 @@ func (s *session) deliver(ctx context.Context, h hostTarget, from string, rcpts 
 	if err := c.Mail(from, mopts); err != nil {
 		r := fromSMTPError(err)
 		if r.perm {
-			return all(rcpts, r), tlsUsed, nil
+			for _, rc := range rcpts {
+				out[rc] = r
+			}
+			return out, tlsUsed, nil
 		}
 		return nil, tlsUsed, fmt.Errorf("MAIL FROM at %s: %w", h.name, err)
 	}
-	out := make(map[string]result, len(rcpts))
 	var accepted []string
 	for _, rc := range rcpts {
 		if err := c.Rcpt(rc, nil); err != nil {

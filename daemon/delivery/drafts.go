@@ -60,9 +60,9 @@ func (s *Service) buildDraft(ctx context.Context, orgID, inboxID, mode, original
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := mail.Parse(c.Raw, s.mail.Limits())
+	p, err := mail.ParseComposed(c.Raw, s.mail.Limits())
 	if err != nil {
-		return nil, nil, fmt.Errorf("parse draft: %w", err)
+		return nil, nil, err
 	}
 	for _, rc := range c.Recipients {
 		if rc.Kind == "bcc" {

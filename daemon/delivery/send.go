@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -112,9 +113,9 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 	if in.Held {
 		status = StatusPendingApproval
 	}
-	p, err := mail.Parse(c.Raw, s.mail.Limits())
+	p, err := mail.ParseComposed(c.Raw, s.mail.Limits())
 	if err != nil {
-		return nil, fmt.Errorf("parse composed message: %w", err)
+		return nil, err
 	}
 	for _, r := range c.Recipients {
 		if r.Kind == "bcc" {
@@ -185,7 +186,7 @@ func (in SendInput) labels() []string {
 // subject and thread headers of replies and forwards from the original.
 func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow, incomplete bool) (mail.Draft, error) {
 	d := mail.Draft{FromName: ib.DisplayName, FromAddress: ib.Address, Date: time.Now(),
-		MaxRcpts: s.cfg.MaxRecipients, MaxBytes: s.cfg.MaxMessageBytes, Incomplete: incomplete}
+		MaxRcpts: s.cfg.MaxRecipients, MaxBytes: s.cfg.MaxMessageBytes, Limits: s.mail.Limits(), Incomplete: incomplete}
 	if in.Mode == ModeSend {
 		r := in.Send
 		d.To, d.Cc, d.Bcc, d.ReplyTo = r.To, r.Cc, r.Bcc, r.ReplyTo
@@ -197,6 +198,17 @@ func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow, incomple
 		return d, err
 	}
 	r := in.Reply
+	// The request's own addresses first, so that a bad one is named by its
+	// index in the request (the original's addresses come before them in
+	// the message).
+	for _, l := range []struct {
+		field string
+		list  []string
+	}{{"to", r.To}, {"cc", r.Cc}, {"bcc", r.Bcc}} {
+		if err := mail.CheckAddressList(l.field, l.list); err != nil {
+			return d, err
+		}
+	}
 	d.Text, d.HTML, d.Attachments, d.Headers = r.Text, r.HTML, r.Attachments, r.Headers
 	d.To, d.Cc, d.Bcc = r.To, r.Cc, r.Bcc
 	switch in.Mode {
@@ -228,6 +240,15 @@ func (s *Service) draft(ctx context.Context, in SendInput, ib inboxRow, incomple
 			}
 		case orig.From.Address != "":
 			primary = []string{format(orig.From)}
+		}
+		for i, a := range primary {
+			if _, err := mail.ParseMailbox(fmt.Sprintf("to[%d]", i), a); err != nil {
+				var me *models.Error
+				if errors.As(err, &me) {
+					me.Message = "the original message's address to reply to: " + me.Message
+				}
+				return d, err
+			}
 		}
 		d.To = append(primary, d.To...)
 		if in.Mode == ModeReplyAll {

@@ -131,8 +131,22 @@ func (s *Service) deliverLocal(ctx context.Context, o *sendRow, r rcptRow) error
 	return s.record(ctx, o, map[string]result{r.Address: res}, "local")
 }
 
-// deliverRemote tries the domain's MX hosts (or the relay) in order.
+// deliverRemote tries the domain's MX hosts (or the relay) in order. An
+// address that is not a mailbox (stored before addresses were checked)
+// fails permanently here and is never written into a command.
 func (s *Service) deliverRemote(ctx context.Context, o *sendRow, domain string, rcpts []string) (map[string]result, string) {
+	rcpts, bad := checkPaths(o.EnvelopeFrom, rcpts)
+	if len(rcpts) == 0 {
+		return bad, ""
+	}
+	results, mx := s.tryHosts(ctx, o, domain, rcpts)
+	for rc, r := range bad {
+		results[rc] = r
+	}
+	return results, mx
+}
+
+func (s *Service) tryHosts(ctx context.Context, o *sendRow, domain string, rcpts []string) (map[string]result, string) {
 	signed, err := s.sign(ctx, o.DomainID, domainOf(o.EnvelopeFrom), o.Raw)
 	if err != nil {
 		s.log.Error("sign message", "id", o.ID, "err", err)

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"mime"
-	"net/mail"
 	"path/filepath"
 	"strings"
 	"time"
@@ -43,6 +42,9 @@ type Draft struct {
 	Date        time.Time
 	MaxRcpts    int
 	MaxBytes    int64
+	// Limits are the parsing limits the built message must stay within
+	// (the zero value: DefaultLimits); set from the configuration.
+	Limits Limits `json:"-"`
 	// Incomplete allows what a draft may lack: recipients and a body.
 	Incomplete bool `json:"-"`
 }
@@ -60,15 +62,11 @@ var reservedHeaders = map[string]bool{
 func parseList(field string, list []string) ([]*gomail.Address, error) {
 	out := make([]*gomail.Address, 0, len(list))
 	for i, raw := range list {
-		if strings.ContainsAny(raw, "\r\n") {
-			return nil, models.Invalid(fmt.Sprintf("%s[%d]", field, i), "line breaks are not allowed in addresses")
+		a, err := ParseMailbox(fmt.Sprintf("%s[%d]", field, i), raw)
+		if err != nil {
+			return nil, err
 		}
-		a, err := mail.ParseAddress(raw)
-		if err != nil || !strings.Contains(a.Address, "@") {
-			return nil, models.Invalid(fmt.Sprintf("%s[%d]", field, i), "not an RFC 5322 address: %q", raw)
-		}
-		a.Address = strings.ToLower(a.Address)
-		out = append(out, &gomail.Address{Name: a.Name, Address: a.Address})
+		out = append(out, a)
 	}
 	return out, nil
 }
@@ -84,6 +82,9 @@ func noBreaks(field, v string) error {
 // in build.go), with RFC 2047 headers folded at 76 columns, a Message-ID on
 // the sending domain and a Date.
 func Compose(d Draft) (*Composed, error) {
+	if err := checkDraftLimits(d); err != nil {
+		return nil, err
+	}
 	to, err := parseList("to", d.To)
 	if err != nil {
 		return nil, err
@@ -171,6 +172,9 @@ func Compose(d Draft) (*Composed, error) {
 
 	var buf bytes.Buffer
 	if err := writeBody(&buf, h, d); err != nil {
+		return nil, err
+	}
+	if err := checkHeaderSection(buf.Bytes(), d.Limits); err != nil {
 		return nil, err
 	}
 	if d.MaxBytes > 0 && int64(buf.Len()) > d.MaxBytes {

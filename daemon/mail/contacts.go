@@ -107,6 +107,9 @@ func (s *Service) CreateContact(ctx context.Context, orgID, inboxID string, req 
 	if addr == "" {
 		return nil, false, models.Invalid("address", "address is required, e.g. ada@example.com")
 	}
+	if err := CheckMailbox(addr); err != nil {
+		return nil, false, models.Invalid("address", "%q is not a mailbox: %v", req.Address, err)
+	}
 	if !validMailbox(addr) {
 		return nil, false, models.Invalid("address", "not an email address: %q", req.Address)
 	}

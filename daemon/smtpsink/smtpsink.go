@@ -39,6 +39,14 @@ type Message struct {
 	Auth string // the authenticated user, if any
 }
 
+// Rcpt is one RCPT TO the sink was given (accepted or refused), as its
+// SMTP server parsed it: the path and the DSN parameters (RFC 3461).
+type Rcpt struct {
+	To     string
+	Notify []string
+	ORCPT  string
+}
+
 // Sink is a loopback SMTP server.
 type Sink struct {
 	Addr string
@@ -48,6 +56,8 @@ type Sink struct {
 
 	mu          sync.Mutex
 	msgs        []Message
+	rcpts       []Rcpt
+	transcript  *transcript
 	failData    int // answer the next n DATA with failCode
 	failCode    int
 	rejectRcpt  map[string]int
@@ -67,6 +77,9 @@ type Options struct {
 	// User and Password require AUTH PLAIN with these credentials
 	// (relay tests); they imply TLS.
 	User, Password string
+	// Transcript records every byte of every session (both directions),
+	// for tests that check the exact commands written.
+	Transcript bool
 }
 
 // New starts a sink for the test.
@@ -91,6 +104,13 @@ func Start(opts ...Options) (*Sink, error) {
 		requireAuth: o.User != ""}
 	srv := smtp.NewServer(s)
 	srv.Domain = "sink.test"
+	// DSN parameters (NOTIFY, ORCPT) are parsed and recorded, so a test
+	// sees any that reach the sink.
+	srv.EnableDSN = true
+	if o.Transcript {
+		s.transcript = &transcript{}
+		srv.Debug = s.transcript
+	}
 	srv.MaxMessageBytes = 64 << 20
 	srv.MaxRecipients = 1000
 	srv.ReadTimeout = 30 * time.Second
@@ -175,6 +195,52 @@ func (s *Sink) Messages() []Message {
 	return append([]Message(nil), s.msgs...)
 }
 
+// Rcpts returns every RCPT TO the sink was given so far.
+func (s *Sink) Rcpts() []Rcpt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Rcpt(nil), s.rcpts...)
+}
+
+// Transcript returns what was said in every session so far (with
+// Options.Transcript; empty otherwise).
+func (s *Sink) Transcript() string {
+	if s.transcript == nil {
+		return ""
+	}
+	return s.transcript.String()
+}
+
+// ResetTranscript forgets the transcript so far.
+func (s *Sink) ResetTranscript() {
+	if s.transcript != nil {
+		s.transcript.reset()
+	}
+}
+
+type transcript struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (t *transcript) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.buf.Write(b)
+}
+
+func (t *transcript) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.buf.String()
+}
+
+func (t *transcript) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf.Reset()
+}
+
 // Count returns how many messages were accepted so far.
 func (s *Sink) Count() int {
 	s.mu.Lock()
@@ -252,8 +318,18 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 
-func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	rc := Rcpt{To: to}
+	if opts != nil {
+		for _, n := range opts.Notify {
+			rc.Notify = append(rc.Notify, string(n))
+		}
+		if opts.OriginalRecipient != "" {
+			rc.ORCPT = string(opts.OriginalRecipientType) + ";" + opts.OriginalRecipient
+		}
+	}
 	ss.s.mu.Lock()
+	ss.s.rcpts = append(ss.s.rcpts, rc)
 	code := ss.s.rejectRcpt[strings.ToLower(to)]
 	ss.s.mu.Unlock()
 	if code != 0 {
