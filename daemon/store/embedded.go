@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -34,6 +35,7 @@ type Embedded struct {
 	// rather than daemonised by pg_ctl.
 	child  *exec.Cmd
 	exited chan struct{}
+	opts   EmbeddedOptions
 	// lock is data_dir/gentd.lock, flocked for as long as this process
 	// owns the cluster; the kernel drops it when the process dies.
 	lock *os.File
@@ -217,10 +219,82 @@ func StartEmbedded(dataDir string, opts EmbeddedOptions, log *slog.Logger) (e *E
 	if e.port, err = freePort(); err != nil {
 		return nil, err
 	}
+	e.opts = opts
 	if err := e.start(opts); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// Supervision timing: how often the postmaster is looked at, and the
+// wait after a failed restart (doubling from the first to the last).
+const (
+	superviseEvery      = time.Second
+	restartBackoffFirst = time.Second
+	restartBackoffMax   = 30 * time.Second
+)
+
+// Supervise keeps the server running until ctx ends. Every second it
+// looks at the postmaster named in postmaster.pid; when that process is
+// gone (killed, crashed, OOM-killed) it starts the server again on the
+// same port, so the pools' URL stays right and they reconnect on their
+// own. A failed start (e.g. backends of the dead server still holding its
+// shared memory) is retried after 1 s, doubling to at most 30 s; every
+// attempt is logged. Meanwhile the database is unreachable: /readyz
+// answers 503 and requests that need the database fail as they would
+// with any outage. A server run as a child process (tests) is not
+// supervised.
+func (e *Embedded) Supervise(ctx context.Context) {
+	if e.child != nil {
+		return
+	}
+	t := time.NewTicker(superviseEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pid, alive := e.postmaster()
+		if alive {
+			continue
+		}
+		e.log.Error("embedded PostgreSQL exited; restarting it", "pid", pid, "dir", e.pgdata)
+		backoff := restartBackoffFirst
+		for attempt := 1; ; attempt++ {
+			if attempt > 1 {
+				if _, up := e.postmaster(); up {
+					// A start that timed out came up after all.
+					e.log.Warn("embedded PostgreSQL restarted", "attempt", attempt-1, "port", e.port)
+					break
+				}
+			}
+			err := e.start(e.opts)
+			if err == nil {
+				e.log.Warn("embedded PostgreSQL restarted", "attempt", attempt, "port", e.port)
+				break
+			}
+			e.log.Error("restart embedded PostgreSQL failed", "attempt", attempt, "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, restartBackoffMax)
+		}
+	}
+}
+
+// postmaster returns the PID in postmaster.pid and whether it is a live
+// PostgreSQL process.
+func (e *Embedded) postmaster() (int, bool) {
+	b, err := os.ReadFile(filepath.Join(e.pgdata, "postmaster.pid"))
+	if err != nil {
+		return 0, false
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	return pid, pid > 0 && isPostgresProcess(pid)
 }
 
 // reachable reports whether a user (uid, in groups gids) may pass through
