@@ -45,6 +45,7 @@ func postmasterPID(t *testing.T, dataDir string) string {
 // first daemon and its PostgreSQL alone. Once the first is killed (its
 // postmaster left running), a new daemon takes the cluster over.
 func TestSecondDaemonOnDataDirRefused(t *testing.T) {
+	t.Parallel() // waits on other processes most of the time
 	dir, bin := buildGentd(t)
 	first := &daemon{t: t, bin: bin, dataDir: filepath.Join(dir, "data")}
 	t.Cleanup(func() {

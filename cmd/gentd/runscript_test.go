@@ -15,6 +15,7 @@ import (
 // run in the foreground, the script must say how to start the TUI, and a
 // SIGTERM must stop gentd cleanly (exit 0, its PostgreSQL stopped).
 func TestRunScriptWithoutTerminal(t *testing.T) {
+	t.Parallel() // waits on other processes most of the time
 	dir, bin := buildGentd(t)
 	// The script runs ./bin/gentd from the directory above scripts/.
 	os.MkdirAll(filepath.Join(dir, "scripts"), 0o755)

@@ -64,6 +64,7 @@ func smtpSend(addr, id string) error {
 // 503 and SMTP a temporary failure; once it can, mail is accepted over
 // SMTP and the API answers, without restarting gentd.
 func TestEmbeddedPostgresSupervised(t *testing.T) {
+	t.Parallel() // waits on other processes most of the time
 	dir, bin := buildGentd(t)
 	d := &daemon{t: t, bin: bin, dataDir: filepath.Join(dir, "data"),
 		env: []string{"GENT_DNS_RESOLVER=127.0.0.1:9", "GENT_DNS_TIMEOUT=100ms"}}
