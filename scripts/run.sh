@@ -3,6 +3,11 @@
 # the background, wait until it is ready, run the TUI in the foreground,
 # and stop gentd when the TUI exits.
 #
+# Without a terminal (CI, ssh without -t, a process manager) there is no
+# TUI to run: gentd runs in the foreground instead (exec'd, so signals
+# reach it and its exit status is ours), after a hint on how to start the
+# TUI from a terminal.
+#
 # GENT_DATA_DIR (default ./var) and GENT_HTTP_ADDR (default 127.0.0.1:8080)
 # are honoured and passed to both, so gentd and the TUI agree on where the
 # setup code is and where the API listens; every other GENT_* variable
@@ -37,6 +42,13 @@ if curl -fs "$URL/readyz" >/dev/null 2>&1; then
   echo "Something already answers on $URL (another gentd?)." >&2
   echo "Stop it, or choose another address: GENT_HTTP_ADDR=127.0.0.1:8081 make run" >&2
   exit 1
+fi
+
+if ! { [ -t 0 ] && [ -t 1 ]; }; then
+  echo "No terminal: running gentd in the foreground (stop it with Ctrl-C or SIGTERM)."
+  echo "To use the TUI, run this from a terminal:"
+  echo "  ./bin/genttui --server $URL --data-dir $GENT_DATA_DIR"
+  exec ./bin/gentd
 fi
 
 ./bin/gentd >"$LOG" 2>&1 &

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,11 +43,30 @@ type daemon struct {
 	dataDir string
 	addr    string
 	cmd     *exec.Cmd
-	out     *bytes.Buffer
+	out     *syncBuffer
 	// env is added to the environment (after the defaults); smtpAddr is
 	// where the SMTP server of the last start listens.
 	env      []string
 	smtpAddr string
+}
+
+// syncBuffer collects a daemon's output; tests may read it while the
+// daemon writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -62,7 +82,7 @@ func (d *daemon) start() {
 	d.t.Helper()
 	d.addr = freeAddr(d.t)
 	d.smtpAddr = freeAddr(d.t)
-	d.out = &bytes.Buffer{}
+	d.out = &syncBuffer{}
 	d.cmd = exec.Command(d.bin)
 	d.cmd.Env = append(os.Environ(), "GENT_DATA_DIR="+d.dataDir, "GENT_HTTP_ADDR="+d.addr,
 		"GENT_SMTP_ADDR="+d.smtpAddr, "GENT_DATABASE_URL=")

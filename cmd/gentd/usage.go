@@ -26,12 +26,14 @@ func usageCommand(ctx context.Context, cfg config.Config, args []string, stdout 
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if cfg.Database.URL == "" && store.EmbeddedRunning(cfg.DataDir) {
-		return fmt.Errorf("the embedded PostgreSQL under %s is in use by a running gentd: stop it first, "+
-			"or ask the running daemon with GET /v1/billing/usage/verify", cfg.DataDir)
-	}
 	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// With the embedded cluster, store.Open takes the data directory's
+	// lock, so this refuses to run beside a daemon (starting the cluster
+	// would stop the daemon's server).
 	st, err := store.Open(ctx, cfg, log)
+	if errors.Is(err, store.ErrDataDirInUse) {
+		return fmt.Errorf("%w (or ask the running daemon with GET /v1/billing/usage/verify)", err)
+	}
 	if err != nil {
 		return err
 	}

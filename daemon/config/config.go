@@ -118,6 +118,12 @@ type Outbound struct {
 	Workers                 int      `toml:"workers"`
 }
 
+// AttemptTimeout bounds one delivery attempt: two connections (MX and a
+// fallback, or the relay and STARTTLS) and the SMTP transaction.
+func (o Outbound) AttemptTimeout() time.Duration {
+	return o.ConnectTimeout.D()*2 + o.CommandTimeout.D()*3
+}
+
 // Retries parses retry_intervals: the waits after the 1st, 2nd, ...
 // failed attempt; the last one repeats.
 func (o Outbound) Retries() ([]time.Duration, error) {
@@ -167,8 +173,21 @@ type Auth struct {
 // Jobs tunes the River job client.
 type Jobs struct {
 	// RescueAfter is how long a job may run before it is taken to be
-	// orphaned by a crashed daemon and run again.
+	// orphaned by a crashed daemon and run again; 0 (the default) takes
+	// twice the delivery attempt's timeout (Config.RescueAfter).
 	RescueAfter Duration `toml:"rescue_after"`
+}
+
+// RescueAfter is how long after its attempt began a job still "running"
+// is taken to be orphaned by a daemon that died, and run again:
+// jobs.rescue_after when set, else twice a delivery attempt's timeout —
+// long enough that no live attempt is run twice, short enough that a
+// crash delays mail by minutes, not an hour.
+func (c Config) RescueAfter() time.Duration {
+	if c.Jobs.RescueAfter > 0 {
+		return c.Jobs.RescueAfter.D()
+	}
+	return 2 * c.Outbound.AttemptTimeout()
 }
 
 type Domains struct {
@@ -220,7 +239,7 @@ func Default() Config {
 		Auth: Auth{SessionTTL: Duration(7 * 24 * time.Hour), LoginMaxFailures: 5,
 			LoginLockout: Duration(15 * time.Minute)},
 		Domains: Domains{ReverifyInterval: Duration(time.Hour)},
-		Jobs:    Jobs{RescueAfter: Duration(time.Hour)},
+		Jobs:    Jobs{},
 		Log:     Log{Level: "info", Format: "text"},
 		Caps:    Caps{SampleInterval: Duration(5 * time.Minute)},
 	}
@@ -546,11 +565,9 @@ func (c *Config) validate() error {
 	if c.Auth.LoginMaxFailures <= 0 {
 		return bad("auth.login_max_failures", "must be positive")
 	}
-	if c.Jobs.RescueAfter < Duration(time.Second) {
-		return bad("jobs.rescue_after", "must be at least 1s")
-	}
-	if c.Outbound.ConnectTimeout*2+c.Outbound.CommandTimeout*3 >= c.Jobs.RescueAfter {
-		return bad("jobs.rescue_after", "must be longer than a delivery attempt (2 × outbound.connect_timeout + 3 × outbound.command_timeout)")
+	if c.Jobs.RescueAfter != 0 && c.Jobs.RescueAfter.D() <= c.Outbound.AttemptTimeout() {
+		return bad("jobs.rescue_after", "must be longer than a delivery attempt (2 × outbound.connect_timeout + 3 × outbound.command_timeout = %s), or 0 for twice that",
+			c.Outbound.AttemptTimeout())
 	}
 	if c.Domains.ReverifyInterval < Duration(time.Second) {
 		return bad("domains.reverify_interval", "must be at least 1s")

@@ -131,3 +131,35 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// The rescue time of orphaned jobs follows the delivery attempt's timeout
+// unless jobs.rescue_after overrides it; an override must outlast one
+// attempt.
+func TestRescueAfterFollowsAttemptTimeout(t *testing.T) {
+	c, err := Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.RescueAfter(), 2*(2*30*time.Second+3*5*time.Minute); got != want {
+		t.Errorf("default rescue time %s, want %s", got, want)
+	}
+	c, err = Load("", env(map[string]string{"GENT_OUTBOUND_CONNECT_TIMEOUT": "1s", "GENT_OUTBOUND_COMMAND_TIMEOUT": "2s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.RescueAfter(); got != 16*time.Second {
+		t.Errorf("rescue time with 1s/2s timeouts: %s, want 16s", got)
+	}
+	c, err = Load("", env(map[string]string{"GENT_JOBS_RESCUE_AFTER": "1h"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.RescueAfter(); got != time.Hour {
+		t.Errorf("configured rescue time: %s, want 1h", got)
+	}
+	_, err = Load("", env(map[string]string{"GENT_OUTBOUND_CONNECT_TIMEOUT": "1s", "GENT_OUTBOUND_COMMAND_TIMEOUT": "2s",
+		"GENT_JOBS_RESCUE_AFTER": "8s"}))
+	if err == nil || !strings.Contains(err.Error(), "jobs.rescue_after") {
+		t.Errorf("rescue_after shorter than an attempt: want an error naming jobs.rescue_after, got %v", err)
+	}
+}

@@ -53,19 +53,25 @@ func (r *Registry) Every(interval time.Duration, args func() river.JobArgs) {
 		&river.PeriodicJobOpts{RunOnStart: true}))
 }
 
+// New builds the clients. rescueAfter (config.Config.RescueAfter) is how
+// long after its attempt began a job still "running" is taken to be
+// orphaned by a daemon that died: River's rescuer, run every 30 s by the
+// elected leader, then schedules it again. A kind with a Timeout of its own
+// (a delivery attempt: 2 × connect + 3 × command timeout, less than
+// rescueAfter) is rescued only once that has passed too, so a live attempt
+// is not run twice; the other kinds are cancelled after half of
+// rescueAfter (at most 10 minutes), as River requires a job timeout no
+// longer than the rescue time.
 func New(st *store.Store, reg *Registry, rescueAfter time.Duration, log *slog.Logger) (*Jobs, error) {
-	timeout := 10 * time.Minute
-	if timeout >= rescueAfter {
-		timeout = rescueAfter / 2
-	}
 	cfg := &river.Config{
 		Workers:           reg.Workers,
 		Queues:            reg.Queues,
 		PeriodicJobs:      reg.Periodic,
 		FetchPollInterval: 200 * time.Millisecond,
 		// River's own info lines (producer counts every few seconds) are noise.
-		Logger:     slog.New(warnOnly{log.Handler()}).With("component", "river"),
-		JobTimeout: 10 * time.Minute,
+		Logger:               slog.New(warnOnly{log.Handler()}).With("component", "river"),
+		JobTimeout:           min(10*time.Minute, rescueAfter/2),
+		RescueStuckJobsAfter: rescueAfter,
 	}
 	worker, err := river.NewClient(riverpgxv5.New(st.Pool), cfg)
 	if err != nil {
@@ -142,45 +148,4 @@ type warnOnly struct{ slog.Handler }
 
 func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
-}
-
-// RescueArgs is the periodic sweep for jobs orphaned by a crashed daemon:
-// a job still "running" long after its attempt began (jobs.rescue_after,
-// longer than any attempt may last) is made available again, so a delivery
-// interrupted by a SIGKILL is retried after restart. River has a rescuer of
-// its own, but with this configuration (River v0.51.2, pgx driver) it was
-// seen to leave such jobs running indefinitely; this sweep does the same
-// update River's rescuer would.
-type RescueArgs struct{}
-
-func (RescueArgs) Kind() string { return "maintenance.rescue" }
-
-type rescueWorker struct {
-	river.WorkerDefaults[RescueArgs]
-	db    *store.Store
-	after time.Duration
-	log   *slog.Logger
-}
-
-func (w *rescueWorker) Work(ctx context.Context, _ *river.Job[RescueArgs]) error {
-	res := w.db.DB.WithContext(ctx).Exec(`UPDATE river_job SET state = 'available', scheduled_at = now(),
-		errors = array_append(errors, jsonb_build_object('at', now(), 'attempt', attempt,
-			'error', 'orphaned by a stopped daemon; rescued', 'trace', '')),
-		metadata = metadata || jsonb_build_object('gent:rescued_at', now())
-		WHERE state = 'running' AND kind <> ? AND attempted_at < now() - make_interval(secs => ?)`,
-		RescueArgs{}.Kind(), w.after.Seconds())
-	if res.Error != nil {
-		return fmt.Errorf("rescue orphaned jobs: %w", res.Error)
-	}
-	if res.RowsAffected > 0 {
-		w.log.Warn("rescued jobs orphaned by a stopped daemon", "count", res.RowsAffected)
-	}
-	return nil
-}
-
-// RegisterRescue adds the orphan sweep, run every rescueAfter/2 (at most
-// every 30 s).
-func RegisterRescue(reg *Registry, db *store.Store, rescueAfter time.Duration, log *slog.Logger) {
-	river.AddWorker(reg.Workers, &rescueWorker{db: db, after: rescueAfter, log: log})
-	reg.Every(min(rescueAfter/2, 30*time.Second), func() river.JobArgs { return RescueArgs{} })
 }

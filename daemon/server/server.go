@@ -104,7 +104,6 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st)
-	jobs.RegisterRescue(reg, st, cfg.Jobs.RescueAfter.D(), log)
 	d.Mail.RegisterWorkers(reg.Workers)
 	domains.RegisterJobs(reg, d.Domains)
 	d.Webhooks.Register(reg)
@@ -112,7 +111,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	reg.AddQueue(delivery.Queue, cfg.Outbound.Workers)
 	approvals.RegisterJobs(reg, reg.Workers, d.Approvals, cfg.Approvals.CheckInterval.D())
 	caps.RegisterJobs(reg, d.Caps)
-	jb, err := jobs.New(st, reg, cfg.Jobs.RescueAfter.D(), log)
+	jb, err := jobs.New(st, reg, cfg.RescueAfter(), log)
 	if err != nil {
 		return nil, err
 	}

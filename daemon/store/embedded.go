@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -34,6 +35,55 @@ type Embedded struct {
 	// rather than daemonised by pg_ctl.
 	child  *exec.Cmd
 	exited chan struct{}
+	opts   EmbeddedOptions
+	// lock is data_dir/gentd.lock, flocked for as long as this process
+	// owns the cluster; the kernel drops it when the process dies.
+	lock *os.File
+}
+
+// ErrDataDirInUse is returned by StartEmbedded when another live process
+// holds the data directory's lock.
+var ErrDataDirInUse = errors.New("data_dir in use")
+
+// lockDataDir takes data_dir/gentd.lock (flock, exclusive, non-blocking)
+// and writes our PID into it. The lock belongs to the open file, not to
+// the PID written in it: it is released when the process exits, however
+// it exits (kill -9 included), and is not inherited by the postmaster
+// (Go opens files close-on-exec). A second daemon on the same data_dir
+// therefore fails here, while a cluster left running by a dead daemon is
+// still taken over.
+func lockDataDir(dir string) (*os.File, error) {
+	p := filepath.Join(dir, "gentd.lock")
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", p, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		b, _ := os.ReadFile(p)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			holder := strings.TrimSpace(string(b))
+			if holder == "" {
+				holder = "unknown"
+			}
+			return nil, fmt.Errorf("%w: %s is in use by a running gentd (pid %s holds %s); "+
+				"two daemons must not share one embedded PostgreSQL: stop that daemon first, or give this one another data_dir",
+				ErrDataDirInUse, dir, holder, p)
+		}
+		return nil, fmt.Errorf("lock %s: %w", p, err)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return f, nil
+}
+
+// unlock releases the data-dir lock (closing the file drops the flock).
+func (e *Embedded) unlock() {
+	if e.lock != nil {
+		_ = e.lock.Close()
+		e.lock = nil
+	}
 }
 
 // EmbeddedOptions tune a cluster. Tests turn durability off for speed.
@@ -99,9 +149,11 @@ func isExec(p string) bool {
 }
 
 // StartEmbedded initialises (on first use) and starts the cluster under
-// dataDir. It handles a stale postmaster.pid and a server left running by a
-// crashed daemon.
-func StartEmbedded(dataDir string, opts EmbeddedOptions, log *slog.Logger) (*Embedded, error) {
+// dataDir. It first takes the data directory's lock, so that it fails with
+// ErrDataDirInUse while another daemon runs there; holding it, it handles
+// a stale postmaster.pid and a server left running by a crashed daemon.
+// The lock is held until Stop.
+func StartEmbedded(dataDir string, opts EmbeddedOptions, log *slog.Logger) (e *Embedded, err error) {
 	binDir, err := FindPostgresBinDir()
 	if err != nil {
 		return nil, err
@@ -110,11 +162,19 @@ func StartEmbedded(dataDir string, opts EmbeddedOptions, log *slog.Logger) (*Emb
 	if err != nil {
 		return nil, fmt.Errorf("resolve data_dir: %w", err)
 	}
-	e := &Embedded{root: filepath.Join(abs, "postgres"), binDir: binDir, log: log}
+	e = &Embedded{root: filepath.Join(abs, "postgres"), binDir: binDir, log: log}
 	e.pgdata = filepath.Join(e.root, "data")
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("create data_dir: %w", err)
 	}
+	if e.lock, err = lockDataDir(abs); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			e.unlock()
+		}
+	}()
 	if os.Geteuid() == 0 {
 		// PostgreSQL refuses to run as root: run it as the postgres user.
 		u, err := user.Lookup("postgres")
@@ -159,10 +219,82 @@ func StartEmbedded(dataDir string, opts EmbeddedOptions, log *slog.Logger) (*Emb
 	if e.port, err = freePort(); err != nil {
 		return nil, err
 	}
+	e.opts = opts
 	if err := e.start(opts); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// Supervision timing: how often the postmaster is looked at, and the
+// wait after a failed restart (doubling from the first to the last).
+const (
+	superviseEvery      = time.Second
+	restartBackoffFirst = time.Second
+	restartBackoffMax   = 30 * time.Second
+)
+
+// Supervise keeps the server running until ctx ends. Every second it
+// looks at the postmaster named in postmaster.pid; when that process is
+// gone (killed, crashed, OOM-killed) it starts the server again on the
+// same port, so the pools' URL stays right and they reconnect on their
+// own. A failed start (e.g. backends of the dead server still holding its
+// shared memory) is retried after 1 s, doubling to at most 30 s; every
+// attempt is logged. Meanwhile the database is unreachable: /readyz
+// answers 503 and requests that need the database fail as they would
+// with any outage. A server run as a child process (tests) is not
+// supervised.
+func (e *Embedded) Supervise(ctx context.Context) {
+	if e.child != nil {
+		return
+	}
+	t := time.NewTicker(superviseEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pid, alive := e.postmaster()
+		if alive {
+			continue
+		}
+		e.log.Error("embedded PostgreSQL exited; restarting it", "pid", pid, "dir", e.pgdata)
+		backoff := restartBackoffFirst
+		for attempt := 1; ; attempt++ {
+			if attempt > 1 {
+				if _, up := e.postmaster(); up {
+					// A start that timed out came up after all.
+					e.log.Warn("embedded PostgreSQL restarted", "attempt", attempt-1, "port", e.port)
+					break
+				}
+			}
+			err := e.start(e.opts)
+			if err == nil {
+				e.log.Warn("embedded PostgreSQL restarted", "attempt", attempt, "port", e.port)
+				break
+			}
+			e.log.Error("restart embedded PostgreSQL failed", "attempt", attempt, "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, restartBackoffMax)
+		}
+	}
+}
+
+// postmaster returns the PID in postmaster.pid and whether it is a live
+// PostgreSQL process.
+func (e *Embedded) postmaster() (int, bool) {
+	b, err := os.ReadFile(filepath.Join(e.pgdata, "postmaster.pid"))
+	if err != nil {
+		return 0, false
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	return pid, pid > 0 && isPostgresProcess(pid)
 }
 
 // reachable reports whether a user (uid, in groups gids) may pass through
@@ -247,7 +379,9 @@ func (e *Embedded) initdb() error {
 
 // clearStale deals with what a crash leaves behind: a postmaster.pid whose
 // process is gone (removed), or a server of ours still running after the
-// daemon was killed (stopped, so that it restarts with our settings).
+// daemon was killed (stopped, so that it restarts with our settings). It
+// runs holding the data-dir lock, so a running server found here has no
+// live daemon: its owner died without stopping it.
 func (e *Embedded) clearStale() error {
 	pidFile := filepath.Join(e.pgdata, "postmaster.pid")
 	b, err := os.ReadFile(pidFile)
@@ -259,7 +393,7 @@ func (e *Embedded) clearStale() error {
 	lines := strings.Split(string(b), "\n")
 	pid, _ := strconv.Atoi(strings.TrimSpace(lines[0]))
 	if pid > 0 && isPostgresProcess(pid) {
-		e.log.Warn("embedded PostgreSQL left running by an earlier daemon; restarting it", "pid", pid)
+		e.log.Warn("embedded PostgreSQL left running by a daemon that died; restarting it", "pid", pid)
 		if out, err := e.run(filepath.Join(e.binDir, "pg_ctl"), "-D", e.pgdata, "-m", "fast", "-w", "-t", "60", "stop"); err != nil {
 			return fmt.Errorf("stop leftover PostgreSQL (pid %d): %v: %s", pid, err, lastLines(out, 5))
 		}
@@ -363,7 +497,9 @@ func (e *Embedded) URL(database string) string {
 
 // Stop shuts the cluster down (fast mode: open sessions are ended, committed
 // data is kept).
+// The data-dir lock is released afterwards.
 func (e *Embedded) Stop() error {
+	defer e.unlock()
 	if e.child != nil {
 		_ = e.child.Process.Signal(syscall.SIGINT)
 		select {
@@ -409,22 +545,4 @@ func lastLines(b []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
-}
-
-// EmbeddedRunning reports whether the embedded cluster under dataDir is
-// running: its postmaster.pid names a live PostgreSQL process, so another
-// gentd is (or was, and left it) using it. Commands that would start the
-// cluster themselves check this first, since starting it stops a running
-// one.
-func EmbeddedRunning(dataDir string) bool {
-	abs, err := filepath.Abs(dataDir)
-	if err != nil {
-		return false
-	}
-	b, err := os.ReadFile(filepath.Join(abs, "postgres", "data", "postmaster.pid"))
-	if err != nil {
-		return false
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
-	return pid > 0 && isPostgresProcess(pid)
 }

@@ -42,7 +42,11 @@ type Store struct {
 	URL  string
 
 	embedded *Embedded
-	log      *slog.Logger
+	// stopSupervisor ends the embedded server's supervision; supervised
+	// is closed when it has ended.
+	stopSupervisor context.CancelFunc
+	supervised     chan struct{}
+	log            *slog.Logger
 }
 
 // Open connects to database.url, or starts the embedded cluster under
@@ -75,6 +79,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, err
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if emb != nil {
+		// From here on, a server that dies is started again.
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		s.stopSupervisor, s.supervised = cancel, make(chan struct{})
+		go func() {
+			defer close(s.supervised)
+			emb.Supervise(sctx)
+		}()
 	}
 	return s, nil
 }
@@ -166,8 +179,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the pools and stops the embedded cluster, if any.
+// Close closes the pools and stops the embedded cluster, if any (its
+// supervision first, so that the stop is not taken for a crash).
 func (s *Store) Close() error {
+	if s.stopSupervisor != nil {
+		s.stopSupervisor()
+		<-s.supervised
+	}
 	s.Pool.Close()
 	if s.embedded != nil {
 		return s.embedded.Stop()
