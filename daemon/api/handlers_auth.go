@@ -82,7 +82,7 @@ func (a *API) me(c *fiber.Ctx) error {
 }
 
 func (a *API) listUsers(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixUser))
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (a *API) createUser(c *fiber.Ctx) error {
 }
 
 func (a *API) listAudit(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixAudit))
 	if err != nil {
 		return err
 	}

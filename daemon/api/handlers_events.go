@@ -48,7 +48,7 @@ func (a *API) events(c *fiber.Ctx, q events.Query) error {
 	if strings.Contains(c.Get(fiber.HeaderAccept), "text/event-stream") {
 		return a.stream(c, q)
 	}
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixEvent))
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ func (a *API) createToken(c *fiber.Ctx) error {
 }
 
 func (a *API) listTokens(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixToken))
 	if err != nil {
 		return err
 	}

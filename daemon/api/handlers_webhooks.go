@@ -20,7 +20,7 @@ func (a *API) createWebhook(c *fiber.Ctx) error {
 }
 
 func (a *API) listWebhooks(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixWebhook))
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (a *API) deleteWebhook(c *fiber.Ctx) error {
 }
 
 func (a *API) listDeliveries(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixDelivery))
 	if err != nil {
 		return err
 	}
