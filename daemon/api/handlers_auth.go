@@ -18,7 +18,7 @@ func (a *API) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
 	if err := a.Store.Ping(ctx); err != nil {
-		return models.Errorf(models.CodeUnavailable, "database unreachable")
+		return &models.Error{Code: models.CodeUnavailable, Message: "database unreachable", RetryAfter: unavailableRetryAfter}
 	}
 	return c.JSON(fiber.Map{"status": "ready"})
 }
