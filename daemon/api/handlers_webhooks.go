@@ -7,6 +7,7 @@ import (
 )
 
 func (a *API) createWebhook(c *fiber.Ctx) error {
+	shownOnce(c, "secret")
 	var req models.CreateWebhookRequest
 	if err := decode(c, &req); err != nil {
 		return err

@@ -262,12 +262,43 @@ func (a *API) runClaimed(c *fiber.Ctx, cl *store.Claim, h fiber.Handler) error {
 		return herr
 	}
 	body := bytes.Clone(c.Response().Body())
+	if field, _ := c.Locals(secretFieldKey).(string); field != "" && status < 300 {
+		body = withoutSecret(body, field)
+	}
 	if err := db.Exec(`UPDATE idempotency_keys SET status = ?, content_type = ?, response = ?
 		WHERE credential_id = ? AND key = ? AND owner = ?`, status, string(c.Response().Header.ContentType()), body,
 		cl.CredentialID, cl.Key, cl.Owner).Error; err != nil {
 		a.Log.Error("store idempotent response", "err", err)
 	}
 	return herr
+}
+
+// secretFieldKey names, in a request's locals, the field of its response
+// that holds a secret shown once (a token, a signing secret).
+const secretFieldKey = "secret_field"
+
+// shownOnce declares that the response's field holds a secret that is
+// shown once: a replay of the request (Idempotency-Key) answers the object
+// without it, and it is never stored.
+func shownOnce(c *fiber.Ctx, field string) { c.Locals(secretFieldKey, field) }
+
+// secretNote is the note a replay carries in place of a secret.
+const secretNote = "the secret was shown once, in the first response to this request, and is not kept: it cannot be shown again"
+
+// withoutSecret is the replay of a response holding a secret: the same
+// object with field null, secret_shown_once true and a note (see
+// docs/api.md). The migration 00015 rewrites older rows the same way.
+func withoutSecret(body []byte, field string) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		m = map[string]json.RawMessage{}
+	}
+	note, _ := json.Marshal(secretNote)
+	m[field] = json.RawMessage("null")
+	m["secret_shown_once"] = json.RawMessage("true")
+	m["note"] = note
+	out, _ := json.Marshal(m)
+	return out
 }
 
 // rateLimiter is a per-credential token bucket (per replica).
