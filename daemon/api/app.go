@@ -56,9 +56,14 @@ func New(d Deps) *fiber.App {
 		DisableStartupMessage: true,
 		StrictRouting:         false,
 		CaseSensitive:         true,
-		ReadTimeout:           60 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
+		// Values read from a request (c.Params, c.Get, c.Query, c.Body)
+		// are copies that stay valid after the handler returns, not views
+		// into buffers Fiber recycles for the next request: event streams,
+		// goroutines, caches and logs may keep them. See docs/operations.md.
+		Immutable:    true,
+		ReadTimeout:  60 * time.Second,
+		WriteTimeout: 60 * time.Second,
+		IdleTimeout:  120 * time.Second,
 		ErrorHandler: func(c *fiber.Ctx, err error) error {
 			writeError(c, d.Log, err)
 			return nil

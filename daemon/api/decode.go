@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"gent/daemon/mail"
 	"gent/models"
 )
 
@@ -66,8 +67,39 @@ func jsonType(kind string) string {
 	}
 }
 
-// page reads cursor and limit (default 50, at most 200).
-func page(c *fiber.Ctx) (string, int, error) {
+// cursorKind tells whether a string is a position in one list: the id (or
+// key) its service pages by. page refuses any other cursor with a 422, so a
+// cursor that is not one of the list's never reads as an empty page or as
+// the first one.
+type cursorKind func(string) bool
+
+// idCursor is the kind of the lists paged by ids with prefix.
+func idCursor(prefix string) cursorKind {
+	return func(s string) bool {
+		if !models.HasPrefix(s, prefix) {
+			return false
+		}
+		for _, r := range s[len(prefix):] {
+			if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z') {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// addressCursor is the kind of the lists paged by address (suppressions).
+func addressCursor(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && at < len(s)-1 && len(s) <= 320 && !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f })
+}
+
+// threadCursor is the kind of the thread list (last activity and id).
+func threadCursor(s string) bool { return mail.ValidThreadCursor(s) }
+
+// page reads cursor and limit (default 50, at most 200); the cursor must be
+// of the list's kind.
+func page(c *fiber.Ctx, kind cursorKind) (string, int, error) {
 	limit := 50
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -77,8 +109,8 @@ func page(c *fiber.Ctx) (string, int, error) {
 		limit = n
 	}
 	cursor := c.Query("cursor")
-	if len(cursor) > 200 {
-		return "", 0, models.Invalid("cursor", "cursor is not valid")
+	if cursor != "" && (len(cursor) > 400 || !kind(cursor)) {
+		return "", 0, models.Invalid("cursor", "cursor is not valid: pass the next_cursor of the page before, unchanged")
 	}
 	return cursor, limit, nil
 }

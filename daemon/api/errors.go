@@ -5,9 +5,11 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"gent/daemon/store"
 	"gent/models"
 )
 
@@ -40,6 +42,9 @@ var fiberCodes = map[int]string{
 	fiber.StatusServiceUnavailable:    models.CodeUnavailable,
 }
 
+// unavailableRetryAfter is the Retry-After of a 503 unavailable.
+const unavailableRetryAfter = 5 * time.Second
+
 // writeError renders err in the documented format. Errors that are not
 // *models.Error are logged and shown as "internal error".
 func writeError(c *fiber.Ctx, log *slog.Logger, err error) {
@@ -60,6 +65,12 @@ func writeError(c *fiber.Ctx, log *slog.Logger, err error) {
 			msg = "request body is too large"
 		}
 		me = &models.Error{Code: code, Message: msg}
+	case store.IsUnavailable(err):
+		// The database is stopped, starting or unreachable: the request
+		// may be retried, as /readyz says.
+		log.Warn("database unavailable", "err", err, "method", c.Method(), "path", c.Path(),
+			"request_id", c.Locals("requestid"))
+		me = &models.Error{Code: models.CodeUnavailable, Message: "the database is unavailable; retry shortly", RetryAfter: unavailableRetryAfter}
 	default:
 		log.Error("internal error", "err", err, "method", c.Method(), "path", c.Path(),
 			"request_id", c.Locals("requestid"))

@@ -9,7 +9,7 @@ import (
 )
 
 func (a *API) listApprovals(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixApproval))
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func (a *API) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
 	if err := a.Store.Ping(ctx); err != nil {
-		return models.Errorf(models.CodeUnavailable, "database unreachable")
+		return &models.Error{Code: models.CodeUnavailable, Message: "database unreachable", RetryAfter: unavailableRetryAfter}
 	}
 	return c.JSON(fiber.Map{"status": "ready"})
 }
@@ -82,7 +82,7 @@ func (a *API) me(c *fiber.Ctx) error {
 }
 
 func (a *API) listUsers(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixUser))
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (a *API) createUser(c *fiber.Ctx) error {
 }
 
 func (a *API) listAudit(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixAudit))
 	if err != nil {
 		return err
 	}

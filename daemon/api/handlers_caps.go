@@ -23,7 +23,7 @@ func (a *API) setCap(c *fiber.Ctx) error {
 }
 
 func (a *API) listCaps(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixInbox))
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (a *API) removeCap(c *fiber.Ctx) error {
 // usageReport answers GET /v1/billing/usage/?from&to (RFC 3339; default:
 // the 24 hours up to now).
 func (a *API) usageReport(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixInbox))
 	if err != nil {
 		return err
 	}

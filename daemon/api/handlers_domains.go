@@ -24,7 +24,7 @@ func (a *API) createDomain(c *fiber.Ctx) error {
 }
 
 func (a *API) listDomains(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixDomain))
 	if err != nil {
 		return err
 	}

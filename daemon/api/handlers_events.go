@@ -48,7 +48,7 @@ func (a *API) events(c *fiber.Ctx, q events.Query) error {
 	if strings.Contains(c.Get(fiber.HeaderAccept), "text/event-stream") {
 		return a.stream(c, q)
 	}
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixEvent))
 	if err != nil {
 		return err
 	}
@@ -95,10 +95,13 @@ func (a *API) stream(c *fiber.Ctx, q events.Query) error {
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	c.Set(fiber.HeaderConnection, "keep-alive")
 	c.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	// Taken now: the request context is recycled once the handler returns.
+	// Taken now, and copied: the request context and its buffers (path,
+	// headers, query) are recycled once the handler returns, while the
+	// stream runs on.
 	conn := c.Context().Conn()
-	bearerValue := bearer(c)
+	bearerValue := strings.Clone(bearer(c))
 	who := principal(c)
+	q = q.Clone()
 	heartbeat := a.Config.Events.Heartbeat.D()
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		s := &sseWriter{w: w, deadline: func() { _ = conn.SetWriteDeadline(time.Now().Add(sseWriteTimeout + heartbeat)) },

@@ -19,7 +19,7 @@ func (a *API) createInbox(c *fiber.Ctx) error {
 }
 
 func (a *API) listInboxes(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixInbox))
 	if err != nil {
 		return err
 	}

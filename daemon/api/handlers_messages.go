@@ -29,7 +29,7 @@ func (a *API) listMessages(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixMessage))
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (a *API) listThreads(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, threadCursor)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"gent/daemon/delivery"
+	"gent/daemon/store"
 	"gent/models"
 )
 
@@ -21,6 +22,9 @@ func (a *API) send(mode string) fiber.Handler {
 		p := principal(c)
 		in := delivery.SendInput{OrgID: org, InboxID: inbox, Mode: mode, Original: c.Params("id"),
 			Held: p.Held(models.ScopeEmailSend), TokenID: p.TokenID, TokenLabel: p.TokenLabel}
+		if cl := store.ClaimOf(c.UserContext()); cl != nil {
+			cl.Status = fiber.StatusAccepted // the send records its answer with its effect
+		}
 		var resp *models.SendResponse
 		switch mode {
 		case modeDraft:

@@ -7,6 +7,7 @@ import (
 )
 
 func (a *API) createToken(c *fiber.Ctx) error {
+	shownOnce(c, "token")
 	var req models.CreateTokenRequest
 	if err := decode(c, &req); err != nil {
 		return err
@@ -19,7 +20,7 @@ func (a *API) createToken(c *fiber.Ctx) error {
 }
 
 func (a *API) listTokens(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixToken))
 	if err != nil {
 		return err
 	}
@@ -39,6 +40,7 @@ func (a *API) getToken(c *fiber.Ctx) error {
 }
 
 func (a *API) rotateToken(c *fiber.Ctx) error {
+	shownOnce(c, "token")
 	t, err := a.Auth.RotateToken(c.UserContext(), principal(c).OrgID, c.Params("id"))
 	if err != nil {
 		return err

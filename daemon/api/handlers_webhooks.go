@@ -7,6 +7,7 @@ import (
 )
 
 func (a *API) createWebhook(c *fiber.Ctx) error {
+	shownOnce(c, "secret")
 	var req models.CreateWebhookRequest
 	if err := decode(c, &req); err != nil {
 		return err
@@ -20,7 +21,7 @@ func (a *API) createWebhook(c *fiber.Ctx) error {
 }
 
 func (a *API) listWebhooks(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixWebhook))
 	if err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func (a *API) deleteWebhook(c *fiber.Ctx) error {
 }
 
 func (a *API) listDeliveries(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixDelivery))
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,9 @@ import (
 //
 //	inboxGet(a.inboxScope, a.Delivery.GetDraft)
 //
+// (a list also names the kind of its cursor: inboxList(a.inboxScope,
+// idCursor(models.PrefixMessage), a.Delivery.ListDrafts)).
+//
 // The scope comes first, so with a.inboxScope another organization's (or
 // an inactive) inbox is a 404 however wrong the rest of the request is.
 // A route whose handler does more (query filters, download headers, a choice
@@ -49,13 +52,13 @@ func orgInbox(c *fiber.Ctx) (orgID, inboxID string, err error) {
 
 // inboxList answers GET of a collection: one page (?cursor=, ?limit=) in
 // the list envelope.
-func inboxList[T any](scope scopeFunc, fn func(ctx context.Context, orgID, inboxID, cursor string, limit int) ([]T, string, error)) fiber.Handler {
+func inboxList[T any](scope scopeFunc, kind cursorKind, fn func(ctx context.Context, orgID, inboxID, cursor string, limit int) ([]T, string, error)) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		org, inbox, err := scope(c)
 		if err != nil {
 			return err
 		}
-		cursor, limit, err := page(c)
+		cursor, limit, err := page(c, kind)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"gent/daemon/audit"
 	"gent/daemon/auth"
+	"gent/daemon/store"
 	"gent/models"
 )
 
@@ -121,9 +123,23 @@ func targetID(c *fiber.Ctx) string {
 	return ""
 }
 
+// idempotencyLease is how long an Idempotency-Key in progress stays held
+// without its request renewing it (every third of it while it runs). A
+// key whose lease expired belongs to a request that is no longer running
+// (its daemon died): a retry resolves it.
+const idempotencyLease = 30 * time.Second
+
 // idempotent replays the stored response for a repeated Idempotency-Key
 // with the same body, refuses it with another body, and stores the first
 // response otherwise. Keys are scoped to the credential and kept 24 hours.
+//
+// The running request holds the key under a lease and an owner (see
+// store.Claim); its transactions mark the key when they commit its effect,
+// and sends record their answer in the same transaction. A retry that
+// finds the key in progress with its lease expired replays the recorded
+// answer, or, when no effect committed, takes the key over (a new owner,
+// which makes any late transaction of the old request roll back) and runs
+// the request again.
 func (a *API) idempotent(c *fiber.Ctx, p *auth.Principal, h fiber.Handler) error {
 	key := c.Get("Idempotency-Key")
 	if len(key) > 255 {
@@ -131,61 +147,158 @@ func (a *API) idempotent(c *fiber.Ctx, p *auth.Principal, h fiber.Handler) error
 	}
 	sum := sha256.Sum256(append([]byte(c.Method()+" "+c.Path()+"\n"), c.Body()...))
 	db := a.Store.DB.WithContext(c.UserContext())
-	for attempt := 0; attempt < 2; attempt++ {
-		res := db.Exec(`INSERT INTO idempotency_keys (credential_id, key, org_id, method, path, body_hash)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, p.ID(), key, p.OrgID, c.Method(), c.Path(), sum[:])
+	lease := fmt.Sprintf("%d milliseconds", idempotencyLease.Milliseconds())
+	cl := &store.Claim{CredentialID: p.ID(), Key: key, Owner: models.NewID("")}
+	for attempt := 0; attempt < 3; attempt++ {
+		res := db.Exec(`INSERT INTO idempotency_keys (credential_id, key, org_id, method, path, body_hash, owner, lease_until)
+			VALUES (?, ?, ?, ?, ?, ?, ?, now() + ?::interval) ON CONFLICT DO NOTHING`,
+			p.ID(), key, p.OrgID, c.Method(), c.Path(), sum[:], cl.Owner, lease)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 1 {
-			herr := h(c)
-			if herr != nil {
-				writeError(c, a.Log, herr)
-				herr = errWritten{herr}
-			}
-			status := c.Response().StatusCode()
-			bg := context.WithoutCancel(c.UserContext())
-			if status >= 500 {
-				_ = a.Store.DB.WithContext(bg).Exec(`DELETE FROM idempotency_keys WHERE credential_id = ? AND key = ?`, p.ID(), key).Error
-				return herr
-			}
-			body := bytes.Clone(c.Response().Body())
-			if err := a.Store.DB.WithContext(bg).Exec(`UPDATE idempotency_keys SET status = ?, content_type = ?, response = ?
-				WHERE credential_id = ? AND key = ?`, status, string(c.Response().Header.ContentType()), body, p.ID(), key).Error; err != nil {
-				a.Log.Error("store idempotent response", "err", err)
-			}
-			return herr
+			return a.runClaimed(c, cl, h)
 		}
 		var row struct {
-			BodyHash    []byte
-			Status      int
-			ContentType string
-			Response    []byte
-			CreatedAt   time.Time
+			BodyHash        []byte
+			Status          int
+			ContentType     string
+			Response        []byte
+			CreatedAt       time.Time
+			Owner           string
+			EffectCommitted bool
+			LeaseLeftMs     int64
 		}
-		if err := db.Raw(`SELECT body_hash, status, content_type, response, created_at FROM idempotency_keys
-			WHERE credential_id = ? AND key = ?`, p.ID(), key).Scan(&row).Error; err != nil {
+		if err := db.Raw(`SELECT body_hash, status, content_type, response, created_at, owner, effect_committed,
+				(extract(epoch FROM lease_until - now()) * 1000)::bigint AS lease_left_ms
+			FROM idempotency_keys WHERE credential_id = ? AND key = ?`, p.ID(), key).Scan(&row).Error; err != nil {
 			return err
 		}
 		if row.CreatedAt.IsZero() {
 			continue // deleted meanwhile: try again
 		}
 		if time.Since(row.CreatedAt) > 24*time.Hour {
-			_ = db.Exec(`DELETE FROM idempotency_keys WHERE credential_id = ? AND key = ?`, p.ID(), key).Error
+			_ = db.Exec(`DELETE FROM idempotency_keys WHERE credential_id = ? AND key = ? AND created_at = ?`, p.ID(), key, row.CreatedAt).Error
 			continue
 		}
 		if !bytes.Equal(row.BodyHash, sum[:]) {
 			return &models.Error{Code: models.CodeIdempotencyReused, Field: "Idempotency-Key",
 				Message: "this Idempotency-Key was already used with a different request body"}
 		}
-		if row.Status == 0 {
-			return models.Errorf(models.CodeConflict, "a request with this Idempotency-Key is still in progress")
+		if row.Status != 0 {
+			c.Set("Idempotent-Replayed", "true")
+			c.Set(fiber.HeaderContentType, row.ContentType)
+			return c.Status(row.Status).Send(row.Response)
 		}
-		c.Set("Idempotent-Replayed", "true")
-		c.Set(fiber.HeaderContentType, row.ContentType)
-		return c.Status(row.Status).Send(row.Response)
+		if row.LeaseLeftMs > 0 {
+			return &models.Error{Code: models.CodeConflict, Message: "a request with this Idempotency-Key is still in progress",
+				RetryAfter: time.Duration(row.LeaseLeftMs) * time.Millisecond}
+		}
+		// The request that holds the key is no longer running.
+		if row.EffectCommitted {
+			return models.Errorf(models.CodeConflict, "a request with this Idempotency-Key was carried out, but the daemon stopped "+
+				"before recording its response: look up its result instead of retrying it")
+		}
+		// Nothing of it committed: take the key over and run the request
+		// again. Waits for (and then loses to) a transaction of the old
+		// request that is committing right now.
+		res = db.Exec(`UPDATE idempotency_keys SET owner = ?, lease_until = now() + ?::interval
+			WHERE credential_id = ? AND key = ? AND owner = ? AND status = 0 AND NOT effect_committed AND lease_until <= now()`,
+			cl.Owner, lease, p.ID(), key, row.Owner)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 1 {
+			a.Log.Info("idempotency key abandoned by a stopped request; running it again", "credential", p.ID())
+			return a.runClaimed(c, cl, h)
+		}
 	}
 	return models.Errorf(models.CodeConflict, "a request with this Idempotency-Key is still in progress")
+}
+
+// runClaimed runs the handler under the claim, renewing its lease while it
+// runs, then stores its response for replays.
+func (a *API) runClaimed(c *fiber.Ctx, cl *store.Claim, h fiber.Handler) error {
+	ctx := c.UserContext()
+	bg := context.WithoutCancel(ctx)
+	db := a.Store.DB.WithContext(bg)
+	lease := fmt.Sprintf("%d milliseconds", idempotencyLease.Milliseconds())
+	done := make(chan struct{})
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(idempotencyLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := db.Exec(`UPDATE idempotency_keys SET lease_until = now() + ?::interval
+					WHERE credential_id = ? AND key = ? AND owner = ? AND status = 0`, lease, cl.CredentialID, cl.Key, cl.Owner).Error; err != nil {
+					a.Log.Warn("renew idempotency key lease", "err", err)
+				}
+			}
+		}
+	}()
+	c.SetUserContext(store.WithClaim(ctx, cl))
+	herr := h(c)
+	c.SetUserContext(ctx)
+	close(done)
+	<-renewed
+	if herr != nil {
+		writeError(c, a.Log, herr)
+		herr = errWritten{herr}
+	}
+	status := c.Response().StatusCode()
+	if status >= 500 {
+		// Not an answer to replay. If nothing committed, free the key so
+		// that a retry runs again; if something did, end the lease now so
+		// that a retry learns it at once.
+		_ = db.Exec(`DELETE FROM idempotency_keys WHERE credential_id = ? AND key = ? AND owner = ? AND status = 0 AND NOT effect_committed`,
+			cl.CredentialID, cl.Key, cl.Owner).Error
+		_ = db.Exec(`UPDATE idempotency_keys SET lease_until = now() WHERE credential_id = ? AND key = ? AND owner = ? AND status = 0`,
+			cl.CredentialID, cl.Key, cl.Owner).Error
+		return herr
+	}
+	body := bytes.Clone(c.Response().Body())
+	if field, _ := c.Locals(secretFieldKey).(string); field != "" && status < 300 {
+		body = withoutSecret(body, field)
+	}
+	if err := db.Exec(`UPDATE idempotency_keys SET status = ?, content_type = ?, response = ?
+		WHERE credential_id = ? AND key = ? AND owner = ?`, status, string(c.Response().Header.ContentType()), body,
+		cl.CredentialID, cl.Key, cl.Owner).Error; err != nil {
+		a.Log.Error("store idempotent response", "err", err)
+	}
+	return herr
+}
+
+// secretFieldKey names, in a request's locals, the field of its response
+// that holds a secret shown once (a token, a signing secret).
+const secretFieldKey = "secret_field"
+
+// shownOnce declares that the response's field holds a secret that is
+// shown once: a replay of the request (Idempotency-Key) answers the object
+// without it, and it is never stored.
+func shownOnce(c *fiber.Ctx, field string) { c.Locals(secretFieldKey, field) }
+
+// secretNote is the note a replay carries in place of a secret.
+const secretNote = "the secret was shown once, in the first response to this request, and is not kept: it cannot be shown again"
+
+// withoutSecret is the replay of a response holding a secret: the same
+// object with field null, secret_shown_once true and a note (see
+// docs/api.md). The migration 00015 rewrites older rows the same way.
+func withoutSecret(body []byte, field string) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		m = map[string]json.RawMessage{}
+	}
+	note, _ := json.Marshal(secretNote)
+	m[field] = json.RawMessage("null")
+	m["secret_shown_once"] = json.RawMessage("true")
+	m["note"] = note
+	out, _ := json.Marshal(m)
+	return out
 }
 
 // rateLimiter is a per-credential token bucket (per replica).

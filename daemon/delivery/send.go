@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"gent/daemon/mail"
+	"gent/daemon/store"
 	"gent/models"
 )
 
@@ -124,9 +125,9 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 	}
 	labels := append([]string{"sent"}, in.labels()...)
 	out := &models.SendResponse{Status: status}
-	// run stores the sent copy and records (or holds) the send inside one
-	// transaction.
-	run := func(tx *gorm.DB, store func(mail.StoreInput) (*mail.Stored, error)) error {
+	// record stores the sent copy and records (or holds) the send inside
+	// one transaction; run adds the request's idempotent answer.
+	record := func(tx *gorm.DB, store func(mail.StoreInput) (*mail.Stored, error)) error {
 		st, err := store(mail.StoreInput{OrgID: in.OrgID, InboxID: in.InboxID, Direction: models.DirectionOutbound,
 			Status: status, Raw: c.Raw, Parsed: p, MailFrom: ib.Address, Labels: labels, Read: true})
 		if err != nil {
@@ -150,6 +151,14 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 		_, err = s.events.Emit(ctx, tx, in.OrgID, in.InboxID, models.EventMessageSent, map[string]any{
 			"message_id": st.ID, "thread_id": st.ThreadID, "recipients": len(rcpts), "subject": d.Subject})
 		return err
+	}
+	run := func(tx *gorm.DB, storeFn func(mail.StoreInput) (*mail.Stored, error)) error {
+		if err := record(tx, storeFn); err != nil {
+			return err
+		}
+		// Under an Idempotency-Key, the answer commits with the send, so
+		// a retry after a crash replays it instead of sending again.
+		return store.RecordResult(ctx, tx, out)
 	}
 	if in.DraftID != "" {
 		// A draft send replaces the draft in the same (unbatched)

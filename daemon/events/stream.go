@@ -20,6 +20,21 @@ type Query struct {
 	Types []string
 }
 
+// Clone returns a copy of q that shares no memory with it, for a stream
+// that outlives the request it was read from.
+func (q Query) Clone() Query {
+	q.OrgID = strings.Clone(q.OrgID)
+	q.InboxID = strings.Clone(q.InboxID)
+	types := make([]string, len(q.Types))
+	for i, t := range q.Types {
+		types[i] = strings.Clone(t)
+	}
+	if q.Types != nil {
+		q.Types = types
+	}
+	return q
+}
+
 // Cursor is a position in the log. The log is read in (txid, id) order:
 // rows with a txid below the oldest running transaction can no longer be
 // joined by a row ahead of them, so a reader that only moves past such

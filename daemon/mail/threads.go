@@ -46,6 +46,12 @@ func threadCursor(t threadRow) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(t.LastMessageAt.UTC().Format(time.RFC3339Nano) + "|" + t.ID))
 }
 
+// ValidThreadCursor reports whether c is a cursor of the thread list.
+func ValidThreadCursor(c string) bool {
+	_, _, err := parseThreadCursor(c)
+	return err == nil
+}
+
 func parseThreadCursor(c string) (time.Time, string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err == nil {

@@ -198,9 +198,20 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.Pool.Ping(ctx)
 }
 
-// Tx runs fn in a transaction, committing if it returns nil.
+// Tx runs fn in a transaction, committing if it returns nil. Under an
+// idempotency claim (see Claim) the transaction also marks the claim's
+// effect as committed, in the same commit.
 func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.DB.WithContext(ctx).Transaction(fn)
+	cl := ClaimOf(ctx)
+	if cl == nil {
+		return s.DB.WithContext(ctx).Transaction(fn)
+	}
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return cl.mark(tx)
+	})
 }
 
 // SQLTx returns the *sql.Tx under a GORM transaction, so River can insert
