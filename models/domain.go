@@ -18,6 +18,10 @@ const (
 const (
 	DomainUseExisting  = "existing_domain"
 	DomainUseDedicated = "dedicated_subdomain"
+	// DomainUseSandbox is the organization's sandbox domain (created at
+	// setup, verified without DNS): mail it sends outside the
+	// organization is captured, never handed to an MX or relay.
+	DomainUseSandbox = "sandbox"
 )
 
 // DMARC policies, weakest first.
@@ -58,6 +62,12 @@ type CreateDomainRequest struct {
 	DMARCPolicy string `json:"dmarc_policy,omitempty"`
 }
 
+// UpdateDomainRequest is the body of PATCH /v1/domains/{id}; absent fields
+// are left as they are. Only a sandbox domain may be disabled.
+type UpdateDomainRequest struct {
+	Disabled *bool `json:"disabled"`
+}
+
 // DNSRecord is one record the domain's owner publishes, with what the last
 // check found.
 type DNSRecord struct {
@@ -90,11 +100,17 @@ type DNSRecord struct {
 type Domain struct {
 	ID string `json:"id"`
 	// OrgID is for the daemon's own use (SMTP, delivery); not in the API.
-	OrgID         string      `json:"-"`
-	Name          string      `json:"name"`
-	DomainUse     string      `json:"domain_use"`
-	DMARCPolicy   string      `json:"dmarc_policy"`
-	Status        string      `json:"status"`
+	OrgID       string `json:"-"`
+	Name        string `json:"name"`
+	DomainUse   string `json:"domain_use"`
+	DMARCPolicy string `json:"dmarc_policy"`
+	Status      string `json:"status"`
+	// Sandbox marks the sandbox domain (domain_use "sandbox"): nothing it
+	// sends leaves the server; see docs/domains.md.
+	Sandbox bool `json:"sandbox"`
+	// Disabled is set on a sandbox domain an admin turned off: its inboxes
+	// refuse sends (409 sandbox_disabled).
+	Disabled      bool        `json:"disabled"`
 	Records       []DNSRecord `json:"records"`
 	CreatedAt     time.Time   `json:"created_at"`
 	VerifiedAt    *time.Time  `json:"verified_at"`

@@ -25,6 +25,9 @@ const (
 	CodeRateLimited        = "rate_limited"
 	CodeInternal           = "internal_error"
 	CodeUnavailable        = "unavailable"
+	// CodeSandboxDisabled (409): the inbox is on a sandbox domain that an
+	// admin disabled (or sandbox.domain is empty); it sends nothing.
+	CodeSandboxDisabled = "sandbox_disabled"
 )
 
 // Error is the error every service returns for a condition a client can act

@@ -4,11 +4,14 @@ import "time"
 
 // Event types.
 const (
-	EventMessageReceived     = "message.received"
-	EventMessageSent         = "message.sent"
-	EventMessageDelivered    = "message.delivered"
-	EventMessageDeferred     = "message.deferred"
-	EventMessageBounced      = "message.bounced"
+	EventMessageReceived  = "message.received"
+	EventMessageSent      = "message.sent"
+	EventMessageDelivered = "message.delivered"
+	EventMessageDeferred  = "message.deferred"
+	EventMessageBounced   = "message.bounced"
+	// EventMessageCaptured: a sandbox inbox's mail to an address outside
+	// the organization was captured (GET /v1/captured/{id}) instead of sent.
+	EventMessageCaptured     = "message.captured"
 	EventMessageApproved     = "message.approved"
 	EventMessageRejected     = "message.rejected"
 	EventMessageExpired      = "message.expired"

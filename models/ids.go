@@ -22,6 +22,7 @@ const (
 	PrefixAudit    = "aud_"
 	PrefixContact  = "con_"
 	PrefixSender   = "snd_"
+	PrefixCaptured = "cap_"
 )
 
 // NewID returns a new sortable ID with the given prefix.

@@ -12,9 +12,12 @@ type Inbox struct {
 	Metadata     map[string]any `gorm:"serializer:json" json:"metadata"`
 	UsedBytes    int64          `json:"used_bytes"`
 	MessageCount int64          `json:"message_count"`
-	Status       string         `json:"-"`
-	CreatedAt    time.Time      `json:"created_at"`
-	UpdatedAt    time.Time      `json:"updated_at"`
+	// Sandbox marks an inbox on the organization's sandbox domain: what it
+	// sends outside the organization is captured, not delivered.
+	Sandbox   bool      `json:"sandbox"`
+	Status    string    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func (Inbox) TableName() string { return "inboxes" }

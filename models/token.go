@@ -79,6 +79,9 @@ type CreateTokenRequest struct {
 	Scopes           []string   `json:"scopes"`
 	RequiresApproval []string   `json:"requires_approval"`
 	ExpiresAt        *time.Time `json:"expires_at"`
+	// Sandbox: the inbox is on the sandbox domain; its mail to addresses
+	// outside the organization is captured, not sent.
+	Sandbox bool `json:"sandbox"`
 }
 
 // TokenSecret answers create and rotate: the token and, once, its value.
@@ -97,4 +100,7 @@ type WhoAmI struct {
 	Scopes           []string   `json:"scopes"`
 	RequiresApproval []string   `json:"requires_approval"`
 	ExpiresAt        *time.Time `json:"expires_at"`
+	// Sandbox: the inbox is on the sandbox domain; its mail to addresses
+	// outside the organization is captured, not sent.
+	Sandbox bool `json:"sandbox"`
 }

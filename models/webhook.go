@@ -23,7 +23,7 @@ const (
 // EventTypes lists every event type, in the order the docs present them.
 var EventTypes = []string{
 	EventMessageReceived, EventMessageSent, EventMessageDelivered, EventMessageDeferred,
-	EventMessageBounced, EventMessageApproved, EventMessageRejected, EventMessageExpired,
+	EventMessageBounced, EventMessageCaptured, EventMessageApproved, EventMessageRejected, EventMessageExpired,
 	EventApprovalRequested, EventCapThresholdCrossed, EventDomainVerified, EventDomainChanged,
 	EventTokenRevoked, EventWebhookDisabled,
 }

@@ -86,6 +86,21 @@ until curl -fs "$URL/readyz" >/dev/null 2>&1; do
 done
 echo "gentd ready on $URL"
 if [ -f "$GENT_DATA_DIR/setup-code" ]; then echo "setup code: $(cat "$GENT_DATA_DIR/setup-code")"; fi
+# First run: the three commands that get an agent going on the sandbox
+# domain (docs/quickstart.md has the whole walk; cmd/gentd/quickstart_test.go
+# runs these three too).
+if [ -f "$GENT_DATA_DIR/setup-code" ]; then
+  sed "s#@URL@#$URL#g" <<'EOF'
+
+After setup (in the TUI), three commands in another terminal get an agent going
+on your sandbox domain (needs curl and jq; docs/quickstart.md has the rest):
+
+  S=$(curl -s @URL@/v1/auth/login -d '{"email":"YOUR EMAIL","password":"YOUR PASSWORD"}' | jq -r .token)
+  INBOX=$(curl -s @URL@/v1/inboxes -H "Authorization: Bearer $S" -d '{"address":"my-agent@'"$(curl -s @URL@/v1/domains -H "Authorization: Bearer $S" | jq -r '.data[] | select(.sandbox) | .name')"'"}' | jq -r .id)
+  curl -s @URL@/v1/tokens -H "Authorization: Bearer $S" -d '{"inbox_id":"'"$INBOX"'","label":"my-agent","scopes":["email:read","email:send"],"requires_approval":["email:send"]}' | jq -r .token
+
+EOF
+fi
 status=0
 ./bin/genttui --server "$URL" --data-dir "$GENT_DATA_DIR" || status=$?
 exit $status

@@ -52,6 +52,9 @@ const mxHost = "mx.gent.test"
 // whose client left (the TUI quit or signed out) ends at its next one.
 const heartbeat = 200 * time.Millisecond
 
+// withSandbox turns the sandbox domain on (it is made at setup).
+func withSandbox(c *config.Config) { c.Sandbox.Domain = "sandbox.gent.localhost" }
+
 // startDNSDaemon starts a daemon whose DNS lookups go to a loopback DNS
 // server that the test fills.
 func startDNSDaemon(t *testing.T, mutate ...func(*config.Config)) *daemon {
@@ -62,6 +65,9 @@ func startDNSDaemon(t *testing.T, mutate ...func(*config.Config)) *daemon {
 		c.Hostname = mxHost
 		c.DNS.Resolver, c.DNS.Timeout = dns.Addr, config.Duration(500*time.Millisecond)
 		c.Events.Heartbeat = config.Duration(heartbeat)
+		// The sandbox is off unless a test asks for it (withSandbox):
+		// the other screens' goldens show only the domains they add.
+		c.Sandbox.Domain = ""
 		for _, m := range mutate {
 			m(c)
 		}
@@ -100,7 +106,10 @@ func (d *daemon) addDomain(t *testing.T, owner, name string, verified bool) mode
 
 func startDaemon(t *testing.T) *daemon {
 	t.Helper()
-	return serve(t, servertest.New(t, func(c *config.Config) { c.Events.Heartbeat = config.Duration(heartbeat) }))
+	return serve(t, servertest.New(t, func(c *config.Config) {
+		c.Events.Heartbeat = config.Duration(heartbeat)
+		c.Sandbox.Domain = ""
+	}))
 }
 
 func listen(t *testing.T) net.Listener {
@@ -300,13 +309,13 @@ func (r *tui) quit() *Model {
 // fixedID replaces the random part of ids; cutID finds ids a column cut.
 const fixedID = "0123456789abcdefghjkmnpqrs"
 
-var cutID = regexp.MustCompile(`\b(org|usr|ses|aud|tok|inb|dom|apr|msg|thr|evt)_[0-9a-z]{0,25}…`)
+var cutID = regexp.MustCompile(`\b(org|usr|ses|aud|tok|inb|dom|apr|msg|thr|evt|cap)_[0-9a-z]{0,25}…`)
 
 var normalizers = []struct {
 	re   *regexp.Regexp
 	with string
 }{
-	{regexp.MustCompile(`\b(org|usr|ses|aud|tok|inb|dom|apr|msg|thr|evt)_[0-9a-z]{26}\b`), "${1}_0123456789abcdefghjkmnpqrs"},
+	{regexp.MustCompile(`\b(org|usr|ses|aud|tok|inb|dom|apr|msg|thr|evt|cap)_[0-9a-z]{26}\b`), "${1}_0123456789abcdefghjkmnpqrs"},
 	{regexp.MustCompile(`\b[0-9a-f]{64}\b`), "9f2c4c0e1b7d3a5f8e6c2b4a1d9e7f3c5b8a6d4e2f1c3b5a7d9e8f6c4b2a1d3e"}, // digests
 	{regexp.MustCompile(`\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\b`), "2026-01-02 15:04:05"},
 	{regexp.MustCompile(`\b\d{4}-\d\d-\d\d \d\d:\d\d\b`), "2026-01-02 15:04"},
@@ -316,6 +325,12 @@ var normalizers = []struct {
 	{regexp.MustCompile(`\bgent-[0-9a-z]{8}\b`), "gent-k2m4p6q8"},
 	{regexp.MustCompile(`\bgent_[0-9A-Za-z]{36}\b`), "gent_0123456789ABCDEFGHIJabcdefghij012345"},
 	{regexp.MustCompile(`\bgent_[0-9A-Za-z]{7}\b`), "gent_AbCd123"},
+	// A DKIM-Signature header (captured mail): body hash, time, signature
+	// and the lines it folds onto.
+	{regexp.MustCompile(`bh=[A-Za-z0-9+/]+=*;`), "bh=hR8ZonQqN7MFLiawubXAUa+TF6PdRhiigBJzJFr96K4=;"},
+	{regexp.MustCompile(`\bt=\d{10};`), "t=1767366245;"},
+	{regexp.MustCompile(`(?m)^ b=[A-Za-z0-9+/]+$`), " b=eSgtx+dsmuwrgGjry9b9UyjOrRQzd54fpZJRc7nrh6C6nVQLfCqYtHHqp6O3EAvbFMYGn3N0"},
+	{regexp.MustCompile(`(?m)^ [A-Za-z0-9+/]{40,}=*$`), " YLXI1ZH7A+Oa4CaAW55IAnoT6C/ipIM1rd24avt55SE3MyXrLqaSDsXFWuZsNX2aek3LIXRWZWR"},
 	// DKIM public keys, and the lines they wrap onto.
 	{regexp.MustCompile(`p=[A-Za-z0-9+/=]{16,}`), "p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAw9+Wq8S+b6TwoEUJXlVkIp"},
 	{regexp.MustCompile(`(?m)^( {12})[A-Za-z0-9+/]{30,}=*(…?)$`), "${1}ZQY6EpClt59hYW+p35hIKxAsdXtxS2Y91An2UYt578EtqwUxUDa68IOXI8Aba22+/Co${2}"},

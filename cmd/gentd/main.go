@@ -17,7 +17,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args, config.Getenv(os.LookupEnv), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "gentd:", err)
 		os.Exit(1)
 	}

@@ -29,6 +29,7 @@ var statusOf = map[string]int{
 	models.CodeRateLimited:        fiber.StatusTooManyRequests,
 	models.CodeInternal:           fiber.StatusInternalServerError,
 	models.CodeUnavailable:        fiber.StatusServiceUnavailable,
+	models.CodeSandboxDisabled:    fiber.StatusConflict,
 }
 
 // fiberCodes maps Fiber's own errors (unknown route, body too large...).

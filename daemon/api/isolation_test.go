@@ -62,6 +62,9 @@ var routeAccess = map[string]string{
 	"POST /v1/domains/:id/verify":                                admins,
 	"GET /v1/domains/:id/zone":                                   admins,
 	"DELETE /v1/domains/:id":                                     admins,
+	"PATCH /v1/domains/:id":                                      admins,
+	"GET /v1/captured":                                           admins,
+	"GET /v1/captured/:id":                                       admins,
 	"GET /v1/inboxes/:inbox_id/messages":                         inboxClass(models.ScopeEmailRead),
 	"GET /v1/inboxes/:inbox_id/messages/:id":                     inboxClass(models.ScopeEmailRead),
 	"POST /v1/inboxes/:inbox_id/messages/send":                   inboxClass(models.ScopeEmailSend),
@@ -228,6 +231,18 @@ func newFixture(t *testing.T) *fixture {
 		env.MustStatus(202, "POST", "/v1/inboxes/"+f.inbox.ID+"/messages/send", supervised.Secret, models.SendRequest{
 			To: models.AddressList{"someone@example.net"}, Subject: "held", Text: "hello"}).JSON(t, &r)
 		return r.ApprovalID
+	}
+	// A captured message of the organization (what a sandbox inbox's
+	// delivery job stores; the capture itself is tested in sandbox_test.go).
+	f.params["captured:id"] = func() string {
+		id := models.NewID(models.PrefixCaptured)
+		n++
+		if err := env.Store.DB.Exec(`INSERT INTO captured_messages (id, org_id, inbox_id, message_id, domain, envelope_from, recipients, raw, size_bytes)
+			VALUES (?, ?, ?, ?, 'example.net', ?, ARRAY['someone@example.net'], convert_to('Subject: x', 'UTF8'), 10)`,
+			id, org.ID, f.inbox.ID, fmt.Sprintf("msg_fixture%d", n), f.inbox.Address).Error; err != nil {
+			t.Fatal(err)
+		}
+		return id
 	}
 	f.params["webhooks:id"] = func() string {
 		var wh models.WebhookCreated

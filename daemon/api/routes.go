@@ -55,6 +55,9 @@ func (a *API) Routes() []Route {
 		{"POST", "/v1/domains/:id/verify", "domains.verify", admins(), a.verifyDomain},
 		{"GET", "/v1/domains/:id/zone", "domains.zone", admins(), a.domainZone},
 		{"DELETE", "/v1/domains/:id", "domains.delete", admins(), a.deleteDomain},
+		{"PATCH", "/v1/domains/:id", "domains.update", admins(), a.updateDomain},
+		{"GET", "/v1/captured", "captured.list", admins(), a.listCaptured},
+		{"GET", "/v1/captured/:id", "captured.get", admins(), a.getCaptured},
 
 		{"GET", "/v1/inboxes/:inbox_id/messages", "messages.list", inbox(models.ScopeEmailRead), a.listMessages},
 		{"GET", "/v1/inboxes/:inbox_id/messages/:id", "messages.get", inbox(models.ScopeEmailRead), a.getMessage},

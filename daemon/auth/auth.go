@@ -33,6 +33,15 @@ type Service struct {
 	dataDir string
 	log     *slog.Logger
 	now     func() time.Time
+	// onSetup runs in the setup transaction once the organization exists
+	// (the sandbox domain is made there).
+	onSetup func(ctx context.Context, tx *gorm.DB, org models.Org) error
+}
+
+// OnSetup registers fn to run inside the setup transaction, after the
+// organization and its owner are created; its error fails the setup.
+func (s *Service) OnSetup(fn func(ctx context.Context, tx *gorm.DB, org models.Org) error) {
+	s.onSetup = fn
 }
 
 func NewService(db *store.Store, au *audit.Service, cfg config.Auth, dataDir string, log *slog.Logger) *Service {
@@ -122,6 +131,11 @@ func (s *Service) Setup(ctx context.Context, req models.SetupRequest, remote str
 		user := models.User{ID: models.NewID(models.PrefixUser), OrgID: org.ID, Email: email, PasswordHash: hash, Role: models.RoleOwner}
 		if err := tx.Create(&user).Error; err != nil {
 			return store.WrapError(err, "user")
+		}
+		if s.onSetup != nil {
+			if err := s.onSetup(ctx, tx, org); err != nil {
+				return err
+			}
 		}
 		if err := tx.Exec(`DELETE FROM setup_codes`).Error; err != nil {
 			return fmt.Errorf("consume setup code: %w", err)

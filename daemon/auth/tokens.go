@@ -292,6 +292,10 @@ func (s *Service) WhoAmI(ctx context.Context, p *Principal) (*models.WhoAmI, err
 		}
 		return nil, fmt.Errorf("load token: %w", err)
 	}
+	var sandbox bool
+	if err := s.db.DB.WithContext(ctx).Raw(`SELECT sandbox FROM inboxes WHERE id = ?`, t.InboxID).Scan(&sandbox).Error; err != nil {
+		return nil, fmt.Errorf("load inbox: %w", err)
+	}
 	return &models.WhoAmI{TokenID: t.ID, Label: t.Label, OrgID: t.OrgID, InboxID: t.InboxID, Address: p.Address,
-		Scopes: t.Scopes, RequiresApproval: t.RequiresApproval, ExpiresAt: t.ExpiresAt}, nil
+		Scopes: t.Scopes, RequiresApproval: t.RequiresApproval, ExpiresAt: t.ExpiresAt, Sandbox: sandbox}, nil
 }

@@ -56,6 +56,7 @@ type Config struct {
 	Security  Security  `toml:"security"`
 	Auth      Auth      `toml:"auth"`
 	Domains   Domains   `toml:"domains"`
+	Sandbox   Sandbox   `toml:"sandbox"`
 	Jobs      Jobs      `toml:"jobs"`
 	Log       Log       `toml:"log"`
 	Caps      Caps      `toml:"caps"`
@@ -194,6 +195,32 @@ type Domains struct {
 	ReverifyInterval Duration `toml:"reverify_interval"`
 }
 
+// Sandbox is the domain every organization gets at setup to try Gent
+// without owning a domain (docs/domains.md).
+type Sandbox struct {
+	// Domain is the parent of the organizations' sandbox domains (each is
+	// <org-slug>.<domain>); empty turns the sandbox off: no sandbox at
+	// setup, and existing sandbox inboxes refuse sends.
+	Domain string `toml:"domain"`
+}
+
+// SandboxOff is what GENT_SANDBOX_DOMAIN may hold to turn the sandbox off
+// (an empty environment variable is read as unset; see Getenv).
+const SandboxOff = "off"
+
+// Getenv adapts an environment lookup (os.LookupEnv) for Load: a variable
+// that is set but empty is reported as unset, except GENT_SANDBOX_DOMAIN,
+// for which empty means "off" (DESIGN section 14: empty disables it).
+func Getenv(lookup func(string) (string, bool)) func(string) string {
+	return func(k string) string {
+		v, ok := lookup(k)
+		if ok && v == "" && k == EnvName("sandbox.domain") {
+			return SandboxOff
+		}
+		return v
+	}
+}
+
 type Caps struct {
 	// SampleInterval is how often every inbox's usage is sampled into the
 	// hourly usage records (the resolution of overage billing).
@@ -239,6 +266,7 @@ func Default() Config {
 		Auth: Auth{SessionTTL: Duration(7 * 24 * time.Hour), LoginMaxFailures: 5,
 			LoginLockout: Duration(15 * time.Minute)},
 		Domains: Domains{ReverifyInterval: Duration(time.Hour)},
+		Sandbox: Sandbox{Domain: "sandbox.gent.localhost"},
 		Jobs:    Jobs{},
 		Log:     Log{Level: "info", Format: "text"},
 		Caps:    Caps{SampleInterval: Duration(5 * time.Minute)},
@@ -572,6 +600,9 @@ func (c *Config) validate() error {
 	if c.Domains.ReverifyInterval < Duration(time.Second) {
 		return bad("domains.reverify_interval", "must be at least 1s")
 	}
+	if err := c.Sandbox.normalize(); err != nil {
+		return err
+	}
 	if err := checkAddr("debug.pprof_addr", c.Debug.PprofAddr, true); err != nil {
 		return err
 	}
@@ -590,6 +621,30 @@ func (c *Config) validate() error {
 	case "text", "json":
 	default:
 		return bad("log.format", "want text or json, got %q", c.Log.Format)
+	}
+	return nil
+}
+
+// normalize lower-cases sandbox.domain, maps "off" to empty, and checks it
+// is a plain host name of at least two labels (the domains service checks
+// it fully when it creates a sandbox).
+func (s *Sandbox) normalize() error {
+	d := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s.Domain), "."))
+	if d == SandboxOff {
+		d = ""
+	}
+	s.Domain = d
+	if d == "" {
+		return nil
+	}
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 || len(d) > 200 {
+		return bad("sandbox.domain", "want a domain name of at least two labels and at most 200 characters (such as sandbox.gent.localhost), or empty to turn the sandbox off; got %q", s.Domain)
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			return bad("sandbox.domain", "%q is not a domain name (letters, digits and hyphens in dot-separated labels)", s.Domain)
+		}
 	}
 	return nil
 }

@@ -88,6 +88,8 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"bad shared_buffers", "[database]\nshared_buffers = \"lots\"\n", nil, []string{"database.shared_buffers", "line 2"}},
 		{"bad dns cache", "", map[string]string{"GENT_DNS_CACHE_ENTRIES": "-1"}, []string{"dns.cache_entries"}},
 		{"bad outbound workers", "[outbound]\nworkers = 0\n", nil, []string{"outbound.workers", "line 2"}},
+		{"bad sandbox domain", "[sandbox]\ndomain = \"localhost\"\n", nil, []string{"sandbox.domain", "line 2"}},
+		{"bad sandbox env", "", map[string]string{"GENT_SANDBOX_DOMAIN": "sand box.test"}, []string{"sandbox.domain"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,5 +163,35 @@ func TestRescueAfterFollowsAttemptTimeout(t *testing.T) {
 		"GENT_JOBS_RESCUE_AFTER": "8s"}))
 	if err == nil || !strings.Contains(err.Error(), "jobs.rescue_after") {
 		t.Errorf("rescue_after shorter than an attempt: want an error naming jobs.rescue_after, got %v", err)
+	}
+}
+
+// sandbox.domain: the default, a file's empty value and the environment
+// (set but empty, or "off") turn it off; names are lower-cased.
+func TestSandboxDomain(t *testing.T) {
+	if d := Default().Sandbox.Domain; d != "sandbox.gent.localhost" {
+		t.Errorf("default sandbox.domain %q", d)
+	}
+	c, err := Load(write(t, "[sandbox]\ndomain = \"\"\n"), env(nil))
+	if err != nil || c.Sandbox.Domain != "" {
+		t.Errorf("empty in the file: %q %v", c.Sandbox.Domain, err)
+	}
+	c, err = Load("", env(map[string]string{"GENT_SANDBOX_DOMAIN": "Try.Example.Test."}))
+	if err != nil || c.Sandbox.Domain != "try.example.test" {
+		t.Errorf("from the environment: %q %v", c.Sandbox.Domain, err)
+	}
+	lookup := func(vars map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	}
+	for _, vars := range []map[string]string{{"GENT_SANDBOX_DOMAIN": ""}, {"GENT_SANDBOX_DOMAIN": "off"}} {
+		c, err = Load("", Getenv(lookup(vars)))
+		if err != nil || c.Sandbox.Domain != "" {
+			t.Errorf("%v: %q %v", vars, c.Sandbox.Domain, err)
+		}
+	}
+	// Other variables set but empty are unset, as before.
+	c, err = Load("", Getenv(lookup(map[string]string{"GENT_HTTP_ADDR": ""})))
+	if err != nil || c.HTTP.Addr != Default().HTTP.Addr || c.Sandbox.Domain != "sandbox.gent.localhost" {
+		t.Errorf("empty GENT_HTTP_ADDR: %q %q %v", c.HTTP.Addr, c.Sandbox.Domain, err)
 	}
 }

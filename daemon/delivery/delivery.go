@@ -77,8 +77,10 @@ type Service struct {
 	local    Local
 	mail     *mail.Service
 	holder   Holder
-	log      *slog.Logger
-	now      func() time.Time
+	// sandboxOff: sandbox.domain is empty, so sandbox inboxes refuse sends.
+	sandboxOff bool
+	log        *slog.Logger
+	now        func() time.Time
 }
 
 func NewService(db *store.Store, ev *events.Service, cfg config.Config, resolver Resolver, keys Keys, local Local, log *slog.Logger) (*Service, error) {
@@ -87,7 +89,7 @@ func NewService(db *store.Store, ev *events.Service, cfg config.Config, resolver
 		return nil, err
 	}
 	return &Service{db: db, events: ev, cfg: cfg.Outbound, retries: retries, hostname: cfg.Hostname,
-		resolver: resolver, keys: keys, local: local, log: log, now: time.Now}, nil
+		resolver: resolver, keys: keys, local: local, log: log, now: time.Now, sandboxOff: cfg.Sandbox.Domain == ""}, nil
 }
 
 // SetJobs gives the service the job client.

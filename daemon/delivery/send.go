@@ -69,14 +69,16 @@ type inboxRow struct {
 	DomainID     string
 	DomainName   string
 	DomainStatus string
+	DomainUse    string
+	Disabled     bool
 }
 
 // Send validates, builds and stores a message, and queues it (or holds it
 // for approval), all in one transaction: the 202 is sent after the commit.
 func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse, error) {
 	var ib inboxRow
-	res := s.db.DB.WithContext(ctx).Raw(`SELECT i.address, i.display_name, i.domain_id, d.name AS domain_name, d.status AS domain_status
-		FROM inboxes i JOIN domains d ON d.id = i.domain_id WHERE i.id = ? AND i.org_id = ? AND i.status = 'active'`,
+	res := s.db.DB.WithContext(ctx).Raw(`SELECT i.address, i.display_name, i.domain_id, d.name AS domain_name, d.status AS domain_status,
+		d.domain_use, d.disabled FROM inboxes i JOIN domains d ON d.id = i.domain_id WHERE i.id = ? AND i.org_id = ? AND i.status = 'active'`,
 		in.InboxID, in.OrgID).Scan(&ib)
 	if res.Error != nil {
 		return nil, fmt.Errorf("load inbox: %w", res.Error)
@@ -86,6 +88,9 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 	}
 	if ib.DomainStatus != "verified" {
 		return nil, models.Errorf(models.CodeConflict, "the domain %s is %s, not verified: mail is not sent (or signed) for it until its DNS records verify again", ib.DomainName, ib.DomainStatus)
+	}
+	if err := s.sandboxRefusal(ib.DomainID, ib.DomainName, ib.DomainUse, ib.Disabled); err != nil {
+		return nil, err
 	}
 	d, err := s.draft(ctx, in, ib, false)
 	if err != nil {

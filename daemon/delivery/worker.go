@@ -76,6 +76,11 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if len(rcpts) == 0 {
 		return nil
 	}
+	if capture, err := s.captures(ctx, &o, job.Args.Domain); err != nil {
+		return err
+	} else if capture {
+		return s.capture(ctx, &o, job.Args.Domain, rcpts)
+	}
 	hosted, err := s.local.Hosted(ctx, job.Args.Domain)
 	if err != nil {
 		return fmt.Errorf("check hosted domain: %w", err)
@@ -276,6 +281,14 @@ func (s *Service) recordTx(ctx context.Context, tx *gorm.DB, o *sendRow, results
 
 // aggregate derives the send's status from its recipients.
 func (s *Service) aggregate(tx *gorm.DB, id string) error {
+	// Jobs of one send (one per recipient domain) record concurrently:
+	// the send's row lock orders them, and the count below (a fresh
+	// snapshot under READ COMMITTED) then sees the other jobs' committed
+	// recipients. Without it two jobs finishing together each saw the
+	// other's recipient still queued, and the send stayed "queued".
+	if err := tx.Exec(`SELECT 1 FROM outbound_messages WHERE id = ? FOR UPDATE`, id).Error; err != nil {
+		return fmt.Errorf("lock send: %w", err)
+	}
 	var c struct{ Total, Delivered, Bounced, Deferred int }
 	if err := tx.Raw(`SELECT count(*) AS total,
 		count(*) FILTER (WHERE status = 'delivered') AS delivered,

@@ -46,6 +46,7 @@ type domainRow struct {
 	DKIMEd25519Selector string             `gorm:"column:dkim_ed25519_selector"`
 	DKIMEd25519Private  []byte             `gorm:"column:dkim_ed25519_private"`
 	DKIMEd25519Public   string             `gorm:"column:dkim_ed25519_public"`
+	Disabled            bool               `gorm:"column:disabled"`
 	Records             []models.DNSRecord `gorm:"column:records;serializer:json"`
 	VerifiedAt          *time.Time         `gorm:"column:verified_at"`
 	LastCheckedAt       *time.Time         `gorm:"column:last_checked_at"`
@@ -75,6 +76,7 @@ type Service struct {
 	audit    *audit.Service
 	resolver *Resolver
 	hostname string
+	sandbox  string // sandbox.domain, the parent of the sandbox domains
 	interval time.Duration
 	log      *slog.Logger
 
@@ -91,7 +93,7 @@ func NewService(db *store.Store, box *secrets.Box, ev *events.Service, au *audit
 	}
 	return &Service{
 		db: db, box: box, events: ev, audit: au, resolver: res,
-		hostname: strings.ToLower(strings.TrimSuffix(cfg.Hostname, ".")),
+		hostname: strings.ToLower(strings.TrimSuffix(cfg.Hostname, ".")), sandbox: cfg.Sandbox.Domain,
 		interval: cfg.Domains.ReverifyInterval.D(), log: log,
 	}, nil
 }
@@ -112,6 +114,7 @@ func render(r *domainRow) *models.Domain {
 	}
 	return &models.Domain{
 		ID: r.ID, OrgID: r.OrgID, Name: r.Name, DomainUse: r.DomainUse, DMARCPolicy: r.DMARCPolicy, Status: r.Status,
+		Sandbox: r.DomainUse == models.DomainUseSandbox, Disabled: r.Disabled,
 		Records: recs, CreatedAt: r.CreatedAt, VerifiedAt: r.VerifiedAt, LastCheckedAt: r.LastCheckedAt,
 	}
 }
@@ -142,6 +145,9 @@ func (s *Service) Create(ctx context.Context, orgID string, req models.CreateDom
 	case models.DMARCNone, models.DMARCQuarantine, models.DMARCReject:
 	default:
 		return nil, false, models.Invalid("dmarc_policy", "dmarc_policy must be none, quarantine or reject, not %q", policy)
+	}
+	if s.IsSandboxName(name) {
+		return nil, false, models.Invalid("domain", "%s is under the sandbox domain %s, which Gent makes itself at setup (GET /v1/domains/ lists your sandbox); add a domain you own instead", name, s.sandbox)
 	}
 	if d, err := s.reuse(ctx, orgID, name); d != nil || err != nil {
 		return d, false, err

@@ -37,6 +37,9 @@ func newHarness(t *testing.T, mutate ...func(*config.Config)) *harness {
 		c.Hostname = host
 		c.DNS.Resolver = d.Addr
 		c.DNS.Timeout = config.Duration(300 * time.Millisecond)
+		// These tests are about real domains; the sandbox made at setup
+		// is tested in daemon/api/sandbox_test.go.
+		c.Sandbox.Domain = ""
 	}}, mutate...)...)
 	return &harness{t: t, env: env, dns: d, org: env.Setup()}
 }

@@ -49,7 +49,7 @@ type sweepWorker struct {
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 	cutoff := time.Now().Add(-w.s.interval / 2)
 	var ids []string
-	if err := w.s.db.DB.WithContext(ctx).Raw(`SELECT id FROM domains WHERE last_checked_at IS NULL OR last_checked_at < ?
+	if err := w.s.db.DB.WithContext(ctx).Raw(`SELECT id FROM domains WHERE (last_checked_at IS NULL OR last_checked_at < ?) AND domain_use <> 'sandbox'
 		ORDER BY last_checked_at NULLS FIRST LIMIT ?`, cutoff, sweepBatch).Scan(&ids).Error; err != nil {
 		return fmt.Errorf("select domains to re-verify: %w", err)
 	}

@@ -66,10 +66,12 @@ func (s *Service) CreateInbox(ctx context.Context, orgID string, req models.Crea
 		meta = map[string]any{}
 	}
 	var d struct {
-		ID     string
-		Status string
+		ID        string
+		Status    string
+		DomainUse string
+		Disabled  bool
 	}
-	res := s.db.DB.WithContext(ctx).Raw(`SELECT id, status FROM domains WHERE org_id = ? AND name = ?`, orgID, domain).Scan(&d)
+	res := s.db.DB.WithContext(ctx).Raw(`SELECT id, status, domain_use, disabled FROM domains WHERE org_id = ? AND name = ?`, orgID, domain).Scan(&d)
 	if res.Error != nil {
 		return nil, fmt.Errorf("look up domain: %w", res.Error)
 	}
@@ -79,8 +81,13 @@ func (s *Service) CreateInbox(ctx context.Context, orgID string, req models.Crea
 	if d.Status != "verified" {
 		return nil, models.Invalid("address", "the domain %s is not verified (status %s); publish its DNS records and POST /v1/domains/%s/verify", domain, d.Status, d.ID)
 	}
+	sandbox := d.DomainUse == models.DomainUseSandbox
+	if sandbox && d.Disabled {
+		return nil, &models.Error{Code: models.CodeSandboxDisabled, Field: "address",
+			Message: "the sandbox domain " + domain + " is disabled; enable it with PATCH /v1/domains/" + d.ID + ` {"disabled": false}, or use a domain of your own`}
+	}
 	in := models.Inbox{ID: models.NewID(models.PrefixInbox), OrgID: orgID, DomainID: d.ID, Address: local + "@" + domain,
-		DisplayName: name, Metadata: meta, Status: "active"}
+		DisplayName: name, Metadata: meta, Status: "active", Sandbox: sandbox}
 	if err := s.db.DB.WithContext(ctx).Create(&in).Error; err != nil {
 		if store.IsUniqueViolation(err) {
 			return nil, &models.Error{Code: models.CodeConflict, Message: "an inbox with this address already exists", Field: "address"}

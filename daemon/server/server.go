@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/sync/errgroup"
+	"gorm.io/gorm"
 
 	"gent/daemon/api"
 	"gent/daemon/approvals"
@@ -29,6 +30,7 @@ import (
 	"gent/daemon/secrets"
 	"gent/daemon/smtpin"
 	"gent/daemon/store"
+	"gent/models"
 )
 
 // NewLogger builds the daemon's structured logger.
@@ -86,6 +88,13 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	if d.Domains, err = domains.NewService(st, box, d.Events, d.Audit, cfg, log); err != nil {
 		return nil, err
 	}
+
+	// Setup gives the new organization its sandbox domain (when
+	// sandbox.domain is set), in the same transaction.
+	d.Auth.OnSetup(func(ctx context.Context, tx *gorm.DB, org models.Org) error {
+		_, err := d.Domains.CreateSandbox(ctx, tx, org)
+		return err
+	})
 
 	d.Webhooks = events.NewWebhooks(st, d.Events, d.Audit, box, cfg, log)
 	d.Caps = caps.NewService(st, d.Events, d.Audit, cfg, log)

@@ -19,6 +19,7 @@ func TestDomainsInboxesTokensAgainstDaemon(t *testing.T) {
 	env := servertest.New(t, func(c *config.Config) {
 		c.Hostname = "mx.gent.test"
 		c.DNS.Resolver, c.DNS.Timeout = dns.Addr, config.Duration(500*time.Millisecond)
+		c.Sandbox.Domain = "" // the sandbox is in sandbox_test.go
 	})
 	url := serve(t, env)
 	org := env.Setup()

@@ -86,6 +86,14 @@ type KeyMap struct {
 	RemoveCap key.Binding
 	Usage     key.Binding
 
+	// Sandbox: captured mail, and the dashboard's first-run checklist
+	// (one key per step).
+	Captured    key.Binding
+	StepInbox   key.Binding
+	StepToken   key.Binding
+	StepSend    key.Binding
+	StepApprove key.Binding
+
 	// Confirmations.
 	Confirm key.Binding
 	Decline key.Binding
@@ -168,6 +176,12 @@ func Default() KeyMap {
 		EditCap:   b("e", "edit cap", "e"),
 		RemoveCap: b("d", "remove", "d"),
 		Usage:     b("u", "usage", "u"),
+
+		Captured:    b("C", "captured", "C"),
+		StepInbox:   b("1", "sandbox inbox", "1"),
+		StepToken:   b("2", "supervised token", "2"),
+		StepSend:    b("3", "copy the agent's send", "3"),
+		StepApprove: b("4", "approve it", "4"),
 
 		Confirm: b("y", "confirm", "y"),
 		Decline: b("n/esc", "cancel", "n", "esc"),

@@ -28,6 +28,10 @@ type Dashboard struct {
 	recentErr string
 	height    int
 
+	// first is the first-run checklist (owners and admins; nil until
+	// loaded).
+	first *firstRun
+
 	live common.Debouncer // reloads after events of the live stream
 }
 
@@ -52,8 +56,19 @@ func (d *Dashboard) Busy() (bool, string) {
 	}
 	return d.req.Busy()
 }
-func (d *Dashboard) Init() tea.Cmd   { return d.refresh() }
-func (d *Dashboard) recentRows() int { return max(3, d.height-len(d.sections)-7) }
+func (d *Dashboard) Init() tea.Cmd { return d.refresh() }
+func (d *Dashboard) recentRows() int {
+	return max(3, d.height-len(d.sections)-7-len(d.checklist()))
+}
+
+// checklist is the first-run checklist's lines with the blank line above
+// it, or nothing once it is done.
+func (d *Dashboard) checklist() []string {
+	if !d.first.shown() {
+		return nil
+	}
+	return append([]string{""}, firstRunView(d.c, d.first)...)
+}
 
 // ShortHelp leaves out the sections' keys: each section's line shows
 // its key, and ? lists them all.
@@ -61,10 +76,22 @@ func (d *Dashboard) ShortHelp() []key.Binding {
 	return []key.Binding{d.c.Keys.Refresh, d.c.Keys.Logout}
 }
 
+// checklistHelp lists the checklist's keys while it shows.
+func (d *Dashboard) checklistHelp() []key.Binding {
+	if !d.first.shown() {
+		return nil
+	}
+	k := d.c.Keys
+	return []key.Binding{k.StepInbox, k.StepToken, k.StepSend, k.StepApprove}
+}
+
 func (d *Dashboard) FullHelp() [][]key.Binding {
 	var b []key.Binding
 	for _, s := range d.sections {
 		b = append(b, s.Key(d.c))
+	}
+	if c := d.checklistHelp(); c != nil {
+		return [][]key.Binding{b, c, d.ShortHelp()}
 	}
 	return [][]key.Binding{b, d.ShortHelp()}
 }
@@ -89,12 +116,17 @@ func (d *Dashboard) refreshFor(types map[string]bool) tea.Cmd {
 	}
 	cmds = append(cmds, common.Start(d.c, &d.req, "recent", "Loading recent activity…",
 		loadActivity(d.c, client.AuditQuery{Page: client.Page{Limit: 20}}, names)))
+	if d.c.IsAdmin() && (types == nil || watchesAny(firstRunEvents, types)) {
+		cmds = append(cmds, common.Start(d.c, &d.req, "firstrun", "Checking the first steps…", loadFirstRun))
+	}
 	return tea.Batch(cmds...)
 }
 
 // watches reports whether one of the event types changes s's count.
-func watches(s section, types map[string]bool) bool {
-	for _, t := range s.Events {
+func watches(s section, types map[string]bool) bool { return watchesAny(s.Events, types) }
+
+func watchesAny(events []string, types map[string]bool) bool {
+	for _, t := range events {
 		if types[t] {
 			return true
 		}
@@ -113,6 +145,18 @@ func (d *Dashboard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			d.counts[n] = msg.Value
 			delete(d.errs, n)
 		}
+	case common.ResultMsg[firstRun]:
+		if _, ok := d.req.Done(msg.ID); ok {
+			f := msg.Value
+			d.first = &f
+		}
+	case common.CopiedMsg:
+		if msg.What == "first-run send" {
+			if msg.Err != nil {
+				return d, common.FlashError("Could not copy: " + msg.Err.Error() + ". The command: " + agentSendCommand(d.c.Client.Server(), d.first.Inbox.ID))
+			}
+			return d, common.Flash("Copied the agent's send (curl, token in $AGENT): run it, then approve with 4.")
+		}
 	case common.ResultMsg[activity]:
 		if _, ok := d.req.Done(msg.ID); ok {
 			d.recent, d.names, d.recentErr = msg.Value.Page.Data, msg.Value.Names, ""
@@ -128,6 +172,9 @@ func (d *Dashboard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case UserCreatedMsg, ChangedMsg:
 		return d, d.refresh()
 	case common.EventMsg:
+		if d.first.shown() && watchesAny(firstRunEvents, map[string]bool{msg.Event.Type: true}) {
+			return d, d.live.Add(d.c, msg.Event.Type)
+		}
 		for _, s := range d.sections {
 			if watches(s, map[string]bool{msg.Event.Type: true}) {
 				return d, d.live.Add(d.c, msg.Event.Type)
@@ -151,6 +198,11 @@ func (d *Dashboard) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Logout):
 		return func() tea.Msg { return common.SignOutMsg{} }
 	}
+	if d.first.shown() {
+		if cmd, ok := firstRunKey(d.c, d.first, msg); ok {
+			return cmd
+		}
+	}
 	for _, s := range d.sections {
 		if key.Matches(msg, s.Key(d.c)) {
 			return common.Push(s.Open(d.c))
@@ -168,6 +220,9 @@ func (d *Dashboard) View() string {
 	}
 	for _, s := range d.sections {
 		b.WriteString(d.sectionLine(s) + "\n")
+	}
+	for _, l := range d.checklist() {
+		b.WriteString(l + "\n")
 	}
 	b.WriteString("\n" + st.Title.Render("Recent activity") + "\n")
 	b.WriteString(d.recentView())

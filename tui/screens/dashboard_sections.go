@@ -65,6 +65,12 @@ func sections() []section {
 			Events: approvalEvents,
 		},
 		{
+			Name: "Captured", Key: func(c *common.Common) key.Binding { return c.Keys.Captured },
+			AdminOnly: true, Count: countCaptured,
+			Open:   func(c *common.Common) common.Component { return NewCaptured(c) },
+			Events: []string{models.EventMessageCaptured},
+		},
+		{
 			Name: "Caps", Key: func(c *common.Common) key.Binding { return c.Keys.Caps },
 			AdminOnly: true, Count: countCaps,
 			Open:   func(c *common.Common) common.Component { return NewCaps(c) },
@@ -162,6 +168,23 @@ func countApprovals(ctx context.Context, cl *client.Client) (count, error) {
 		return count{Detail: "held sends wait here for a reviewer"}, nil
 	}
 	return count{N: len(as), Detail: "waiting for a decision", Alert: true}, nil
+}
+
+// countCaptured counts the sandbox mail kept instead of sent (the newest
+// page: "200+" beyond).
+func countCaptured(ctx context.Context, cl *client.Client) (count, error) {
+	l, err := cl.Captured(ctx, client.CapturedQuery{Page: client.Page{Limit: capturedPage}})
+	if err != nil {
+		return count{}, err
+	}
+	if len(l.Data) == 0 {
+		return count{Detail: "sandbox mail to outside addresses, kept here"}, nil
+	}
+	detail := "sandbox mail kept here, never sent"
+	if l.NextCursor != "" {
+		detail = "more than " + detail
+	}
+	return count{N: len(l.Data), Detail: detail}, nil
 }
 
 // countCaps counts the fired storage alerts, with the inboxes over their

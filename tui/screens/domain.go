@@ -263,6 +263,10 @@ func (s *Domain) View() string {
 		about += " · checked " + localTime(*s.d.LastCheckedAt, stampLong)
 	}
 	b.WriteString(st.Muted.Render(about) + "\n")
+	if s.d.Sandbox {
+		b.WriteString("\n" + sandboxNote(st, s.d) + "\n")
+		return b.String()
+	}
 	switch {
 	case s.zonePath != "" && s.zoneErr == nil:
 		b.WriteString(st.Muted.Render("Zone file: ") + st.Value.Render(s.zonePath) + "\n")

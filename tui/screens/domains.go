@@ -13,6 +13,7 @@ import (
 	"gent/tui/common"
 	"gent/tui/components/confirm"
 	"gent/tui/components/table"
+	"gent/tui/styles"
 )
 
 // Domains lists the organization's domains with their status.
@@ -119,7 +120,14 @@ func (s *Domains) show(ds []models.Domain) {
 		if d.LastCheckedAt != nil {
 			checked = localTime(*d.LastCheckedAt, dateShort)
 		}
-		return d.ID, []string{d.Name, useName(d.DomainUse), d.DMARCPolicy, domainStatus(s.c.Styles, d.Status), checked}
+		status := domainStatus(s.c.Styles, d.Status)
+		if d.Sandbox {
+			checked = s.c.Styles.Sandbox.Render("no DNS needed")
+			if d.Disabled {
+				status = s.c.Styles.Warning.Render(styles.Warn + " disabled")
+			}
+		}
+		return d.ID, []string{d.Name, useName(d.DomainUse), d.DMARCPolicy, status, checked}
 	})
 }
 
@@ -152,4 +160,19 @@ func (s *Domains) summary() string {
 		}
 	}
 	return st.Title.Render(plural(len(s.domains), "domain")) + st.Muted.Render(" · "+strings.Join(parts, " · "))
+}
+
+// sandboxNote explains the sandbox domain on its detail screen.
+func sandboxNote(st styles.Styles, d models.Domain) string {
+	lines := []string{
+		st.Sandbox.Render("Your sandbox: verified without DNS, nothing to publish."),
+		"Inboxes, tokens and approvals work here as on a real domain, but nothing",
+		"leaves: mail to addresses outside the organization is kept in Captured",
+		"(C on the dashboard), signed as it would have been sent. Mail for its",
+		"inboxes arrives over the local SMTP listener.",
+	}
+	if d.Disabled {
+		lines = append(lines, "", st.Warning.Render(styles.Warn+" Disabled: its inboxes refuse sends (PATCH /v1/domains/"+d.ID+` {"disabled": false}).`))
+	}
+	return strings.Join(lines, "\n")
 }

@@ -71,16 +71,22 @@ func tokenStatus(st styles.Styles, status string) string {
 
 // useName is a domain use in a word.
 func useName(use string) string {
-	if use == models.DomainUseDedicated {
+	switch use {
+	case models.DomainUseDedicated:
 		return "dedicated"
+	case models.DomainUseSandbox:
+		return "sandbox"
 	}
 	return "existing"
 }
 
 // useLong is a domain use in words.
 func useLong(use string) string {
-	if use == models.DomainUseDedicated {
+	switch use {
+	case models.DomainUseDedicated:
 		return "dedicated subdomain"
+	case models.DomainUseSandbox:
+		return "sandbox domain"
 	}
 	return "existing domain"
 }

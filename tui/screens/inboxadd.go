@@ -20,11 +20,20 @@ type InboxAdd struct {
 	formScreen
 	none bool // the organization has no verified domain
 	err  string
+	// sandbox preselects the sandbox domain (the first-run checklist).
+	sandbox bool
 }
 
 // NewInboxAdd builds the form; it first loads the verified domains.
 func NewInboxAdd(c *common.Common) *InboxAdd {
 	return &InboxAdd{formScreen: formScreen{c: c, call: "create", cancel: true, w: 80}}
+}
+
+// NewSandboxInboxAdd builds the form with the sandbox domain chosen.
+func NewSandboxInboxAdd(c *common.Common) *InboxAdd {
+	s := NewInboxAdd(c)
+	s.sandbox = true
+	return s
 }
 
 func (s *InboxAdd) Title() string { return "New inbox" }
@@ -63,10 +72,19 @@ func (s *InboxAdd) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // setDomains builds the form with the verified domains to pick from.
 func (s *InboxAdd) setDomains(ds []models.Domain) tea.Cmd {
 	var choices []form.Choice
+	chosen := 0
 	for _, d := range ds {
-		if d.Status == models.DomainVerified {
-			choices = append(choices, form.Choice{Value: d.Name, Label: d.Name})
+		if d.Status != models.DomainVerified || d.Disabled {
+			continue
 		}
+		label := d.Name
+		if d.Sandbox {
+			label += " (sandbox: nothing leaves)"
+			if s.sandbox {
+				chosen = len(choices)
+			}
+		}
+		choices = append(choices, form.Choice{Value: d.Name, Label: label})
 	}
 	if len(choices) == 0 {
 		s.none = true
@@ -76,7 +94,7 @@ func (s *InboxAdd) setDomains(ds []models.Domain) tea.Cmd {
 	// address appear under it.
 	s.form = form.New(s.c,
 		form.Text("address", "Local part").WithLimit(64).WithHint("the part before the @, e.g. support"),
-		form.Select("domain", "Domain", choices, 0).WithHint("only verified domains are offered"),
+		form.Select("domain", "Domain", choices, chosen).WithHint("only verified domains are offered"),
 		form.Text("display_name", "Display name").WithLimit(200).WithHint("optional: the sender's name recipients see"),
 	)
 	s.form.SetWidth(s.w)

@@ -102,7 +102,12 @@ func (s *Inboxes) show(ins []models.Inbox) {
 	s.inboxes = ins
 	s.setRows(s.table, len(ins), func(i int) (string, []string) {
 		in := ins[i]
-		return in.ID, []string{in.Address, in.DisplayName, fmt.Sprintf("%8d", in.MessageCount), fmt.Sprintf("%10s", humanBytes(in.UsedBytes))}
+		name := in.DisplayName
+		if in.Sandbox {
+			// Nothing this inbox sends outside the organization leaves.
+			name = strings.TrimSpace("(sandbox) " + name)
+		}
+		return in.ID, []string{in.Address, name, fmt.Sprintf("%8d", in.MessageCount), fmt.Sprintf("%10s", humanBytes(in.UsedBytes))}
 	})
 }
 

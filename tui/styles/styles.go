@@ -18,6 +18,7 @@ const (
 	Fail    = "✗"
 	Warn    = "!"
 	Pending = "…"
+	Todo    = "·" // a checklist step not done yet
 
 	Checked   = "[x]" // a checked scope
 	Unchecked = "[ ]"
@@ -49,6 +50,8 @@ type Styles struct {
 	Error   lipgloss.Style
 	Success lipgloss.Style
 	Warning lipgloss.Style
+	// Sandbox marks the sandbox domain, its inboxes and captured mail.
+	Sandbox lipgloss.Style
 
 	TableHeader lipgloss.Style
 	Selected    lipgloss.Style
@@ -98,6 +101,7 @@ func DefaultStyles() Styles {
 		Error:       lipgloss.NewStyle().Foreground(red),
 		Success:     lipgloss.NewStyle().Foreground(green),
 		Warning:     lipgloss.NewStyle().Foreground(yellow),
+		Sandbox:     lipgloss.NewStyle().Foreground(accent).Italic(true),
 		TableHeader: lipgloss.NewStyle().Bold(true).Foreground(muted),
 		Selected:    lipgloss.NewStyle().Bold(true).Foreground(accent),
 		Box:         lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(muted).Padding(0, 1),
