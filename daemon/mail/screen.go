@@ -210,4 +210,3 @@ func (s *Service) DeleteQuarantined(ctx context.Context, orgID, id string) error
 		return tx.Exec(`DELETE FROM threads WHERE id = ? AND message_count <= 0`+threadEmpty, r.ThreadID).Error
 	})
 }
-
