@@ -378,6 +378,18 @@ func (w *htmlWalk) walk(n *html.Node, hidden bool, why string, depth int) {
 		}
 		return
 	case html.ElementNode:
+		if n.DataAtom == 0 {
+			// An element HTML does not know (<tool_call>, <system>,
+			// <invoke>): the parser made markup of what an agent reading
+			// the HTML sees as text, so it is scanned as text.
+			dst := &w.visible
+			if hidden || w.v.Hidden(n) {
+				dst = &w.hidden
+			}
+			if dst.Len() < maxCollect && len(n.Data) < 64 {
+				dst.WriteString(" <" + n.Data + "> ")
+			}
+		}
 		switch n.DataAtom {
 		case atom.Script, atom.Style, atom.Head, atom.Title, atom.Noscript:
 			return
