@@ -232,3 +232,28 @@ func FuzzScreen(f *testing.F) {
 		_ = Strip(text)
 	})
 }
+
+func TestVerdictThresholds(t *testing.T) {
+	failed := Screen(Input{Text: "hello", Auth: &models.AuthResults{SPF: "fail", DKIM: "fail", DMARC: "none"}})
+	if failed.Score != wAuthFailed || failed.Verdict != models.VerdictSuspicious {
+		t.Fatalf("auth failure alone: %+v", failed)
+	}
+	cases := []struct {
+		s           models.Screening
+		at          int
+		hide        bool
+		wantQuarant bool
+		wantVerdict string
+	}{
+		{failed, 70, false, false, models.VerdictSuspicious},
+		{failed, 70, true, true, models.VerdictQuarantined},
+		{failed, 30, false, true, models.VerdictQuarantined},
+		{models.Screening{Score: 100}, 101, false, false, models.VerdictSuspicious},
+		{models.Screening{Score: 0}, 1, true, false, models.VerdictClean},
+	}
+	for i, c := range cases {
+		if got := Verdict(c.s, c.at, c.hide); got != c.wantVerdict {
+			t.Errorf("case %d: %s, want %s", i, got, c.wantVerdict)
+		}
+	}
+}

@@ -122,11 +122,24 @@ func TestHostileMessageQuarantined(t *testing.T) {
 func TestQuarantineDeleteAndThreshold(t *testing.T) {
 	h := newHarness(t)
 	reviewer := h.env.User(h.org, models.RoleReviewer)
+	// message.quarantined reaches the org's webhook, never one bound to the inbox.
+	var orgHook, inboxHook models.WebhookCreated
+	h.env.MustStatus(201, "POST", "/v1/webhooks", h.org.Owner, models.CreateWebhookRequest{
+		URL: "https://127.0.0.1:9/org", EventTypes: []string{models.EventMessageQuarantined}}).JSON(t, &orgHook)
+	h.env.MustStatus(201, "POST", "/v1/webhooks", h.org.Owner, models.CreateWebhookRequest{
+		URL: "https://127.0.0.1:9/inbox", EventTypes: []string{models.EventMessageQuarantined, models.EventMessageReceived},
+		InboxID: &h.inbox.ID}).JSON(t, &inboxHook)
 	if err := h.send("mallory@example.org", []string{"agent@mail.example.com"}, hostileMessage); err != nil {
 		t.Fatalf("send: %v", err)
 	}
 	var id string
 	h.env.Store.DB.Raw(`SELECT id FROM messages`).Scan(&id)
+	if n := h.count(`SELECT count(*) FROM webhook_deliveries WHERE webhook_id = ?`, orgHook.ID); n != 1 {
+		t.Fatalf("org webhook got %d deliveries", n)
+	}
+	if n := h.count(`SELECT count(*) FROM webhook_deliveries WHERE webhook_id = ?`, inboxHook.ID); n != 0 {
+		t.Fatalf("inbox webhook got %d deliveries", n)
+	}
 	h.env.MustStatus(204, "POST", "/v1/quarantine/"+id+"/delete", reviewer, nil)
 	h.env.MustStatus(404, "POST", "/v1/quarantine/"+id+"/delete", reviewer, nil)
 	var in models.Inbox
