@@ -242,14 +242,13 @@ func TestVerdictThresholds(t *testing.T) {
 		s           models.Screening
 		at          int
 		hide        bool
-		wantQuarant bool
 		wantVerdict string
 	}{
-		{failed, 70, false, false, models.VerdictSuspicious},
-		{failed, 70, true, true, models.VerdictQuarantined},
-		{failed, 30, false, true, models.VerdictQuarantined},
-		{models.Screening{Score: 100}, 101, false, false, models.VerdictSuspicious},
-		{models.Screening{Score: 0}, 1, true, false, models.VerdictClean},
+		{failed, 70, false, models.VerdictSuspicious},
+		{failed, 70, true, models.VerdictQuarantined},
+		{failed, 30, false, models.VerdictQuarantined},
+		{models.Screening{Score: 100}, 101, false, models.VerdictSuspicious},
+		{models.Screening{Score: 0}, 1, true, models.VerdictClean},
 	}
 	for i, c := range cases {
 		if got := Verdict(c.s, c.at, c.hide); got != c.wantVerdict {
