@@ -7,6 +7,8 @@
 ALTER TABLE messages
     ADD COLUMN screening jsonb,
     ADD COLUMN quarantined boolean NOT NULL DEFAULT false;
+-- Small and read with every listed message: kept in the row (00013).
+ALTER TABLE messages ALTER COLUMN screening SET STORAGE MAIN;
 CREATE INDEX messages_quarantine_idx ON messages (org_id, id DESC) WHERE quarantined;
 
 -- Per-inbox screening settings until the inbox policy object carries
