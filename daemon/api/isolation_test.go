@@ -80,6 +80,10 @@ var routeAccess = map[string]string{
 	"DELETE /v1/inboxes/:inbox_id/drafts/:id":                    inboxClass(models.ScopeEmailWrite),
 	"POST /v1/inboxes/:inbox_id/drafts/:id/send":                 inboxClass(models.ScopeEmailSend),
 	"DELETE /v1/inboxes/:inbox_id/suppressions/:address":         admins,
+	"GET /v1/quarantine":                                         reviewers,
+	"GET /v1/quarantine/:id":                                     reviewers,
+	"POST /v1/quarantine/:id/release":                            reviewers,
+	"POST /v1/quarantine/:id/delete":                             reviewers,
 	"GET /v1/approvals":                                          reviewers,
 	"GET /v1/approvals/:id":                                      reviewers,
 	"POST /v1/approvals/:id/approve":                             reviewers,
@@ -181,6 +185,14 @@ func newFixture(t *testing.T) *fixture {
 		n++
 		lastMsg = env.Deliver(f.inbox, fmt.Sprintf(fixtureMessage, n)).ID
 		return lastMsg
+	}
+	f.params["quarantine:id"] = func() string {
+		n++
+		id := env.Deliver(f.inbox, fmt.Sprintf(fixtureMessage, n)).ID
+		if err := env.Store.DB.Exec(`UPDATE messages SET quarantined = true WHERE id = ?`, id).Error; err != nil {
+			env.T.Fatalf("fixture quarantined message: %v", err)
+		}
+		return id
 	}
 	f.params["attachments:att_id"] = func() string {
 		var id string
