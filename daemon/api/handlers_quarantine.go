@@ -2,10 +2,12 @@ package api
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"gent/models"
 )
 
 func (a *API) listQuarantine(c *fiber.Ctx) error {
-	cursor, limit, err := page(c)
+	cursor, limit, err := page(c, idCursor(models.PrefixMessage))
 	if err != nil {
 		return err
 	}
