@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/textproto"
 	"strings"
+	"time"
 
 	"gent/daemon/mail"
 	"gent/daemon/policy"
@@ -38,6 +39,18 @@ func (s *Service) policyInput(ctx context.Context, in SendInput, d mail.Draft, c
 				return pin, err
 			}
 			pin.LoopSignal = LoopSignal(raw)
+			if pin.LoopSignal == "" {
+				// A null return path (MAIL FROM:<>), for mail that came
+				// over SMTP (it has an envelope recipient).
+				var null bool
+				if err := s.db.DB.WithContext(ctx).Raw(`SELECT mail_from = '' AND rcpt_to <> '' FROM messages WHERE id = ? AND org_id = ?`,
+					orig.ID, in.OrgID).Scan(&null).Error; err != nil {
+					return pin, fmt.Errorf("load original: %w", err)
+				}
+				if null {
+					pin.LoopSignal = "null return path"
+				}
+			}
 		}
 	}
 	return pin, nil
@@ -131,4 +144,27 @@ func (s *Service) SimulateDraft(ctx context.Context, in SendInput, id string) (*
 	}
 	in.Mode, in.Original, in.Send, in.Reply = row.Mode, row.Original, r, replyOf(r)
 	return s.Simulate(ctx, in)
+}
+
+// PausedRecheck is how long a delivery held back by sending_paused waits
+// before it looks again.
+var PausedRecheck = 10 * time.Second
+
+// pausedWait holds back a delivery not yet attempted while sending is
+// paused for its inbox or organization: it returns how long to snooze (0:
+// go on). Deliveries already under way (retries) finish.
+func (s *Service) pausedWait(ctx context.Context, o *sendRow, rcpts []rcptRow) (time.Duration, error) {
+	if s.policy == nil {
+		return 0, nil
+	}
+	for _, r := range rcpts {
+		if r.Attempts > 0 {
+			return 0, nil
+		}
+	}
+	paused, err := s.policy.Paused(ctx, o.OrgID, o.InboxID)
+	if err != nil || !paused {
+		return 0, err
+	}
+	return PausedRecheck, nil
 }

@@ -266,3 +266,16 @@ func matchesAny(addr string, list []string) bool {
 	}
 	return false
 }
+
+// Paused reports whether sending is paused for the inbox or its
+// organization.
+func (s *Service) Paused(ctx context.Context, orgID, inboxID string) (bool, error) {
+	var paused bool
+	err := s.db.DB.WithContext(ctx).Raw(`SELECT coalesce((SELECT sending_paused FROM org_policies WHERE org_id = ?), false)
+		OR coalesce((SELECT (policy->>'sending_paused')::boolean FROM inbox_policies WHERE inbox_id = ?), false)`,
+		orgID, inboxID).Scan(&paused).Error
+	if err != nil {
+		return false, fmt.Errorf("check sending pause: %w", err)
+	}
+	return paused, nil
+}
