@@ -363,6 +363,11 @@ func (s *Service) applyEdits(ctx context.Context, tx *gorm.DB, r *row, e *models
 	if len(sup) > 0 {
 		return nil, nil, models.Invalid("edits.to", "%s is on this inbox's suppression list", strings.Join(sup, ", "))
 	}
+	if e.To != nil || e.Cc != nil || e.Bcc != nil {
+		if err := s.delivery.CheckEditedRecipients(ctx, r.OrgID, r.InboxID, c.Recipients); err != nil {
+			return nil, nil, err
+		}
+	}
 	p, err := mail.ParseComposed(c.Raw, s.mail.Limits())
 	if err != nil {
 		return nil, nil, prefixEdited(err, e)

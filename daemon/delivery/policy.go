@@ -168,3 +168,18 @@ func (s *Service) pausedWait(ctx context.Context, o *sendRow, rcpts []rcptRow) (
 	}
 	return PausedRecheck, nil
 }
+
+// CheckEditedRecipients re-checks a held send's recipients after a
+// reviewer edited them (approvals): block lists and a refusing allow list.
+func (s *Service) CheckEditedRecipients(ctx context.Context, orgID, inboxID string, rcpts []mail.Envelope) error {
+	if s.policy == nil {
+		return nil
+	}
+	idx := map[string]int{}
+	in := make([]policy.Recipient, len(rcpts))
+	for i, r := range rcpts {
+		in[i] = policy.Recipient{Address: r.Address, Field: fmt.Sprintf("edits.%s[%d]", r.Kind, idx[r.Kind])}
+		idx[r.Kind]++
+	}
+	return s.policy.CheckRecipients(ctx, orgID, inboxID, in)
+}

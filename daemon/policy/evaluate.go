@@ -81,7 +81,7 @@ func (s *Service) Evaluate(ctx context.Context, in Input) (Decision, error) {
 		return d, models.Errorf(models.CodeLoopGuard, "the thread has %d References (more than %d): a mail loop is likely", len(in.Draft.References), maxReferences)
 	}
 	if in.TokenHeld {
-		d.hold(models.HoldTokenRequiresApproval, "the token's requires_approval holds email:send")
+		d.hold(models.HoldTokenRequiresApproval, "the token requires approval for email:send")
 	}
 	if len(p.Recipients.Allow) > 0 {
 		var outside []string
@@ -295,4 +295,30 @@ func Secrets(d mail.Draft) []string {
 		}
 	}
 	return kinds
+}
+
+// CheckRecipients applies the parts of the policy that a reviewer's edit
+// of the recipients can break: the block lists and an allow list that
+// refuses (a reviewer approving is the hold, so holds do not apply).
+func (s *Service) CheckRecipients(ctx context.Context, orgID, inboxID string, rcpts []Recipient) error {
+	db := s.db.DB.WithContext(ctx)
+	p, err := s.get(ctx, db, orgID, inboxID)
+	if err != nil {
+		return err
+	}
+	org, err := s.getOrg(db, orgID)
+	if err != nil {
+		return err
+	}
+	for _, r := range rcpts {
+		if matchesAny(r.Address, p.Recipients.Block) || matchesAny(r.Address, org.Block) {
+			return &models.Error{Code: models.CodeRecipientBlocked, Field: r.Field,
+				Message: fmt.Sprintf("%s (%s) is on a block list of this inbox or organization", r.Field, r.Address)}
+		}
+		if len(p.Recipients.Allow) > 0 && p.Recipients.OutsideAllow == "refuse" && !matchesAny(r.Address, p.Recipients.Allow) {
+			return &models.Error{Code: models.CodeRecipientBlocked, Field: r.Field,
+				Message: fmt.Sprintf("%s (%s) is not on this inbox's allow list", r.Field, r.Address)}
+		}
+	}
+	return nil
 }

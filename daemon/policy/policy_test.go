@@ -490,3 +490,21 @@ func sendSMTP(addr, from, raw string) error {
 	}
 	return c.SendMail(from, []string{"agent@mail.example.com"}, strings.NewReader(raw))
 }
+
+// TestEditRechecksRecipients: a reviewer's edit cannot send to a blocked
+// address.
+func TestEditRechecksRecipients(t *testing.T) {
+	h := newHarness(t)
+	h.setPolicy(`{"first_contact": "hold", "recipients": {"block": ["bad@example.net"]}}`)
+	var sr models.SendResponse
+	h.env.MustStatus(202, "POST", h.base+"/messages/send", h.agent, models.SendRequest{To: []string{"new@example.net"}, Subject: "s", Text: "t"}).JSON(t, &sr)
+	to := models.AddressList{"ok@example.net", "bad@example.net"}
+	r := h.env.Do("POST", "/v1/approvals/"+sr.ApprovalID+"/approve", h.reviewer, models.ApproveRequest{Edits: &models.ApprovalEdits{To: &to}})
+	var e models.ErrorBody
+	r.JSON(t, &e)
+	if r.Status != 422 || e.Error.Code != "recipient_blocked" || e.Error.Field != "edits.to[1]" {
+		t.Fatalf("edit to a blocked address: %d %s", r.Status, r.Body)
+	}
+	to = models.AddressList{"ok@example.net"}
+	h.env.MustStatus(200, "POST", "/v1/approvals/"+sr.ApprovalID+"/approve", h.reviewer, models.ApproveRequest{Edits: &models.ApprovalEdits{To: &to}})
+}
