@@ -1,8 +1,11 @@
 package policy_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,8 +18,11 @@ import (
 	"gent/daemon/config"
 	"gent/daemon/delivery"
 	"gent/daemon/dnstest"
+	"gent/daemon/mail"
+	"gent/daemon/server"
 	"gent/daemon/server/servertest"
 	"gent/daemon/smtpsink"
+	"gent/daemon/store"
 	"gent/daemon/store/storetest"
 	"gent/models"
 )
@@ -281,10 +287,37 @@ func TestSendOutcomes(t *testing.T) {
 }
 
 // TestBudgetExactUnderConcurrency: 50 concurrent sends against a budget of
-// 10 recipients an hour accept exactly 10.
+// 10 recipients an hour accept exactly 10, spread over two daemons on one
+// database, each committing sends in groups.
 func TestBudgetExactUnderConcurrency(t *testing.T) {
-	h := newHarness(t)
-	h.setPolicy(`{"budget": {"per_hour": 10}}`)
+	url := storetest.NewURL(t)
+	dns := dnstest.New(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := servertest.Config(t) // one data_dir: both replicas share the master key
+	cfg.DNS.Resolver, cfg.DNS.Timeout = dns.Addr, config.Duration(time.Second)
+	cfg.Outbound.RatePerMinute = 1000
+	mk := func() *servertest.Env {
+		st, err := store.Connect(context.Background(), url, 10, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(st.Pool.Close)
+		d, err := server.New(cfg, st, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Mail.StartCommitter(mail.CommitOptions{})
+		t.Cleanup(d.Mail.StopCommitter)
+		return &servertest.Env{T: t, Daemon: d}
+	}
+	a, b := mk(), mk()
+	org := a.Setup()
+	a.PublishedDomain(org, "mail.example.com", dns)
+	in := a.Inbox(org, "agent@mail.example.com")
+	tok := a.Token(org, in.ID, servertest.AllScopes()).Secret
+	base := "/v1/inboxes/" + in.ID
+	a.MustStatus(200, "PUT", base+"/policy", org.Owner, `{"budget": {"per_hour": 10}}`)
+
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	codes := map[int]int{}
@@ -292,7 +325,11 @@ func TestBudgetExactUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			r := h.send(fmt.Sprintf("r%d@example.net", i))
+			env := a
+			if i%2 == 1 {
+				env = b
+			}
+			r := env.Do("POST", base+"/messages/send", tok, models.SendRequest{To: []string{fmt.Sprintf("r%d@example.net", i)}, Subject: "s", Text: "t"})
 			mu.Lock()
 			codes[r.Status]++
 			mu.Unlock()
@@ -302,12 +339,14 @@ func TestBudgetExactUnderConcurrency(t *testing.T) {
 	if codes[202] != 10 || codes[429] != 40 {
 		t.Fatalf("outcomes %v", codes)
 	}
-	if n := h.count(`SELECT coalesce(sum(recipient_count), 0) FROM outbound_messages WHERE inbox_id = ?`, h.inbox.ID); n != 10 {
+	var n int64
+	a.Store.DB.Raw(`SELECT coalesce(sum(recipient_count), 0) FROM outbound_messages WHERE inbox_id = ?`, in.ID).Scan(&n)
+	if n != 10 {
 		t.Fatalf("%d recipients accepted", n)
 	}
 	// A dry run reads the budget and consumes none of it.
 	var dry models.DryRunResult
-	h.env.MustStatus(200, "POST", h.base+"/messages/send?dry_run=true", h.agent, models.SendRequest{To: []string{"x@example.net"}, Subject: "s", Text: "t"}).JSON(t, &dry)
+	b.MustStatus(200, "POST", base+"/messages/send?dry_run=true", tok, models.SendRequest{To: []string{"x@example.net"}, Subject: "s", Text: "t"}).JSON(t, &dry)
 	if dry.Decision != "refuse" || dry.Error == nil || dry.Error.Code != "send_budget_exceeded" {
 		t.Fatalf("dry run %+v", dry)
 	}
