@@ -21,6 +21,7 @@ import (
 	"gent/daemon/domains"
 	"gent/daemon/events"
 	"gent/daemon/mail"
+	"gent/daemon/policy"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -40,6 +41,7 @@ type Deps struct {
 	Delivery  *delivery.Service
 	Approvals *approvals.Service
 	Caps      *caps.Service
+	Policy    *policy.Service
 }
 
 type API struct {

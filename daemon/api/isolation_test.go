@@ -48,6 +48,11 @@ var routeAccess = map[string]string{
 	"PATCH /v1/inboxes/:id":  admins,
 	"DELETE /v1/inboxes/:id": admins,
 
+	"GET /v1/inboxes/:id/policy": reviewers,
+	"PUT /v1/inboxes/:id/policy": admins,
+	"GET /v1/policy":             reviewers,
+	"PUT /v1/policy":             admins,
+
 	"GET /v1/scopes":             anyUser,
 	"POST /v1/tokens":            admins,
 	"GET /v1/tokens":             admins,
@@ -72,6 +77,7 @@ var routeAccess = map[string]string{
 	"POST /v1/inboxes/:inbox_id/messages/:id/reply-all":          inboxClass(models.ScopeEmailSend),
 	"POST /v1/inboxes/:inbox_id/messages/:id/forward":            inboxClass(models.ScopeEmailSend),
 	"GET /v1/inboxes/:inbox_id/messages/:id/delivery":            inboxClass(models.ScopeEmailRead),
+	"GET /v1/inboxes/:inbox_id/messages/:id/lifecycle":           inboxClass(models.ScopeEmailRead),
 	"GET /v1/inboxes/:inbox_id/suppressions":                     inboxClass(models.ScopeEmailRead),
 	"GET /v1/inboxes/:inbox_id/drafts":                           inboxClass(models.ScopeEmailRead),
 	"POST /v1/inboxes/:inbox_id/drafts":                          inboxClass(models.ScopeEmailWrite),

@@ -48,7 +48,10 @@ func (a *API) wrap(r Route) fiber.Handler {
 			return &models.Error{Code: models.CodeRateLimited, Message: "too many requests for this credential", RetryAfter: wait}
 		}
 		var herr error
-		if r.Method == fiber.MethodPost && c.Get("Idempotency-Key") != "" {
+		// A dry run (?dry_run=true on the send routes) changes nothing:
+		// no idempotency record, no audit entry.
+		dry := isDryRun(c)
+		if r.Method == fiber.MethodPost && c.Get("Idempotency-Key") != "" && !dry {
 			herr = a.idempotent(c, p, r.Handler)
 		} else {
 			herr = r.Handler(c)
@@ -56,7 +59,7 @@ func (a *API) wrap(r Route) fiber.Handler {
 		if _, written := herr.(errWritten); herr != nil && !written {
 			writeError(c, a.Log, herr)
 		}
-		if mutates && !r.Policy.SelfAudited {
+		if mutates && !r.Policy.SelfAudited && !dry {
 			a.auditRequest(c, r, herr)
 		}
 		return nil

@@ -41,6 +41,10 @@ func (a *API) Routes() []Route {
 		{"GET", "/v1/inboxes/:id", "inboxes.get", admins(), a.getInbox},
 		{"PATCH", "/v1/inboxes/:id", "inboxes.update", admins(), a.updateInbox},
 		{"DELETE", "/v1/inboxes/:id", "inboxes.delete", admins(), a.deleteInbox},
+		{"GET", "/v1/inboxes/:id/policy", "policy.inbox.get", reviewers(), a.getInboxPolicy},
+		{"PUT", "/v1/inboxes/:id/policy", "policy.inbox.set", admins(), a.putInboxPolicy},
+		{"GET", "/v1/policy", "policy.org.get", reviewers(), a.getOrgPolicy},
+		{"PUT", "/v1/policy", "policy.org.set", admins(), a.putOrgPolicy},
 
 		{"GET", "/v1/scopes", "scopes.list", anyUser(), a.listScopes},
 		{"POST", "/v1/tokens", "tokens.create", admins(), a.createToken},
@@ -65,6 +69,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/v1/inboxes/:inbox_id/messages/:id/reply", "messages.reply", inbox(models.ScopeEmailSend), a.send(delivery.ModeReply)},
 		{"POST", "/v1/inboxes/:inbox_id/messages/:id/reply-all", "messages.reply_all", inbox(models.ScopeEmailSend), a.send(delivery.ModeReplyAll)},
 		{"POST", "/v1/inboxes/:inbox_id/messages/:id/forward", "messages.forward", inbox(models.ScopeEmailSend), a.send(delivery.ModeForward)},
+		{"GET", "/v1/inboxes/:inbox_id/messages/:id/lifecycle", "messages.lifecycle", inbox(models.ScopeEmailRead), a.messageLifecycle},
 		{"GET", "/v1/inboxes/:inbox_id/messages/:id/delivery", "messages.delivery", inbox(models.ScopeEmailRead), a.getSendStatus},
 		{"GET", "/v1/inboxes/:inbox_id/drafts", "drafts.list", inbox(models.ScopeEmailRead), inboxList(a.inboxScope, idCursor(models.PrefixMessage), a.Delivery.ListDrafts)},
 		{"POST", "/v1/inboxes/:inbox_id/drafts", "drafts.create", inbox(models.ScopeEmailWrite), inboxCreate(a.inboxScope, a.Delivery.CreateDraft)},
