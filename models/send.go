@@ -94,6 +94,20 @@ type SendResponse struct {
 	ThreadID   string `json:"thread_id,omitempty"`
 	Status     string `json:"status"`
 	ApprovalID string `json:"approval_id,omitempty"`
+	// HoldReasons say why a pending_approval send is held (empty when it
+	// is queued).
+	HoldReasons []HoldReason `json:"hold_reasons"`
+}
+
+// Hold reason codes.
+const (
+	HoldTokenRequiresApproval = "token_requires_approval"
+)
+
+// HoldReason is one reason a send waits for a reviewer.
+type HoldReason struct {
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
 }
 
 // SentMessage is an outbound message with its delivery and approval state.

@@ -61,6 +61,9 @@ type SendInput struct {
 	// DraftID is the draft this send replaces (deleted in the same
 	// transaction).
 	DraftID string
+	// DryRun validates the send exactly as a send and answers what would
+	// happen, storing, queuing and emitting nothing.
+	DryRun bool
 }
 
 type inboxRow struct {
@@ -110,13 +113,17 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 		return nil, models.Invalid("to", "%s is on this inbox's suppression list (an earlier hard bounce); remove it with DELETE /v1/inboxes/%s/suppressions/%s to send again",
 			strings.Join(sup, ", "), in.InboxID, sup[0])
 	}
+	reasons := in.holdReasons()
 	status := StatusQueued
-	if in.Held {
+	if len(reasons) > 0 {
 		status = StatusPendingApproval
 	}
 	p, err := mail.ParseComposed(c.Raw, s.mail.Limits())
 	if err != nil {
 		return nil, err
+	}
+	if in.DryRun {
+		return &models.SendResponse{Status: status, HoldReasons: reasons}, nil
 	}
 	for _, r := range c.Recipients {
 		if r.Kind == "bcc" {
@@ -124,7 +131,7 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 		}
 	}
 	labels := append([]string{"sent"}, in.labels()...)
-	out := &models.SendResponse{Status: status}
+	out := &models.SendResponse{Status: status, HoldReasons: reasons}
 	// record stores the sent copy and records (or holds) the send inside
 	// one transaction; run adds the request's idempotent answer.
 	record := func(tx *gorm.DB, store func(mail.StoreInput) (*mail.Stored, error)) error {
@@ -135,11 +142,11 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 		}
 		out.ID, out.ThreadID = st.ID, st.ThreadID
 		o := Outbound{ID: st.ID, OrgID: in.OrgID, InboxID: in.InboxID, DomainID: ib.DomainID, MessageIDHeader: c.MessageID,
-			EnvelopeFrom: ib.Address, Raw: c.Raw, Recipients: rcpts, Held: in.Held}
+			EnvelopeFrom: ib.Address, Raw: c.Raw, Recipients: rcpts, Held: status == StatusPendingApproval}
 		if err := s.Create(ctx, tx, o); err != nil {
 			return err
 		}
-		if in.Held {
+		if status == StatusPendingApproval {
 			id, err := s.holder.Hold(ctx, tx, HoldRequest{OrgID: in.OrgID, InboxID: in.InboxID, MessageID: st.ID,
 				TokenID: in.TokenID, TokenLabel: in.TokenLabel, Digest: Digest(o.EnvelopeFrom, rcpts, c.Raw), Draft: d})
 			if err != nil {
