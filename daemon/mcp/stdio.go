@@ -49,6 +49,16 @@ func ServeStdio(ctx context.Context, serverURL, token, version string, in io.Rea
 	if n == 0 {
 		return fmt.Errorf("%s lists no tools for this token", endpoint)
 	}
+	// Every call goes to the daemon, listed or not, so that a tool
+	// outside the token's scopes is refused there, naming the scope.
+	srv.AddReceivingMiddleware(func(next sdk.MethodHandler) sdk.MethodHandler {
+		return func(ctx context.Context, method string, req sdk.Request) (sdk.Result, error) {
+			if ctr, ok := req.(*sdk.CallToolRequest); ok && method == "tools/call" {
+				return forward(cs, ctr.Params.Name)(ctx, ctr)
+			}
+			return next(ctx, method, req)
+		}
+	})
 	return srv.Run(ctx, &sdk.IOTransport{Reader: in, Writer: out})
 }
 
