@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"gent/daemon/auth"
 	"gent/daemon/mcp"
 	"gent/models"
 )
@@ -403,5 +405,25 @@ func TestConcurrentCalls(t *testing.T) {
 	h.env.Store.DB.Raw(`SELECT count(*) FROM messages WHERE inbox_id = ? AND direction = 'outbound'`, h.inbox.ID).Scan(&n)
 	if n != 5 {
 		t.Fatalf("%d sends stored, want 5", n)
+	}
+}
+
+// A panic in a tool (here: a server built without its services) is an
+// internal-error tool result; the daemon goes on serving.
+func TestPanicIsToolError(t *testing.T) {
+	s := mcp.New(mcp.Deps{})
+	p := &auth.Principal{Kind: auth.KindToken, TokenID: "tok_x", Scopes: []string{models.ScopeEmailRead}}
+	srv := httptest.NewServer(s.Handler(mcp.Request{Principal: p}))
+	defer srv.Close()
+	client := sdk.NewClient(&sdk.Implementation{Name: "gent-test", Version: "1"}, nil)
+	cs, err := client.Connect(context.Background(), &sdk.StreamableClientTransport{Endpoint: srv.URL, HTTPClient: mcp.HTTPClient("gent_x"), DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	for range 2 {
+		if er := refused(t, cs, "whoami", nil); er.Error.Code != models.CodeInternal || !er.Retryable {
+			t.Fatalf("panic: %+v", er)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package mcp
 
 import (
 	"context"
+	"runtime/debug"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -95,7 +96,15 @@ func tool[In any](name, scope string, ann *sdk.ToolAnnotations, action string,
 		t.Annotations = &a
 	}
 	t.add = func(s *Server, st *sdk.Tool) {
-		sdk.AddTool(s.sdk, st, func(ctx context.Context, req *sdk.CallToolRequest, in In) (*sdk.CallToolResult, any, error) {
+		sdk.AddTool(s.sdk, st, func(ctx context.Context, req *sdk.CallToolRequest, in In) (res0 *sdk.CallToolResult, _ any, _ error) {
+			// The SDK runs calls on goroutines of its own, out of reach of
+			// the API's panic recovery.
+			defer func() {
+				if v := recover(); v != nil {
+					s.d.Log.Error("panic in mcp tool", "tool", name, "panic", v, "stack", string(debug.Stack()))
+					res0 = s.errorResult(name, models.Errorf(models.CodeInternal, "internal error"))
+				}
+			}()
 			r := requestOf(req)
 			if r == nil {
 				return s.errorResult(name, models.Errorf(models.CodeUnauthorized, "this endpoint takes an agent token")), nil, nil
