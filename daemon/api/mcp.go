@@ -12,6 +12,7 @@ import (
 	"gent/daemon/audit"
 	"gent/daemon/auth"
 	"gent/daemon/mcp"
+	"gent/daemon/store"
 	"gent/models"
 )
 
@@ -42,8 +43,8 @@ type mcpGuard struct{ a *API }
 // as the REST request POST path with body and the key as its header, so
 // the two transports share one implementation and one key space per
 // credential.
-func (g mcpGuard) Idempotent(ctx context.Context, p *auth.Principal, key, path string, body []byte,
-	fn func(ctx context.Context) (int, any, error)) (int, []byte, error) {
+func (g mcpGuard) Idempotent(ctx context.Context, p *auth.Principal, key, path string, body []byte, status int,
+	fn func(ctx context.Context) (any, error)) (int, []byte, error) {
 	fctx := &fasthttp.RequestCtx{}
 	fctx.Request.Header.SetMethod(fiber.MethodPost)
 	fctx.Request.SetRequestURI(path)
@@ -54,7 +55,10 @@ func (g mcpGuard) Idempotent(ctx context.Context, p *auth.Principal, key, path s
 	defer g.a.app.ReleaseCtx(c)
 	c.SetUserContext(ctx)
 	err := g.a.idempotent(c, p, func(c *fiber.Ctx) error {
-		status, v, err := fn(c.UserContext())
+		if cl := store.ClaimOf(c.UserContext()); cl != nil {
+			cl.Status = status // the service records its answer with its effect
+		}
+		v, err := fn(c.UserContext())
 		if err != nil {
 			return err
 		}

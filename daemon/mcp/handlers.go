@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"mime"
+	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -325,9 +326,8 @@ func (s *Server) send(ctx context.Context, r *Request, si delivery.SendInput, ke
 		if err != nil {
 			return nil, err
 		}
-		status, raw, err := s.d.Guard.Idempotent(ctx, r.Principal, key, path, b, func(ctx context.Context) (int, any, error) {
-			resp, err := s.d.Delivery.Send(ctx, si)
-			return 202, resp, err
+		status, raw, err := s.d.Guard.Idempotent(ctx, r.Principal, key, path, b, http.StatusAccepted, func(ctx context.Context) (any, error) {
+			return s.d.Delivery.Send(ctx, si)
 		})
 		if err != nil {
 			return nil, err

@@ -50,10 +50,11 @@ type Deps struct {
 // implementation serves the REST routes.
 type Guard interface {
 	// Idempotent runs fn at most once per (credential, key) for the REST
-	// request (POST path, JSON body) the call stands for, and answers its
-	// status and JSON body, or replays the first answer.
-	Idempotent(ctx context.Context, p *auth.Principal, key, path string, body []byte,
-		fn func(ctx context.Context) (status int, v any, err error)) (status int, resp []byte, err error)
+	// request (POST path, JSON body) the call stands for, whose success is
+	// answered with status, and answers its status and JSON body, or
+	// replays the first answer.
+	Idempotent(ctx context.Context, p *auth.Principal, key, path string, body []byte, status int,
+		fn func(ctx context.Context) (v any, err error)) (int, []byte, error)
 	// Audit records a mutating call in the audit trail, as the token, with
 	// the REST route's action name.
 	Audit(ctx context.Context, r Request, action, target string, err error, detail map[string]any)

@@ -318,6 +318,12 @@ func TestSendIdempotencyKey(t *testing.T) {
 	if a.MessageID == "" || a.MessageID != b.MessageID {
 		t.Fatalf("retry sent again: %s then %s", a.MessageID, b.MessageID)
 	}
+	// The answer committed with the send itself (as for a REST send), so
+	// a retry after a crash replays it instead of sending again.
+	var committed bool
+	if err := h.env.Store.DB.Raw(`SELECT effect_committed AND status = 202 FROM idempotency_keys WHERE key = 'k-1'`).Scan(&committed).Error; err != nil || !committed {
+		t.Fatalf("the send's answer did not commit with its effect (%v)", err)
+	}
 	args["text"] = "something else"
 	if er := refused(t, cs, "send_message", args); er.Error.Code != models.CodeIdempotencyReused {
 		t.Fatalf("key reused with other arguments: %+v", er.Error)
