@@ -13,6 +13,7 @@ import (
 
 	"gent/daemon/delivery"
 	"gent/daemon/events"
+	"gent/daemon/mail"
 	"gent/models"
 )
 
@@ -95,19 +96,9 @@ type updateArgs struct {
 
 func (a updateArgs) target() string { return a.MessageID }
 
-// pageOf checks limit and cursor as the REST list routes do.
-func pageOf(limit int, cursor string) (int, error) {
-	switch {
-	case limit == 0:
-		limit = 50
-	case limit < 1 || limit > 200:
-		return 0, models.Invalid("limit", "limit must be an integer from 1 to 200")
-	}
-	if len(cursor) > 200 {
-		return 0, models.Invalid("cursor", "cursor is not valid")
-	}
-	return limit, nil
-}
+// Cursor kinds of the lists (see models.Page).
+func messageCursor(s string) bool { return models.IsID(s, models.PrefixMessage) }
+func contactCursor(s string) bool { return models.IsID(s, models.PrefixContact) }
 
 func nonNil[T any](s []T) []T {
 	if s == nil {
@@ -125,7 +116,7 @@ func (s *Server) whoami(ctx context.Context, r *Request, _ noArgs) (*result, err
 }
 
 func (s *Server) listMessages(ctx context.Context, r *Request, in listMessagesArgs) (*result, error) {
-	limit, err := pageOf(in.Limit, in.Cursor)
+	limit, err := models.Page(in.Limit, in.Cursor, messageCursor)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +134,7 @@ func (s *Server) searchMessages(ctx context.Context, r *Request, in searchArgs) 
 	if strings.TrimSpace(in.Query) == "" {
 		return nil, models.Invalid("query", "query must not be empty")
 	}
-	limit, err := pageOf(in.Limit, "")
+	limit, err := models.Page(in.Limit, "", messageCursor)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +169,7 @@ func (s *Server) getMessage(ctx context.Context, r *Request, in messageArgs) (*r
 }
 
 func (s *Server) listThreads(ctx context.Context, r *Request, in pageArgs) (*result, error) {
-	limit, err := pageOf(in.Limit, in.Cursor)
+	limit, err := models.Page(in.Limit, in.Cursor, mail.ValidThreadCursor)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +192,7 @@ func (s *Server) getThread(ctx context.Context, r *Request, in threadArgs) (*res
 }
 
 func (s *Server) listContacts(ctx context.Context, r *Request, in pageArgs) (*result, error) {
-	limit, err := pageOf(in.Limit, in.Cursor)
+	limit, err := models.Page(in.Limit, in.Cursor, contactCursor)
 	if err != nil {
 		return nil, err
 	}

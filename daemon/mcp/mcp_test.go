@@ -238,7 +238,7 @@ func TestRefusals(t *testing.T) {
 	if er := refused(t, cs, "get_thread", map[string]any{"thread_id": otherMsg.ThreadID}); er.Error.Code != models.CodeNotFound {
 		t.Fatalf("get_thread of another inbox's thread: %+v", er.Error)
 	}
-	full := h.connect(h.token(defaultAgent).Secret)
+	full := h.connect(h.token(append(slices.Clone(defaultAgent), models.ScopeContactsRead)).Secret)
 	for _, c := range []struct {
 		name string
 		args map[string]any
@@ -253,6 +253,12 @@ func TestRefusals(t *testing.T) {
 	}
 	if er := refused(t, full, "list_messages", map[string]any{"limit": 500}); er.Error.Code != models.CodeValidation || er.Error.Field != "limit" {
 		t.Fatalf("limit 500: %+v", er.Error)
+	}
+	// A cursor of another list is refused as over REST (models.Page).
+	for _, name := range []string{"list_messages", "list_threads", "list_contacts"} {
+		if er := refused(t, full, name, map[string]any{"cursor": "usr_01jd7x3k9q8m2n4p6r8t0v2w4y"}); er.Error.Field != "cursor" {
+			t.Fatalf("%s with another list's cursor: %+v", name, er.Error)
+		}
 	}
 	if er := refused(t, full, "wait_for_message", map[string]any{"timeout_seconds": 61}); er.Error.Field != "timeout_seconds" {
 		t.Fatalf("timeout 61: %+v", er.Error)
