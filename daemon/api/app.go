@@ -21,6 +21,7 @@ import (
 	"gent/daemon/domains"
 	"gent/daemon/events"
 	"gent/daemon/mail"
+	"gent/daemon/mcp"
 	"gent/daemon/policy"
 	"gent/daemon/store"
 	"gent/models"
@@ -47,6 +48,8 @@ type Deps struct {
 type API struct {
 	Deps
 	limiter *rateLimiter
+	app     *fiber.App
+	mcp     *mcp.Server
 }
 
 // New builds the Fiber app with every route registered.
@@ -71,6 +74,7 @@ func New(d Deps) *fiber.App {
 			return nil
 		},
 	})
+	a.app, a.mcp = app, a.newMCP()
 	app.Use(requestid.New(requestid.Config{Header: "X-Request-Id"}))
 	app.Use(a.accessLog)
 	app.Use(a.recoverPanic)

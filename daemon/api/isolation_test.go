@@ -22,6 +22,7 @@ const (
 	admins    = "admins"    // owner and admin sessions
 	owners    = "owners"    // owner sessions only
 	tokenOnly = "token"     // agent tokens only (any scope)
+	agentOnly = "agent"     // agent tokens only; any other credential is a 401 (MCP)
 )
 
 // inboxClass is an inbox route: owner/admin sessions of the inbox's
@@ -121,6 +122,10 @@ var routeAccess = map[string]string{
 	"DELETE /v1/billing/caps/mailbox/:inbox_id": admins,
 	"GET /v1/billing/usage":                     admins,
 	"GET /v1/billing/usage/verify":              admins,
+
+	"POST /mcp":   agentOnly,
+	"GET /mcp":    agentOnly,
+	"DELETE /mcp": agentOnly,
 }
 
 // fixtureMessage has one attachment, for the :att_id routes.
@@ -375,6 +380,12 @@ func expect(class string, c cred, hasObject bool) int {
 	}
 	if c.dead {
 		return 401
+	}
+	if class == agentOnly {
+		if c.role != "" {
+			return 401
+		}
+		return 0
 	}
 	allowedRoles := map[string][]string{
 		anyUser:   {models.RoleOwner, models.RoleAdmin, models.RoleReviewer},

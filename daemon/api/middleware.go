@@ -85,14 +85,7 @@ func (a *API) deny(c *fiber.Ctx, r Route, err error) error {
 // auditRequest records a mutation with its outcome.
 func (a *API) auditRequest(c *fiber.Ctx, r Route, herr error) {
 	status := c.Response().StatusCode()
-	outcome := audit.Success
-	switch {
-	case status == 401 || status == 403:
-		outcome = audit.Denied
-	case status >= 400:
-		outcome = audit.Failure
-	}
-	e := audit.Entry{ActorType: "anonymous", Action: r.Name, Outcome: outcome, Status: status,
+	e := audit.Entry{ActorType: "anonymous", Action: r.Name, Outcome: outcomeOf(status), Status: status,
 		RemoteAddr: c.IP(), RequestID: requestID(c)}
 	if p := principal(c); p != nil {
 		e.OrgID, e.ActorType, e.ActorID = p.OrgID, p.Kind, p.ID()
@@ -107,6 +100,17 @@ func (a *API) auditRequest(c *fiber.Ctx, r Route, herr error) {
 	if err := a.Audit.Record(context.WithoutCancel(c.UserContext()), nil, e); err != nil {
 		a.Log.Error("audit request", "err", err)
 	}
+}
+
+// outcomeOf is the audit outcome of a request answered with status.
+func outcomeOf(status int) string {
+	switch {
+	case status == 401 || status == 403:
+		return audit.Denied
+	case status >= 400:
+		return audit.Failure
+	}
+	return audit.Success
 }
 
 // targetID is the object acted on: the last path id, or the id of a

@@ -114,5 +114,11 @@ func (a *API) Routes() []Route {
 		{"DELETE", "/v1/billing/caps/mailbox/:inbox_id", "caps.remove", admins(), a.removeCap},
 		{"GET", "/v1/billing/usage", "usage.report", admins(), a.usageReport},
 		{"GET", "/v1/billing/usage/verify", "usage.verify", admins(), a.verifyUsage},
+
+		// MCP (Streamable HTTP): each tool call is audited as its REST
+		// route's action, by daemon/mcp through mcpGuard.
+		{"POST", "/mcp", "mcp", agentOnly().selfAudited(), a.serveMCP},
+		{"GET", "/mcp", "mcp", agentOnly().selfAudited(), a.serveMCP},
+		{"DELETE", "/mcp", "mcp", agentOnly().selfAudited(), a.serveMCP},
 	}
 }

@@ -197,7 +197,10 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 		if held {
 			status = StatusPendingApproval
 		}
-		out.Status = status
+		out.Status, out.HoldReasons = status, reasons
+		if out.HoldReasons == nil {
+			out.HoldReasons = []models.HoldReason{}
+		}
 		st, err := store(mail.StoreInput{OrgID: in.OrgID, InboxID: in.InboxID, Direction: models.DirectionOutbound,
 			Status: status, Raw: c.Raw, Parsed: p, MailFrom: ib.Address, Labels: labels, Read: true})
 		if err != nil {
