@@ -44,11 +44,15 @@ func TestFlowApproveAndReject(t *testing.T) {
 	v := r.wait("Digest", "lines 1–")
 	for _, want := range []string{"To         Ann <ann@example.net>", "Cc         billing@example.net", "Bcc        audit@example.net",
 		"Files      receipt.txt · text/plain · 8 B", "Headers    X-Ticket: T-1042", "Agent      supervised-reply-agent",
-		"We have refunded your order in full."} {
+		"Held for   token_requires_approval"} {
 		if !strings.Contains(v, want) {
 			t.Fatalf("detail lacks %q:\n%s", want, v)
 		}
 	}
+	// The body scrolls under the headers (the hold reasons take a line).
+	r.press(tea.KeyDown)
+	r.press(tea.KeyDown)
+	r.wait("We have refunded your order in full.")
 	if want := s.approval(t, first.ApprovalID).Digest; !strings.Contains(v, want) {
 		t.Fatalf("detail lacks the digest %s:\n%s", want, v)
 	}
