@@ -26,8 +26,10 @@ type Approval struct {
 	DecidedBy      string     `json:"decided_by,omitempty"`
 	DecidedAt      *time.Time `json:"decided_at"`
 	Edited         bool       `json:"edited"`
-	ExpiresAt      time.Time  `json:"expires_at"`
-	CreatedAt      time.Time  `json:"created_at"`
+	// HoldReasons are why the send was held (docs/policy.md).
+	HoldReasons []HoldReason `json:"hold_reasons"`
+	ExpiresAt   time.Time    `json:"expires_at"`
+	CreatedAt   time.Time    `json:"created_at"`
 }
 
 // HeldMessage is a held send exactly as it will be sent.

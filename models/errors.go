@@ -76,3 +76,11 @@ func ErrorCode(err error) string {
 type ErrorBody struct {
 	Error *Error `json:"error"`
 }
+
+// Sending policy refusals (docs/policy.md).
+const (
+	CodeRecipientBlocked   = "recipient_blocked"
+	CodeSendBudgetExceeded = "send_budget_exceeded"
+	CodeSendingPaused      = "sending_paused"
+	CodeLoopGuard          = "loop_guard"
+)

@@ -11,16 +11,18 @@ const (
 	EventMessageBounced   = "message.bounced"
 	// EventMessageCaptured: a sandbox inbox's mail to an address outside
 	// the organization was captured (GET /v1/captured/{id}) instead of sent.
-	EventMessageCaptured     = "message.captured"
-	EventMessageApproved     = "message.approved"
-	EventMessageRejected     = "message.rejected"
-	EventMessageExpired      = "message.expired"
-	EventApprovalRequested   = "approval.requested"
-	EventCapThresholdCrossed = "cap.threshold_crossed"
-	EventDomainVerified      = "domain.verified"
-	EventDomainChanged       = "domain.verification_changed"
-	EventTokenRevoked        = "token.revoked"
-	EventWebhookDisabled     = "webhook.disabled"
+	EventMessageCaptured      = "message.captured"
+	EventMessageApproved      = "message.approved"
+	EventMessageRejected      = "message.rejected"
+	EventMessageExpired       = "message.expired"
+	EventApprovalRequested    = "approval.requested"
+	EventCapThresholdCrossed  = "cap.threshold_crossed"
+	EventDomainVerified       = "domain.verified"
+	EventDomainChanged        = "domain.verification_changed"
+	EventTokenRevoked         = "token.revoked"
+	EventWebhookDisabled      = "webhook.disabled"
+	EventPolicySendingPaused  = "policy.sending_paused"
+	EventPolicySendingResumed = "policy.sending_resumed"
 )
 
 // Event is one row of the event log: ids and a summary, never whole messages.

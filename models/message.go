@@ -74,6 +74,9 @@ type MessageSummary struct {
 	Read        bool         `json:"read"`
 	Size        int64        `json:"size"`
 	CreatedAt   time.Time    `json:"created_at"`
+	// Screening is the verdict on inbound mail (DESIGN §11); absent for
+	// outbound mail and for mail stored before screening existed.
+	Screening *Screening `json:"screening,omitempty"`
 }
 
 // Message is one message with its bodies: text and html as sent (converted

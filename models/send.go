@@ -94,6 +94,9 @@ type SendResponse struct {
 	ThreadID   string `json:"thread_id,omitempty"`
 	Status     string `json:"status"`
 	ApprovalID string `json:"approval_id,omitempty"`
+	// HoldReasons say why a pending_approval send is held (empty when it
+	// is queued).
+	HoldReasons []HoldReason `json:"hold_reasons"`
 }
 
 // SentMessage is an outbound message with its delivery and approval state.

@@ -25,7 +25,7 @@ var EventTypes = []string{
 	EventMessageReceived, EventMessageSent, EventMessageDelivered, EventMessageDeferred,
 	EventMessageBounced, EventMessageCaptured, EventMessageApproved, EventMessageRejected, EventMessageExpired,
 	EventApprovalRequested, EventCapThresholdCrossed, EventDomainVerified, EventDomainChanged,
-	EventTokenRevoked, EventWebhookDisabled,
+	EventTokenRevoked, EventWebhookDisabled, EventMessageQuarantined,
 }
 
 // Webhook is an endpoint that receives the organization's events. The

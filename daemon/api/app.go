@@ -21,6 +21,8 @@ import (
 	"gent/daemon/domains"
 	"gent/daemon/events"
 	"gent/daemon/mail"
+	"gent/daemon/mcp"
+	"gent/daemon/policy"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -40,11 +42,14 @@ type Deps struct {
 	Delivery  *delivery.Service
 	Approvals *approvals.Service
 	Caps      *caps.Service
+	Policy    *policy.Service
 }
 
 type API struct {
 	Deps
 	limiter *rateLimiter
+	app     *fiber.App
+	mcp     *mcp.Server
 }
 
 // New builds the Fiber app with every route registered.
@@ -69,6 +74,7 @@ func New(d Deps) *fiber.App {
 			return nil
 		},
 	})
+	a.app, a.mcp = app, a.newMCP()
 	app.Use(requestid.New(requestid.Config{Header: "X-Request-Id"}))
 	app.Use(a.accessLog)
 	app.Use(a.recoverPanic)

@@ -87,7 +87,7 @@ func TestInvalidCursorIs422OnEveryList(t *testing.T) {
 		"/v1/inboxes/:inbox_id/messages", "/v1/inboxes/:inbox_id/threads", "/v1/inboxes/:inbox_id/drafts",
 		"/v1/inboxes/:inbox_id/suppressions", "/v1/inboxes/:inbox_id/contacts", "/v1/inboxes/:inbox_id/senders",
 		"/v1/approvals", "/v1/events", "/v1/inboxes/:inbox_id/events", "/v1/webhooks", "/v1/webhooks/:id/deliveries",
-		"/v1/billing/caps/mailbox", "/v1/billing/usage", "/v1/captured"} {
+		"/v1/billing/caps/mailbox", "/v1/billing/usage", "/v1/captured", "/v1/quarantine"} {
 		if !slices.Contains(lists, want) {
 			t.Errorf("list route %s not found among %v", want, lists)
 		}
@@ -123,7 +123,7 @@ func kindOf(path string) string {
 		return models.PrefixToken
 	case "/v1/domains":
 		return models.PrefixDomain
-	case "/v1/inboxes/:inbox_id/messages", "/v1/inboxes/:inbox_id/drafts":
+	case "/v1/inboxes/:inbox_id/messages", "/v1/inboxes/:inbox_id/drafts", "/v1/quarantine":
 		return models.PrefixMessage
 	case "/v1/approvals":
 		return models.PrefixApproval

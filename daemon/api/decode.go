@@ -75,17 +75,7 @@ type cursorKind func(string) bool
 
 // idCursor is the kind of the lists paged by ids with prefix.
 func idCursor(prefix string) cursorKind {
-	return func(s string) bool {
-		if !models.HasPrefix(s, prefix) {
-			return false
-		}
-		for _, r := range s[len(prefix):] {
-			if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z') {
-				return false
-			}
-		}
-		return true
-	}
+	return func(s string) bool { return models.IsID(s, prefix) }
 }
 
 // addressCursor is the kind of the lists paged by address (suppressions).
@@ -100,19 +90,17 @@ func threadCursor(s string) bool { return mail.ValidThreadCursor(s) }
 // page reads cursor and limit (default 50, at most 200); the cursor must be
 // of the list's kind.
 func page(c *fiber.Ctx, kind cursorKind) (string, int, error) {
-	limit := 50
+	limit := 0
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 200 {
+		if err != nil || n < 1 {
 			return "", 0, models.Invalid("limit", "limit must be an integer from 1 to 200")
 		}
 		limit = n
 	}
 	cursor := c.Query("cursor")
-	if cursor != "" && (len(cursor) > 400 || !kind(cursor)) {
-		return "", 0, models.Invalid("cursor", "cursor is not valid: pass the next_cursor of the page before, unchanged")
-	}
-	return cursor, limit, nil
+	limit, err := models.Page(limit, cursor, kind)
+	return cursor, limit, err
 }
 
 func list[T any](c *fiber.Ctx, data []T, next string) error {

@@ -30,6 +30,10 @@ var statusOf = map[string]int{
 	models.CodeInternal:           fiber.StatusInternalServerError,
 	models.CodeUnavailable:        fiber.StatusServiceUnavailable,
 	models.CodeSandboxDisabled:    fiber.StatusConflict,
+	models.CodeRecipientBlocked:   fiber.StatusUnprocessableEntity,
+	models.CodeSendBudgetExceeded: fiber.StatusTooManyRequests,
+	models.CodeSendingPaused:      fiber.StatusLocked,
+	models.CodeLoopGuard:          fiber.StatusUnprocessableEntity,
 }
 
 // fiberCodes maps Fiber's own errors (unknown route, body too large...).

@@ -22,6 +22,9 @@ func (a *API) send(mode string) fiber.Handler {
 		p := principal(c)
 		in := delivery.SendInput{OrgID: org, InboxID: inbox, Mode: mode, Original: c.Params("id"),
 			Held: p.Held(models.ScopeEmailSend), TokenID: p.TokenID, TokenLabel: p.TokenLabel}
+		if isDryRun(c) {
+			return a.dryRun(c, mode, in)
+		}
 		if cl := store.ClaimOf(c.UserContext()); cl != nil {
 			cl.Status = fiber.StatusAccepted // the send records its answer with its effect
 		}
@@ -73,4 +76,29 @@ func (a *API) getSendStatus(c *fiber.Ctx) error {
 		st = &models.SendStatus{ID: m.ID, Status: m.Status, CreatedAt: m.CreatedAt, Recipients: []models.RecipientDelivery{}}
 	}
 	return c.JSON(st)
+}
+
+// dryRun answers ?dry_run=true: the decision a send would get, with
+// nothing stored, counted or evented.
+func (a *API) dryRun(c *fiber.Ctx, mode string, in delivery.SendInput) error {
+	var (
+		res *models.DryRunResult
+		err error
+	)
+	switch mode {
+	case modeDraft:
+		res, err = a.Delivery.SimulateDraft(c.UserContext(), in, c.Params("id"))
+	case delivery.ModeSend:
+		if err = decode(c, &in.Send); err == nil {
+			res, err = a.Delivery.Simulate(c.UserContext(), in)
+		}
+	default:
+		if err = decode(c, &in.Reply); err == nil {
+			res, err = a.Delivery.Simulate(c.UserContext(), in)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
 }

@@ -22,6 +22,7 @@ const (
 	admins    = "admins"    // owner and admin sessions
 	owners    = "owners"    // owner sessions only
 	tokenOnly = "token"     // agent tokens only (any scope)
+	agentOnly = "agent"     // agent tokens only; any other credential is a 401 (MCP)
 )
 
 // inboxClass is an inbox route: owner/admin sessions of the inbox's
@@ -48,6 +49,11 @@ var routeAccess = map[string]string{
 	"PATCH /v1/inboxes/:id":  admins,
 	"DELETE /v1/inboxes/:id": admins,
 
+	"GET /v1/inboxes/:id/policy": reviewers,
+	"PUT /v1/inboxes/:id/policy": admins,
+	"GET /v1/policy":             reviewers,
+	"PUT /v1/policy":             admins,
+
 	"GET /v1/scopes":             anyUser,
 	"POST /v1/tokens":            admins,
 	"GET /v1/tokens":             admins,
@@ -72,6 +78,7 @@ var routeAccess = map[string]string{
 	"POST /v1/inboxes/:inbox_id/messages/:id/reply-all":          inboxClass(models.ScopeEmailSend),
 	"POST /v1/inboxes/:inbox_id/messages/:id/forward":            inboxClass(models.ScopeEmailSend),
 	"GET /v1/inboxes/:inbox_id/messages/:id/delivery":            inboxClass(models.ScopeEmailRead),
+	"GET /v1/inboxes/:inbox_id/messages/:id/lifecycle":           inboxClass(models.ScopeEmailRead),
 	"GET /v1/inboxes/:inbox_id/suppressions":                     inboxClass(models.ScopeEmailRead),
 	"GET /v1/inboxes/:inbox_id/drafts":                           inboxClass(models.ScopeEmailRead),
 	"POST /v1/inboxes/:inbox_id/drafts":                          inboxClass(models.ScopeEmailWrite),
@@ -80,6 +87,10 @@ var routeAccess = map[string]string{
 	"DELETE /v1/inboxes/:inbox_id/drafts/:id":                    inboxClass(models.ScopeEmailWrite),
 	"POST /v1/inboxes/:inbox_id/drafts/:id/send":                 inboxClass(models.ScopeEmailSend),
 	"DELETE /v1/inboxes/:inbox_id/suppressions/:address":         admins,
+	"GET /v1/quarantine":                                         reviewers,
+	"GET /v1/quarantine/:id":                                     reviewers,
+	"POST /v1/quarantine/:id/release":                            reviewers,
+	"POST /v1/quarantine/:id/delete":                             reviewers,
 	"GET /v1/approvals":                                          reviewers,
 	"GET /v1/approvals/:id":                                      reviewers,
 	"POST /v1/approvals/:id/approve":                             reviewers,
@@ -111,6 +122,10 @@ var routeAccess = map[string]string{
 	"DELETE /v1/billing/caps/mailbox/:inbox_id": admins,
 	"GET /v1/billing/usage":                     admins,
 	"GET /v1/billing/usage/verify":              admins,
+
+	"POST /mcp":   agentOnly,
+	"GET /mcp":    agentOnly,
+	"DELETE /mcp": agentOnly,
 }
 
 // fixtureMessage has one attachment, for the :att_id routes.
@@ -181,6 +196,14 @@ func newFixture(t *testing.T) *fixture {
 		n++
 		lastMsg = env.Deliver(f.inbox, fmt.Sprintf(fixtureMessage, n)).ID
 		return lastMsg
+	}
+	f.params["quarantine:id"] = func() string {
+		n++
+		id := env.Deliver(f.inbox, fmt.Sprintf(fixtureMessage, n)).ID
+		if err := env.Store.DB.Exec(`UPDATE messages SET quarantined = true WHERE id = ?`, id).Error; err != nil {
+			env.T.Fatalf("fixture quarantined message: %v", err)
+		}
+		return id
 	}
 	f.params["attachments:att_id"] = func() string {
 		var id string
@@ -357,6 +380,12 @@ func expect(class string, c cred, hasObject bool) int {
 	}
 	if c.dead {
 		return 401
+	}
+	if class == agentOnly {
+		if c.role != "" {
+			return 401
+		}
+		return 0
 	}
 	allowedRoles := map[string][]string{
 		anyUser:   {models.RoleOwner, models.RoleAdmin, models.RoleReviewer},

@@ -48,7 +48,10 @@ func (a *API) wrap(r Route) fiber.Handler {
 			return &models.Error{Code: models.CodeRateLimited, Message: "too many requests for this credential", RetryAfter: wait}
 		}
 		var herr error
-		if r.Method == fiber.MethodPost && c.Get("Idempotency-Key") != "" {
+		// A dry run (?dry_run=true on the send routes) changes nothing:
+		// no idempotency record, no audit entry.
+		dry := isDryRun(c)
+		if r.Method == fiber.MethodPost && c.Get("Idempotency-Key") != "" && !dry {
 			herr = a.idempotent(c, p, r.Handler)
 		} else {
 			herr = r.Handler(c)
@@ -56,7 +59,7 @@ func (a *API) wrap(r Route) fiber.Handler {
 		if _, written := herr.(errWritten); herr != nil && !written {
 			writeError(c, a.Log, herr)
 		}
-		if mutates && !r.Policy.SelfAudited {
+		if mutates && !r.Policy.SelfAudited && !dry {
 			a.auditRequest(c, r, herr)
 		}
 		return nil
@@ -82,14 +85,7 @@ func (a *API) deny(c *fiber.Ctx, r Route, err error) error {
 // auditRequest records a mutation with its outcome.
 func (a *API) auditRequest(c *fiber.Ctx, r Route, herr error) {
 	status := c.Response().StatusCode()
-	outcome := audit.Success
-	switch {
-	case status == 401 || status == 403:
-		outcome = audit.Denied
-	case status >= 400:
-		outcome = audit.Failure
-	}
-	e := audit.Entry{ActorType: "anonymous", Action: r.Name, Outcome: outcome, Status: status,
+	e := audit.Entry{ActorType: "anonymous", Action: r.Name, Outcome: outcomeOf(status), Status: status,
 		RemoteAddr: c.IP(), RequestID: requestID(c)}
 	if p := principal(c); p != nil {
 		e.OrgID, e.ActorType, e.ActorID = p.OrgID, p.Kind, p.ID()
@@ -104,6 +100,17 @@ func (a *API) auditRequest(c *fiber.Ctx, r Route, herr error) {
 	if err := a.Audit.Record(context.WithoutCancel(c.UserContext()), nil, e); err != nil {
 		a.Log.Error("audit request", "err", err)
 	}
+}
+
+// outcomeOf is the audit outcome of a request answered with status.
+func outcomeOf(status int) string {
+	switch {
+	case status == 401 || status == 403:
+		return audit.Denied
+	case status >= 400:
+		return audit.Failure
+	}
+	return audit.Success
 }
 
 // targetID is the object acted on: the last path id, or the id of a

@@ -24,6 +24,9 @@ type Policy struct {
 	Inbox bool
 	// SelfAudited routes record their own audit entries.
 	SelfAudited bool
+	// AgentOnly routes take agent tokens alone: any other credential is a
+	// 401, as if none were given (MCP).
+	AgentOnly bool
 }
 
 var (
@@ -40,12 +43,16 @@ func tokenOnly() Policy { return Policy{Token: true} }
 func inbox(scope string) Policy {
 	return Policy{Roles: ownerAdmin, Token: true, Scope: scope, Inbox: true}
 }
+func agentOnly() Policy              { return Policy{Token: true, AgentOnly: true} }
 func (p Policy) selfAudited() Policy { p.SelfAudited = true; return p }
 
 // authorize checks the credential against the policy.
 func (p Policy) authorize(c *fiber.Ctx, pr *auth.Principal) error {
 	switch pr.Kind {
 	case auth.KindUser:
+		if p.AgentOnly {
+			return models.Errorf(models.CodeUnauthorized, "this endpoint takes an agent token (Authorization: Bearer gent_…), not a session")
+		}
 		if len(p.Roles) == 0 {
 			return models.Errorf(models.CodeForbidden, "this route is for agent tokens")
 		}

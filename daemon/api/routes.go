@@ -41,6 +41,10 @@ func (a *API) Routes() []Route {
 		{"GET", "/v1/inboxes/:id", "inboxes.get", admins(), a.getInbox},
 		{"PATCH", "/v1/inboxes/:id", "inboxes.update", admins(), a.updateInbox},
 		{"DELETE", "/v1/inboxes/:id", "inboxes.delete", admins(), a.deleteInbox},
+		{"GET", "/v1/inboxes/:id/policy", "policy.inbox.get", reviewers(), a.getInboxPolicy},
+		{"PUT", "/v1/inboxes/:id/policy", "policy.inbox.set", admins(), a.putInboxPolicy},
+		{"GET", "/v1/policy", "policy.org.get", reviewers(), a.getOrgPolicy},
+		{"PUT", "/v1/policy", "policy.org.set", admins(), a.putOrgPolicy},
 
 		{"GET", "/v1/scopes", "scopes.list", anyUser(), a.listScopes},
 		{"POST", "/v1/tokens", "tokens.create", admins(), a.createToken},
@@ -65,6 +69,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/v1/inboxes/:inbox_id/messages/:id/reply", "messages.reply", inbox(models.ScopeEmailSend), a.send(delivery.ModeReply)},
 		{"POST", "/v1/inboxes/:inbox_id/messages/:id/reply-all", "messages.reply_all", inbox(models.ScopeEmailSend), a.send(delivery.ModeReplyAll)},
 		{"POST", "/v1/inboxes/:inbox_id/messages/:id/forward", "messages.forward", inbox(models.ScopeEmailSend), a.send(delivery.ModeForward)},
+		{"GET", "/v1/inboxes/:inbox_id/messages/:id/lifecycle", "messages.lifecycle", inbox(models.ScopeEmailRead), a.messageLifecycle},
 		{"GET", "/v1/inboxes/:inbox_id/messages/:id/delivery", "messages.delivery", inbox(models.ScopeEmailRead), a.getSendStatus},
 		{"GET", "/v1/inboxes/:inbox_id/drafts", "drafts.list", inbox(models.ScopeEmailRead), inboxList(a.inboxScope, idCursor(models.PrefixMessage), a.Delivery.ListDrafts)},
 		{"POST", "/v1/inboxes/:inbox_id/drafts", "drafts.create", inbox(models.ScopeEmailWrite), inboxCreate(a.inboxScope, a.Delivery.CreateDraft)},
@@ -79,6 +84,10 @@ func (a *API) Routes() []Route {
 		{"GET", "/v1/approvals/:id", "approvals.get", reviewers(), a.getApproval},
 		{"POST", "/v1/approvals/:id/approve", "approvals.approve", reviewers(), a.approve},
 		{"POST", "/v1/approvals/:id/reject", "approvals.reject", reviewers(), a.reject},
+		{"GET", "/v1/quarantine", "quarantine.list", reviewers(), a.listQuarantine},
+		{"GET", "/v1/quarantine/:id", "quarantine.get", reviewers(), a.getQuarantined},
+		{"POST", "/v1/quarantine/:id/release", "quarantine.release", reviewers(), a.releaseQuarantined},
+		{"POST", "/v1/quarantine/:id/delete", "quarantine.delete", reviewers(), a.deleteQuarantined},
 		{"GET", "/v1/inboxes/:inbox_id/messages/:id/raw", "messages.raw", inbox(models.ScopeEmailRead), a.rawMessage},
 		{"GET", "/v1/inboxes/:inbox_id/messages/:id/attachments/:att_id", "attachments.get", inbox(models.ScopeFilesRead), a.getAttachment},
 		{"PATCH", "/v1/inboxes/:inbox_id/messages/:id", "messages.update", inbox(models.ScopeEmailWrite), inboxUpdate(a.inboxScope, a.Mail.UpdateMessage)},
@@ -105,5 +114,11 @@ func (a *API) Routes() []Route {
 		{"DELETE", "/v1/billing/caps/mailbox/:inbox_id", "caps.remove", admins(), a.removeCap},
 		{"GET", "/v1/billing/usage", "usage.report", admins(), a.usageReport},
 		{"GET", "/v1/billing/usage/verify", "usage.verify", admins(), a.verifyUsage},
+
+		// MCP (Streamable HTTP): each tool call is audited as its REST
+		// route's action, by daemon/mcp through mcpGuard.
+		{"POST", "/mcp", "mcp", agentOnly().selfAudited(), a.serveMCP},
+		{"GET", "/mcp", "mcp", agentOnly().selfAudited(), a.serveMCP},
+		{"DELETE", "/mcp", "mcp", agentOnly().selfAudited(), a.serveMCP},
 	}
 }

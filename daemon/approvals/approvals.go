@@ -60,6 +60,7 @@ type row struct {
 	Edited         bool
 	ExpiresAt      time.Time
 	CreatedAt      time.Time
+	HoldReasons    []byte
 }
 
 func (r *row) view() models.Approval {
@@ -68,6 +69,10 @@ func (r *row) view() models.Approval {
 		DecidedAt: r.DecidedAt, Edited: r.Edited, ExpiresAt: r.ExpiresAt, CreatedAt: r.CreatedAt}
 	if len(r.ApprovedDigest) > 0 {
 		a.ApprovedDigest = hex.EncodeToString(r.ApprovedDigest)
+	}
+	a.HoldReasons = []models.HoldReason{}
+	if len(r.HoldReasons) > 0 {
+		_ = json.Unmarshal(r.HoldReasons, &a.HoldReasons)
 	}
 	var d mail.Draft
 	if json.Unmarshal(r.Draft, &d) == nil {
@@ -84,15 +89,23 @@ func (s *Service) Hold(ctx context.Context, tx *gorm.DB, h delivery.HoldRequest)
 	if err != nil {
 		return "", fmt.Errorf("hold send: %w", err)
 	}
+	reasons := h.HoldReasons
+	if reasons == nil {
+		reasons = []models.HoldReason{}
+	}
+	rj, err := json.Marshal(reasons)
+	if err != nil {
+		return "", fmt.Errorf("hold send: %w", err)
+	}
 	id := models.NewID(models.PrefixApproval)
 	expires := time.Now().Add(s.cfg.ExpireAfter.D()).UTC()
-	if err := tx.Exec(`INSERT INTO approvals (id, org_id, inbox_id, message_id, token_id, token_label, digest, draft, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, h.OrgID, h.InboxID, h.MessageID, h.TokenID, h.TokenLabel, h.Digest, draft, expires).Error; err != nil {
+	if err := tx.Exec(`INSERT INTO approvals (id, org_id, inbox_id, message_id, token_id, token_label, digest, draft, expires_at, hold_reasons)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, h.OrgID, h.InboxID, h.MessageID, h.TokenID, h.TokenLabel, h.Digest, draft, expires, rj).Error; err != nil {
 		return "", fmt.Errorf("hold send: %w", err)
 	}
 	_, err = s.events.Emit(ctx, tx, h.OrgID, h.InboxID, models.EventApprovalRequested, map[string]any{
 		"approval_id": id, "message_id": h.MessageID, "token_label": h.TokenLabel, "subject": h.Draft.Subject,
-		"expires_at": expires})
+		"expires_at": expires, "hold_reasons": reasons})
 	return id, err
 }
 
@@ -349,6 +362,11 @@ func (s *Service) applyEdits(ctx context.Context, tx *gorm.DB, r *row, e *models
 	}
 	if len(sup) > 0 {
 		return nil, nil, models.Invalid("edits.to", "%s is on this inbox's suppression list", strings.Join(sup, ", "))
+	}
+	if e.To != nil || e.Cc != nil || e.Bcc != nil {
+		if err := s.delivery.CheckEditedRecipients(ctx, r.OrgID, r.InboxID, c.Recipients); err != nil {
+			return nil, nil, err
+		}
 	}
 	p, err := mail.ParseComposed(c.Raw, s.mail.Limits())
 	if err != nil {

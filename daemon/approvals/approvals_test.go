@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -313,7 +314,7 @@ func TestOtherOrganizationAndValidation(t *testing.T) {
 	var again models.SendResponse
 	h.env.MustStatus(202, "POST", "/v1/inboxes/"+h.inbox.ID+"/messages/"+orig.ID+"/reply", h.supervised.Secret, models.ReplyRequest{Text: "ok"},
 		"Idempotency-Key", "r1").JSON(t, &again)
-	if rr.Status != "pending_approval" || again != rr {
+	if rr.Status != "pending_approval" || !reflect.DeepEqual(again, rr) {
 		t.Fatalf("reply %+v, replay %+v", rr, again)
 	}
 	var fw models.SendResponse

@@ -24,6 +24,7 @@ import (
 	"gent/daemon/events"
 	"gent/daemon/jobs"
 	"gent/daemon/mail"
+	"gent/daemon/policy"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -77,6 +78,7 @@ type Service struct {
 	local    Local
 	mail     *mail.Service
 	holder   Holder
+	policy   *policy.Service
 	// sandboxOff: sandbox.domain is empty, so sandbox inboxes refuse sends.
 	sandboxOff bool
 	log        *slog.Logger

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"gent/daemon/mail"
+	"gent/daemon/policy"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -29,6 +30,9 @@ type HoldRequest struct {
 	TokenLabel string
 	Digest     []byte
 	Draft      mail.Draft
+	// HoldReasons are why the send is held (the sending policy's and the
+	// token's own).
+	HoldReasons []models.HoldReason
 }
 
 // SetMail and SetHolder complete the wiring (mail stores sent copies;
@@ -73,9 +77,20 @@ type inboxRow struct {
 	Disabled     bool
 }
 
-// Send validates, builds and stores a message, and queues it (or holds it
-// for approval), all in one transaction: the 202 is sent after the commit.
-func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse, error) {
+// prepared is a send validated, built and evaluated, not yet stored.
+type prepared struct {
+	ib    inboxRow
+	d     mail.Draft
+	c     *mail.Composed
+	rcpts []Recipient
+	pin   policy.Input
+	dec   policy.Decision
+}
+
+// prepare validates and builds a send and evaluates it against the
+// sending policy (all but the budget, which Send applies inside its
+// transaction).
+func (s *Service) prepare(ctx context.Context, in SendInput) (*prepared, error) {
 	var ib inboxRow
 	res := s.db.DB.WithContext(ctx).Raw(`SELECT i.address, i.display_name, i.domain_id, d.name AS domain_name, d.status AS domain_status,
 		d.domain_use, d.disabled FROM inboxes i JOIN domains d ON d.id = i.domain_id WHERE i.id = ? AND i.org_id = ? AND i.status = 'active'`,
@@ -94,6 +109,9 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 	}
 	d, err := s.draft(ctx, in, ib, false)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.autoSubmitted(ctx, in, &d); err != nil {
 		return nil, err
 	}
 	c, err := mail.Compose(d)
@@ -115,10 +133,42 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 		return nil, models.Invalid("to", "%s is on this inbox's suppression list (an earlier hard bounce); remove it with DELETE /v1/inboxes/%s/suppressions/%s to send again",
 			strings.Join(sup, ", "), in.InboxID, sup[0])
 	}
-	status := StatusQueued
-	if in.Held {
-		status = StatusPendingApproval
+	pr := &prepared{ib: ib, d: d, c: c, rcpts: rcpts}
+	if s.policy != nil {
+		if pr.pin, err = s.policyInput(ctx, in, d, c); err != nil {
+			return nil, err
+		}
+		if pr.dec, err = s.policy.Evaluate(ctx, pr.pin); err != nil {
+			return nil, err
+		}
 	}
+	return pr, nil
+}
+
+// evaluate is prepare plus the budget, read without reserving (dry runs).
+func (s *Service) evaluate(ctx context.Context, in SendInput, dry bool) (policy.Decision, error) {
+	pr, err := s.prepare(ctx, in)
+	if err != nil {
+		return policy.Decision{}, err
+	}
+	if s.policy == nil {
+		if in.Held {
+			return policy.Decision{Reasons: []models.HoldReason{{Code: models.HoldTokenRequiresApproval}}}, nil
+		}
+		return pr.dec, nil
+	}
+	err = s.policy.CheckBudget(ctx, pr.pin, &pr.dec)
+	return pr.dec, err
+}
+
+// Send validates, builds and stores a message, and queues it (or holds it
+// for approval), all in one transaction: the 202 is sent after the commit.
+func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse, error) {
+	pr, err := s.prepare(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	ib, d, c, rcpts := pr.ib, pr.d, pr.c, pr.rcpts
 	p, err := mail.ParseComposed(c.Raw, s.mail.Limits())
 	if err != nil {
 		return nil, err
@@ -129,10 +179,28 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 		}
 	}
 	labels := append([]string{"sent"}, in.labels()...)
-	out := &models.SendResponse{Status: status}
+	out := &models.SendResponse{}
 	// record stores the sent copy and records (or holds) the send inside
 	// one transaction; run adds the request's idempotent answer.
 	record := func(tx *gorm.DB, store func(mail.StoreInput) (*mail.Stored, error)) error {
+		// The budget is counted under the inbox's policy lock, in the
+		// transaction that records the send.
+		held, reasons := in.Held, []models.HoldReason(nil)
+		if s.policy != nil {
+			dec := policy.Decision{Reasons: append([]models.HoldReason(nil), pr.dec.Reasons...)}
+			if err := s.policy.Reserve(ctx, tx, pr.pin, &dec); err != nil {
+				return err
+			}
+			held, reasons = dec.Held(), dec.Reasons
+		}
+		status := StatusQueued
+		if held {
+			status = StatusPendingApproval
+		}
+		out.Status, out.HoldReasons = status, reasons
+		if out.HoldReasons == nil {
+			out.HoldReasons = []models.HoldReason{}
+		}
 		st, err := store(mail.StoreInput{OrgID: in.OrgID, InboxID: in.InboxID, Direction: models.DirectionOutbound,
 			Status: status, Raw: c.Raw, Parsed: p, MailFrom: ib.Address, Labels: labels, Read: true})
 		if err != nil {
@@ -140,13 +208,14 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 		}
 		out.ID, out.ThreadID = st.ID, st.ThreadID
 		o := Outbound{ID: st.ID, OrgID: in.OrgID, InboxID: in.InboxID, DomainID: ib.DomainID, MessageIDHeader: c.MessageID,
-			EnvelopeFrom: ib.Address, Raw: c.Raw, Recipients: rcpts, Held: in.Held}
+			EnvelopeFrom: ib.Address, Raw: c.Raw, Recipients: rcpts, Held: held}
 		if err := s.Create(ctx, tx, o); err != nil {
 			return err
 		}
-		if in.Held {
+		if held {
 			id, err := s.holder.Hold(ctx, tx, HoldRequest{OrgID: in.OrgID, InboxID: in.InboxID, MessageID: st.ID,
-				TokenID: in.TokenID, TokenLabel: in.TokenLabel, Digest: Digest(o.EnvelopeFrom, rcpts, c.Raw), Draft: d})
+				TokenID: in.TokenID, TokenLabel: in.TokenLabel, Digest: Digest(o.EnvelopeFrom, rcpts, c.Raw), Draft: d,
+				HoldReasons: reasons})
 			if err != nil {
 				return err
 			}

@@ -76,6 +76,12 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if len(rcpts) == 0 {
 		return nil
 	}
+	if wait, err := s.pausedWait(ctx, &o, rcpts); err != nil || wait > 0 {
+		if err != nil {
+			return err
+		}
+		return river.JobSnooze(wait)
+	}
 	if capture, err := s.captures(ctx, &o, job.Args.Domain); err != nil {
 		return err
 	} else if capture {

@@ -87,6 +87,16 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 		return nil, err
 	}
 	db := tx.WithContext(ctx)
+	// Inbound mail is screened here, in the storing transaction, and
+	// stored as a reader would see it (screen.go).
+	var verdict *models.Screening
+	quarantined := false
+	if in.Direction == models.DirectionInbound {
+		if verdict, quarantined, err = s.screen(ctx, db, in, p); err != nil {
+			return nil, err
+		}
+		p = visibleView(p)
+	}
 	size := int64(len(in.Raw))
 
 	// Usage first: the check and the increment are one statement, and the
@@ -131,13 +141,19 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 		unread = 1
 	}
 	if threadID == "" {
+		// A quarantined message's new thread counts no message until the
+		// message is released: threads without messages are not shown.
+		count := 1
+		if quarantined {
+			count, unread = 0, 0
+		}
 		threadID = models.NewID(models.PrefixThread)
 		err = db.Exec(`INSERT INTO threads (id, org_id, inbox_id, subject, normalized_subject, preview, participants,
 				message_count, unread_count, last_message_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, now())`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())`,
 			threadID, in.OrgID, in.InboxID, p.Subject, NormalizeSubject(p.Subject), preview,
-			models.StringArray(participants), unread).Error
-	} else {
+			models.StringArray(participants), count, unread).Error
+	} else if !quarantined {
 		err = db.Exec(`UPDATE threads SET message_count = message_count + 1, unread_count = unread_count + ?,
 				last_message_at = now(), preview = ?,
 				participants = (SELECT coalesce(array_agg(DISTINCT x), '{}') FROM
@@ -166,10 +182,10 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 	}
 	err = db.Exec(`INSERT INTO messages (id, org_id, inbox_id, thread_id, direction, status, mail_from, rcpt_to,
 			message_id, in_reply_to, refs, from_addr, reply_to, to_addrs, cc_addrs, bcc_addrs, subject, sent_at,
-			headers, text_body, html_body, extracted_text, preview, auth, labels, read, raw, size, search)
+			headers, text_body, html_body, extracted_text, preview, auth, labels, read, raw, size, screening, quarantined, search)
 		VALUES (@id, @org, @inbox, @thread, @dir, @status, @mail_from, @rcpt_to,
 			@message_id, @in_reply_to, @refs, @from, @reply_to, @to, @cc, @bcc, @subject, @sent_at,
-			@headers, @text, @html, @extracted, @preview, @auth, @labels, @read, @raw, @size,
+			@headers, @text, @html, @extracted, @preview, @auth, @labels, @read, @raw, @size, @screening, @quarantined,
 			setweight(to_tsvector('english', @subject), 'A') ||
 			setweight(to_tsvector('english', @addr_text), 'B') ||
 			setweight(to_tsvector('english', @search_text), 'C'))`,
@@ -183,6 +199,7 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 			"extracted": p.ExtractedText, "preview": preview, "auth": authJSON,
 			"labels": models.StringArray(labels), "read": read, "raw": in.Raw, "size": size,
 			"addr_text": addressText(p), "search_text": searchText,
+			"screening": screeningJSON(verdict), "quarantined": quarantined,
 		}).Error
 	if err != nil {
 		return nil, fmt.Errorf("store message: insert: %w", err)
@@ -196,18 +213,16 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 			return nil, fmt.Errorf("store message: attachment: %w", err)
 		}
 	}
-	if err := s.recordContacts(db, in, p, inbox.Address); err != nil {
-		return nil, err
+	if !quarantined {
+		if err := s.recordContacts(db, in, p, inbox.Address); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.usageChanged(ctx, tx, inbox.AlertCheck, in.OrgID, in.InboxID, inbox.UsedBytes); err != nil {
 		return nil, err
 	}
 	if in.Direction == models.DirectionInbound {
-		_, err := s.events.Emit(ctx, tx, in.OrgID, in.InboxID, models.EventMessageReceived, map[string]any{
-			"message_id": id, "thread_id": threadID, "inbox_id": in.InboxID,
-			"from": p.From.Address, "subject": Preview(p.Subject), "size": size,
-		})
-		if err != nil {
+		if err := s.emitArrival(ctx, tx, in.OrgID, in.InboxID, id, threadID, p.From.Address, p.Subject, size, verdict, quarantined); err != nil {
 			return nil, err
 		}
 	}
@@ -422,10 +437,11 @@ type messageRow struct {
 	HTMLBody      string
 	ExtractedText string
 	Headers       []byte
+	Screening     []byte
 }
 
 const summaryColumns = `id, inbox_id, thread_id, direction, status, message_id, in_reply_to, refs, from_addr,
-	reply_to, to_addrs, cc_addrs, bcc_addrs, subject, sent_at, preview, auth, labels, read, size, created_at`
+	reply_to, to_addrs, cc_addrs, bcc_addrs, subject, sent_at, preview, auth, labels, read, size, created_at, screening`
 
 const detailColumns = summaryColumns + `, text_body, html_body, extracted_text, headers`
 
@@ -451,6 +467,12 @@ func (r *messageRow) summary() models.MessageSummary {
 		var a models.AuthResults
 		if json.Unmarshal(r.Auth, &a) == nil {
 			m.Auth = &a
+		}
+	}
+	if len(r.Screening) > 0 && string(r.Screening) != "null" {
+		var sc models.Screening
+		if json.Unmarshal(r.Screening, &sc) == nil {
+			m.Screening = &sc
 		}
 	}
 	if m.References == nil {
@@ -509,7 +531,7 @@ func (s *Service) ListMessages(ctx context.Context, orgID, inboxID string, f mod
 	}
 	// filtered is the inbox's messages with the filters other than q.
 	filtered := func() *gorm.DB {
-		q := s.db.DB.WithContext(ctx).Table("messages").Where("inbox_id = ? AND org_id = ?", inboxID, orgID)
+		q := s.db.DB.WithContext(ctx).Table("messages").Where("inbox_id = ? AND org_id = ? AND NOT quarantined", inboxID, orgID)
 		if f.ThreadID != "" {
 			q = q.Where("thread_id = ?", f.ThreadID)
 		}
@@ -596,7 +618,7 @@ const (
 func (s *Service) searchIDs(ctx context.Context, orgID, inboxID string, f models.MessageFilter, text, cursor string, need int) ([]string, error) {
 	// $1 is the query text; the filters follow.
 	args := []any{text, inboxID, orgID}
-	where := "inbox_id = $2 AND org_id = $3"
+	where := "inbox_id = $2 AND org_id = $3 AND NOT quarantined"
 	add := func(cond string, v any) {
 		args = append(args, v)
 		where += " AND " + strings.Replace(cond, "?", fmt.Sprintf("$%d", len(args)), 1)
@@ -687,7 +709,7 @@ func (s *Service) searchIDs(ctx context.Context, orgID, inboxID string, f models
 // GetMessage returns one message of the inbox with its bodies.
 func (s *Service) GetMessage(ctx context.Context, orgID, inboxID, id string) (*models.Message, error) {
 	var rows []messageRow
-	err := s.db.DB.WithContext(ctx).Raw(`SELECT `+detailColumns+` FROM messages WHERE id = ? AND inbox_id = ? AND org_id = ?`,
+	err := s.db.DB.WithContext(ctx).Raw(`SELECT `+detailColumns+` FROM messages WHERE id = ? AND inbox_id = ? AND org_id = ? AND NOT quarantined`,
 		id, inboxID, orgID).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("get message: %w", err)
@@ -709,7 +731,7 @@ func (s *Service) GetMessage(ctx context.Context, orgID, inboxID, id string) (*m
 // RawMessage returns a message exactly as stored.
 func (s *Service) RawMessage(ctx context.Context, orgID, inboxID, id string) ([]byte, error) {
 	var rows []struct{ Raw []byte }
-	err := s.db.DB.WithContext(ctx).Raw(`SELECT raw FROM messages WHERE id = ? AND inbox_id = ? AND org_id = ?`,
+	err := s.db.DB.WithContext(ctx).Raw(`SELECT raw FROM messages WHERE id = ? AND inbox_id = ? AND org_id = ? AND NOT quarantined`,
 		id, inboxID, orgID).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("get raw message: %w", err)
@@ -731,7 +753,7 @@ func (s *Service) AttachmentContent(ctx context.Context, orgID, inboxID, message
 	}
 	err := s.db.DB.WithContext(ctx).Raw(`SELECT a.id, a.filename, a.content_type, a.size, a.content_id, a.inline, a.part_path, m.raw
 		FROM attachments a JOIN messages m ON m.id = a.message_id
-		WHERE a.id = ? AND a.message_id = ? AND a.inbox_id = ? AND a.org_id = ?`,
+		WHERE a.id = ? AND a.message_id = ? AND a.inbox_id = ? AND a.org_id = ? AND NOT m.quarantined`,
 		attID, messageID, inboxID, orgID).Scan(&rows).Error
 	if err != nil {
 		return nil, nil, fmt.Errorf("get attachment: %w", err)
@@ -766,7 +788,7 @@ func (s *Service) UpdateMessage(ctx context.Context, orgID, inboxID, id string, 
 			Labels   models.StringArray
 			Read     bool
 		}
-		if err := tx.Raw(`SELECT thread_id, labels, read FROM messages WHERE id = ? AND inbox_id = ? AND org_id = ? FOR UPDATE`,
+		if err := tx.Raw(`SELECT thread_id, labels, read FROM messages WHERE id = ? AND inbox_id = ? AND org_id = ? AND NOT quarantined FOR UPDATE`,
 			id, inboxID, orgID).Scan(&rows).Error; err != nil {
 			return fmt.Errorf("update message: %w", err)
 		}
@@ -821,7 +843,7 @@ func (s *Service) DeleteMessage(ctx context.Context, orgID, inboxID, id string) 
 		if err != nil {
 			return err
 		}
-		return tx.Exec(`DELETE FROM threads WHERE id = ? AND message_count <= 0`, threadID).Error
+		return tx.Exec(`DELETE FROM threads WHERE id = ? AND message_count <= 0`+threadEmpty, threadID).Error
 	})
 }
 
@@ -855,7 +877,7 @@ func (s *Service) DeleteMessageTx(ctx context.Context, tx *gorm.DB, orgID, inbox
 	if err != nil {
 		return err
 	}
-	return tx.Exec(`DELETE FROM threads WHERE id = ? AND message_count <= 0`, threadID).Error
+	return tx.Exec(`DELETE FROM threads WHERE id = ? AND message_count <= 0`+threadEmpty, threadID).Error
 }
 
 // deleteMessageTx deletes a message and releases its usage inside tx; it
@@ -866,7 +888,7 @@ func (s *Service) deleteMessageTx(ctx context.Context, tx *gorm.DB, orgID, inbox
 		Size     int64
 		Read     bool
 	}
-	if err := tx.Raw(`DELETE FROM messages WHERE id = ? AND inbox_id = ? AND org_id = ? RETURNING thread_id, size, read`,
+	if err := tx.Raw(`DELETE FROM messages WHERE id = ? AND inbox_id = ? AND org_id = ? AND NOT quarantined RETURNING thread_id, size, read`,
 		id, inboxID, orgID).Scan(&rows).Error; err != nil {
 		return "", fmt.Errorf("delete message: %w", err)
 	}
@@ -891,7 +913,7 @@ func (s *Service) deleteMessageTx(ctx context.Context, tx *gorm.DB, orgID, inbox
 	}
 	if err := tx.Exec(`UPDATE threads SET message_count = message_count - 1, unread_count = greatest(unread_count - ?, 0),
 			last_message_at = coalesce((SELECT max(created_at) FROM messages WHERE thread_id = threads.id), last_message_at),
-			preview = coalesce((SELECT preview FROM messages WHERE thread_id = threads.id ORDER BY id DESC LIMIT 1), preview)
+			preview = coalesce((SELECT preview FROM messages WHERE thread_id = threads.id AND NOT quarantined ORDER BY id DESC LIMIT 1), preview)
 		WHERE id = ?`, unread, r.ThreadID).Error; err != nil {
 		return "", fmt.Errorf("delete message: thread: %w", err)
 	}

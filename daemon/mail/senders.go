@@ -188,3 +188,7 @@ func (s *Service) SenderAllowed(ctx context.Context, db *gorm.DB, inboxID, sende
 	}
 	return !blocked, nil
 }
+
+// NormalizePattern validates and normalizes an address-or-domain pattern
+// the way sender rules read them (the sending policy's lists use it too).
+func NormalizePattern(raw string) (string, error) { return normalizePattern(raw) }

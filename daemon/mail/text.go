@@ -7,26 +7,31 @@ import (
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+
+	"gent/daemon/screening"
 )
 
 // HTMLToText renders an HTML body as plain text: block elements become
 // line breaks, list items get "- ", scripts and styles are dropped. With
 // dropQuotes, quoted history (<blockquote>, Gmail's and Outlook's quote
-// containers) is left out too.
+// containers) is left out too. What a reader would not see (content hidden
+// by CSS, the hidden attribute or <template>, and invisible characters;
+// see package screening) is left out as well.
 func HTMLToText(src string, dropQuotes bool) string {
 	doc, err := html.Parse(strings.NewReader(src))
 	if err != nil {
 		return ""
 	}
-	r := &htmlRenderer{dropQuotes: dropQuotes}
+	r := &htmlRenderer{dropQuotes: dropQuotes, vis: screening.Analyze(doc)}
 	r.render(doc, 0)
-	return tidy(r.b.String())
+	return tidy(screening.Strip(r.b.String()))
 }
 
 type htmlRenderer struct {
 	b          strings.Builder
 	dropQuotes bool
 	pre        int
+	vis        *screening.Visibility
 }
 
 func hasClass(n *html.Node, classes ...string) bool {
@@ -85,6 +90,9 @@ func (r *htmlRenderer) render(n *html.Node, depth int) {
 		}
 		return
 	case html.ElementNode:
+		if r.vis.Hidden(n) {
+			return
+		}
 		switch n.DataAtom {
 		case atom.Script, atom.Style, atom.Head, atom.Title, atom.Template, atom.Noscript:
 			return

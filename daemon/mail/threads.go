@@ -39,7 +39,7 @@ func (r threadRow) thread() models.Thread {
 // threadColumns reads a thread; its labels are those of its messages.
 const threadColumns = `t.id, t.inbox_id, t.subject, t.preview, t.participants, t.message_count, t.unread_count,
 	t.last_message_at, t.created_at,
-	coalesce((SELECT array_agg(DISTINCT l ORDER BY l) FROM messages m, unnest(m.labels) l WHERE m.thread_id = t.id), '{}') AS labels`
+	coalesce((SELECT array_agg(DISTINCT l ORDER BY l) FROM messages m, unnest(m.labels) l WHERE m.thread_id = t.id AND NOT m.quarantined), '{}') AS labels`
 
 // threadCursor encodes the keyset position (last_message_at, id).
 func threadCursor(t threadRow) string {
@@ -67,7 +67,7 @@ func parseThreadCursor(c string) (time.Time, string, error) {
 // first. label keeps threads with a message carrying it; unread threads
 // with unread messages (or none).
 func (s *Service) ListThreads(ctx context.Context, orgID, inboxID, label string, unread *bool, cursor string, limit int) ([]models.Thread, string, error) {
-	q := s.db.DB.WithContext(ctx).Table("threads t").Select(threadColumns).Where("t.inbox_id = ? AND t.org_id = ?", inboxID, orgID)
+	q := s.db.DB.WithContext(ctx).Table("threads t").Select(threadColumns).Where("t.inbox_id = ? AND t.org_id = ? AND t.message_count > 0", inboxID, orgID)
 	if cursor != "" {
 		at, id, err := parseThreadCursor(cursor)
 		if err != nil {
@@ -76,7 +76,7 @@ func (s *Service) ListThreads(ctx context.Context, orgID, inboxID, label string,
 		q = q.Where("(t.last_message_at, t.id) < (?, ?)", at, id)
 	}
 	if label != "" {
-		q = q.Where("EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.labels @> ARRAY[?]::text[])", label)
+		q = q.Where("EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND NOT m.quarantined AND m.labels @> ARRAY[?]::text[])", label)
 	}
 	if unread != nil {
 		if *unread {
@@ -108,7 +108,7 @@ const maxThreadMessages = 200
 // GetThread returns a thread with its messages, oldest first.
 func (s *Service) GetThread(ctx context.Context, orgID, inboxID, id string) (*models.ThreadDetail, error) {
 	var rows []threadRow
-	err := s.db.DB.WithContext(ctx).Raw(`SELECT `+threadColumns+` FROM threads t WHERE t.id = ? AND t.inbox_id = ? AND t.org_id = ?`,
+	err := s.db.DB.WithContext(ctx).Raw(`SELECT `+threadColumns+` FROM threads t WHERE t.id = ? AND t.inbox_id = ? AND t.org_id = ? AND t.message_count > 0`,
 		id, inboxID, orgID).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("get thread: %w", err)
@@ -117,7 +117,7 @@ func (s *Service) GetThread(ctx context.Context, orgID, inboxID, id string) (*mo
 		return nil, models.NotFound("thread")
 	}
 	var msgs []messageRow
-	err = s.db.DB.WithContext(ctx).Raw(`SELECT `+detailColumns+` FROM messages WHERE thread_id = ? AND inbox_id = ? AND org_id = ?
+	err = s.db.DB.WithContext(ctx).Raw(`SELECT `+detailColumns+` FROM messages WHERE thread_id = ? AND inbox_id = ? AND org_id = ? AND NOT quarantined
 		ORDER BY id LIMIT ?`, id, inboxID, orgID, maxThreadMessages).Scan(&msgs).Error
 	if err != nil {
 		return nil, fmt.Errorf("get thread: %w", err)

@@ -27,6 +27,7 @@ import (
 	"gent/daemon/events"
 	"gent/daemon/jobs"
 	"gent/daemon/mail"
+	"gent/daemon/policy"
 	"gent/daemon/secrets"
 	"gent/daemon/smtpin"
 	"gent/daemon/store"
@@ -59,6 +60,7 @@ type Daemon struct {
 	Secrets   *secrets.Box
 	Delivery  *delivery.Service
 	Approvals *approvals.Service
+	Policy    *policy.Service
 	Domains   *domains.Service
 	SMTP      *smtpin.Server
 
@@ -110,6 +112,8 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.Delivery.SetMail(d.Mail)
 	d.Approvals = approvals.NewService(st, d.Events, d.Audit, d.Delivery, d.Mail, cfg.Approvals, log)
 	d.Delivery.SetHolder(d.Approvals)
+	d.Policy = policy.NewService(st, d.Audit, d.Events)
+	d.Delivery.SetPolicy(d.Policy)
 
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st)
@@ -136,7 +140,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	d.SMTP = smtpSrv
 
 	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Events: d.Events, Mail: d.Mail,
-		Domains: d.Domains, Log: log, Webhooks: d.Webhooks, Delivery: d.Delivery, Approvals: d.Approvals, Caps: d.Caps})
+		Domains: d.Domains, Log: log, Webhooks: d.Webhooks, Delivery: d.Delivery, Approvals: d.Approvals, Caps: d.Caps, Policy: d.Policy})
 	return d, nil
 }
 

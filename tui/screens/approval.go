@@ -203,6 +203,17 @@ func (s *Approval) content() []string {
 		}
 	}
 	field("Agent", a.TokenLabel)
+	for i, r := range a.HoldReasons {
+		label := ""
+		if i == 0 {
+			label = "Held for"
+		}
+		v := r.Code
+		if r.Detail != "" {
+			v += ": " + r.Detail
+		}
+		field(label, v)
+	}
 	field("From", addrString(m.From))
 	field("To", addrList(m.To))
 	if len(m.Cc) > 0 {

@@ -1,0 +1,185 @@
+package delivery
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"gent/daemon/mail"
+	"gent/daemon/policy"
+	"gent/models"
+)
+
+// SetPolicy completes the wiring: every send is evaluated against the
+// sending policy (daemon/policy).
+func (s *Service) SetPolicy(p *policy.Service) { s.policy = p }
+
+// policyInput describes a send for the policy evaluation.
+func (s *Service) policyInput(ctx context.Context, in SendInput, d mail.Draft, c *mail.Composed) (policy.Input, error) {
+	pin := policy.Input{OrgID: in.OrgID, InboxID: in.InboxID, TokenHeld: in.Held, Draft: d}
+	idx := map[string]int{}
+	for _, r := range c.Recipients {
+		pin.Recipients = append(pin.Recipients, policy.Recipient{Address: r.Address, Field: fmt.Sprintf("%s[%d]", r.Kind, idx[r.Kind])})
+		idx[r.Kind]++
+	}
+	if in.Mode == ModeReply || in.Mode == ModeReplyAll {
+		orig, err := s.mail.GetMessage(ctx, in.OrgID, in.InboxID, in.Original)
+		if err != nil {
+			return pin, err
+		}
+		pin.ThreadID = orig.ThreadID
+		if orig.Direction == models.DirectionInbound {
+			raw, err := s.mail.RawMessage(ctx, in.OrgID, in.InboxID, in.Original)
+			if err != nil {
+				return pin, err
+			}
+			pin.LoopSignal = LoopSignal(raw)
+			if pin.LoopSignal == "" {
+				// A null return path (MAIL FROM:<>), for mail that came
+				// over SMTP (it has an envelope recipient).
+				var null bool
+				if err := s.db.DB.WithContext(ctx).Raw(`SELECT mail_from = '' AND rcpt_to <> '' FROM messages WHERE id = ? AND org_id = ?`,
+					orig.ID, in.OrgID).Scan(&null).Error; err != nil {
+					return pin, fmt.Errorf("load original: %w", err)
+				}
+				if null {
+					pin.LoopSignal = "null return path"
+				}
+			}
+		}
+	}
+	return pin, nil
+}
+
+// LoopSignal names what marks a message as automatic mail (RFC 3834
+// Auto-Submitted, Precedence bulk/list/junk, mailing-list headers, a null
+// return path, a delivery status notification), or "".
+func LoopSignal(raw []byte) string {
+	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw))).ReadMIMEHeader()
+	if err != nil && len(h) == 0 {
+		return ""
+	}
+	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" && v != "no" {
+		return "Auto-Submitted: " + v
+	}
+	switch v := strings.ToLower(strings.TrimSpace(h.Get("Precedence"))); v {
+	case "bulk", "list", "junk":
+		return "Precedence: " + v
+	}
+	if h.Get("List-Id") != "" {
+		return "List-Id"
+	}
+	if h.Get("List-Unsubscribe") != "" {
+		return "List-Unsubscribe"
+	}
+	if rp, ok := h["Return-Path"]; ok && len(rp) > 0 && strings.TrimSpace(rp[0]) == "<>" {
+		return "null return path"
+	}
+	ct := strings.ToLower(h.Get("Content-Type"))
+	if strings.Contains(ct, "multipart/report") && strings.Contains(ct, "delivery-status") {
+		return "delivery status notification"
+	}
+	return ""
+}
+
+// Simulate evaluates a send as Send would and changes nothing: the answer
+// of ?dry_run=true.
+func (s *Service) Simulate(ctx context.Context, in SendInput) (*models.DryRunResult, error) {
+	out := &models.DryRunResult{HoldReasons: []models.HoldReason{}}
+	dec, err := s.evaluate(ctx, in, true)
+	if err == nil {
+		out.Decision = models.DecisionSend
+		if dec.Held() {
+			out.Decision = models.DecisionHold
+			out.HoldReasons = dec.Reasons
+		}
+		return out, nil
+	}
+	me, ok := err.(*models.Error)
+	if !ok {
+		return nil, err
+	}
+	out.Decision, out.Error = models.DecisionRefuse, me
+	return out, nil
+}
+
+// autoSubmitted marks the inbox's outbound mail "Auto-Submitted:
+// auto-generated" when its policy asks for it (docs/policy.md).
+func (s *Service) autoSubmitted(ctx context.Context, in SendInput, d *mail.Draft) error {
+	if s.policy == nil {
+		return nil
+	}
+	p, err := s.policy.Get(ctx, in.OrgID, in.InboxID)
+	if err != nil {
+		return err
+	}
+	if !p.AutoSubmitted {
+		return nil
+	}
+	h := make(map[string]string, len(d.Headers)+1)
+	for k, v := range d.Headers {
+		if !strings.EqualFold(k, "Auto-Submitted") {
+			h[k] = v
+		}
+	}
+	h["Auto-Submitted"] = "auto-generated"
+	d.Headers = h
+	return nil
+}
+
+// SimulateDraft is Simulate for a stored draft (POST …/drafts/{id}/send?dry_run=true).
+func (s *Service) SimulateDraft(ctx context.Context, in SendInput, id string) (*models.DryRunResult, error) {
+	row, err := s.draftRow(ctx, s.db.DB, in.OrgID, in.InboxID, id, false)
+	if err != nil {
+		return nil, err
+	}
+	var r models.SendRequest
+	if err := json.Unmarshal(row.Request, &r); err != nil {
+		return nil, fmt.Errorf("load draft: %w", err)
+	}
+	in.Mode, in.Original, in.Send, in.Reply = row.Mode, row.Original, r, replyOf(r)
+	return s.Simulate(ctx, in)
+}
+
+// PausedRecheck is how long a delivery held back by sending_paused waits
+// before it looks again.
+var PausedRecheck = 10 * time.Second
+
+// pausedWait holds back a delivery not yet attempted while sending is
+// paused for its inbox or organization: it returns how long to snooze (0:
+// go on). Deliveries already under way (retries) finish.
+func (s *Service) pausedWait(ctx context.Context, o *sendRow, rcpts []rcptRow) (time.Duration, error) {
+	if s.policy == nil {
+		return 0, nil
+	}
+	for _, r := range rcpts {
+		if r.Attempts > 0 {
+			return 0, nil
+		}
+	}
+	paused, err := s.policy.Paused(ctx, o.OrgID, o.InboxID)
+	if err != nil || !paused {
+		return 0, err
+	}
+	return PausedRecheck, nil
+}
+
+// CheckEditedRecipients re-checks a held send's recipients after a
+// reviewer edited them (approvals): block lists and a refusing allow list.
+func (s *Service) CheckEditedRecipients(ctx context.Context, orgID, inboxID string, rcpts []mail.Envelope) error {
+	if s.policy == nil {
+		return nil
+	}
+	idx := map[string]int{}
+	in := make([]policy.Recipient, len(rcpts))
+	for i, r := range rcpts {
+		in[i] = policy.Recipient{Address: r.Address, Field: fmt.Sprintf("edits.%s[%d]", r.Kind, idx[r.Kind])}
+		idx[r.Kind]++
+	}
+	return s.policy.CheckRecipients(ctx, orgID, inboxID, in)
+}

@@ -1,0 +1,324 @@
+package policy
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"hash/fnv"
+	"regexp"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"gent/daemon/auth"
+	"gent/daemon/mail"
+	"gent/models"
+)
+
+// Recipient is one recipient of a send, with the request field that
+// named it (to[0], cc[1], …).
+type Recipient struct {
+	Address string
+	Field   string
+}
+
+// Input is a send to evaluate.
+type Input struct {
+	OrgID      string
+	InboxID    string
+	Recipients []Recipient
+	// TokenHeld: the token's own requires_approval holds email:send.
+	TokenHeld bool
+	// Draft is the message's content (subject, bodies, attachments) and
+	// threading headers.
+	Draft mail.Draft
+	// Reply: the send answers or forwards a message of this thread, whose
+	// loop signals (Auto-Submitted, Precedence, …) are LoopSignal.
+	ThreadID   string
+	LoopSignal string
+}
+
+// Decision is the outcome of an evaluation that did not refuse.
+type Decision struct {
+	Reasons []models.HoldReason
+}
+
+// Held reports whether the send is held for a reviewer.
+func (d Decision) Held() bool { return len(d.Reasons) > 0 }
+
+func (d *Decision) hold(code, format string, args ...any) {
+	d.Reasons = append(d.Reasons, models.HoldReason{Code: code, Detail: fmt.Sprintf(format, args...)})
+}
+
+// Evaluate applies everything of the policy but the budget: a refusal is a
+// *models.Error, a hold lists all the reasons that apply. Reserve (inside
+// the sending transaction) applies the budget.
+func (s *Service) Evaluate(ctx context.Context, in Input) (Decision, error) {
+	var d Decision
+	db := s.db.DB.WithContext(ctx)
+	p, err := s.get(ctx, db, in.OrgID, in.InboxID)
+	if err != nil {
+		return d, err
+	}
+	org, err := s.getOrg(db, in.OrgID)
+	if err != nil {
+		return d, err
+	}
+	if org.SendingPaused {
+		return d, models.Errorf(models.CodeSendingPaused, "sending is paused for the whole organization")
+	}
+	if p.SendingPaused {
+		return d, models.Errorf(models.CodeSendingPaused, "sending is paused for this inbox")
+	}
+	for _, r := range in.Recipients {
+		if matchesAny(r.Address, p.Recipients.Block) || matchesAny(r.Address, org.Block) {
+			return d, &models.Error{Code: models.CodeRecipientBlocked, Field: r.Field,
+				Message: fmt.Sprintf("%s (%s) is on a block list of this inbox or organization", r.Field, r.Address)}
+		}
+	}
+	if p.LoopGuard && len(in.Draft.References) > maxReferences {
+		return d, models.Errorf(models.CodeLoopGuard, "the thread has %d References (more than %d): a mail loop is likely", len(in.Draft.References), maxReferences)
+	}
+	if in.TokenHeld {
+		d.hold(models.HoldTokenRequiresApproval, "the token requires approval for email:send")
+	}
+	if len(p.Recipients.Allow) > 0 {
+		var outside []string
+		for _, r := range in.Recipients {
+			if !matchesAny(r.Address, p.Recipients.Allow) {
+				outside = append(outside, r.Address)
+			}
+		}
+		if len(outside) > 0 {
+			if p.Recipients.OutsideAllow == "refuse" {
+				for _, r := range in.Recipients {
+					if !matchesAny(r.Address, p.Recipients.Allow) {
+						return d, &models.Error{Code: models.CodeRecipientBlocked, Field: r.Field,
+							Message: fmt.Sprintf("%s (%s) is not on this inbox's allow list", r.Field, r.Address)}
+					}
+				}
+			}
+			d.hold(models.HoldOutsideAllow, "not on the allow list: %s", strings.Join(outside, ", "))
+		}
+	}
+	if p.FirstContact == "hold" {
+		firsts, err := s.firstContacts(db, in)
+		if err != nil {
+			return d, err
+		}
+		if len(firsts) > 0 {
+			d.hold(models.HoldFirstContact, "never exchanged mail with: %s", strings.Join(firsts, ", "))
+		}
+	}
+	if p.LoopGuard {
+		if in.LoopSignal != "" {
+			d.hold(models.HoldLoopRisk, "the message answered is automatic mail (%s)", in.LoopSignal)
+		}
+		if in.ThreadID != "" {
+			var n int64
+			if err := db.Raw(`SELECT count(*) FROM messages WHERE thread_id = ? AND inbox_id = ? AND direction = 'outbound'
+				AND created_at > now() - interval '1 hour'`, in.ThreadID, in.InboxID).Scan(&n).Error; err != nil {
+				return d, fmt.Errorf("count thread sends: %w", err)
+			}
+			if n >= maxThreadSendsPerHour {
+				d.hold(models.HoldLoopRisk, "this inbox already sent %d messages in this thread in the last hour", n)
+			}
+		}
+	}
+	if kinds := Secrets(in.Draft); len(kinds) > 0 {
+		d.hold(models.HoldSecretDetected, "the message carries %s", strings.Join(kinds, ", "))
+	}
+	return d, nil
+}
+
+const (
+	maxReferences         = 100
+	maxThreadSendsPerHour = 10
+)
+
+// firstContacts lists the recipients the inbox has never exchanged mail
+// with: no message received from them, nothing delivered to them.
+func (s *Service) firstContacts(db *gorm.DB, in Input) ([]string, error) {
+	if len(in.Recipients) == 0 {
+		return nil, nil
+	}
+	addrs := make([]string, len(in.Recipients))
+	for i, r := range in.Recipients {
+		addrs[i] = strings.ToLower(r.Address)
+	}
+	var known []string
+	if err := db.Raw(`SELECT lower(address) FROM contacts WHERE inbox_id = ? AND lower(address) IN ? AND received_count > 0
+		UNION SELECT lower(dr.address) FROM delivery_recipients dr JOIN outbound_messages o ON o.id = dr.outbound_id
+		WHERE dr.org_id = ? AND dr.status = 'delivered' AND dr.address IN ? AND o.inbox_id = ?`,
+		in.InboxID, addrs, in.OrgID, addrs, in.InboxID).Scan(&known).Error; err != nil {
+		return nil, fmt.Errorf("look up contacts: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, k := range known {
+		seen[k] = true
+	}
+	var out []string
+	for _, a := range addrs {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// Reserve applies the budget inside the sending transaction: it takes the
+// inbox's policy lock (so concurrent sends, on any replica, count one
+// after the other) and counts the recipients of the sends accepted in the
+// last hour and day. Over the budget it refuses (429 with Retry-After) or
+// adds a budget hold to d. Without a budget it takes no lock.
+func (s *Service) Reserve(ctx context.Context, tx *gorm.DB, in Input, d *Decision) error {
+	p, err := s.get(ctx, tx, in.OrgID, in.InboxID)
+	if err != nil {
+		return err
+	}
+	if p.Budget.PerHour == nil && p.Budget.PerDay == nil {
+		return nil
+	}
+	if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, lockKey(in.InboxID)).Error; err != nil {
+		return fmt.Errorf("lock send budget: %w", err)
+	}
+	return s.checkBudget(tx, p, in, d)
+}
+
+// CheckBudget is Reserve without the lock, for dry runs: it reads the
+// counts and changes nothing.
+func (s *Service) CheckBudget(ctx context.Context, in Input, d *Decision) error {
+	db := s.db.DB.WithContext(ctx)
+	p, err := s.get(ctx, db, in.OrgID, in.InboxID)
+	if err != nil {
+		return err
+	}
+	return s.checkBudget(db, p, in, d)
+}
+
+func (s *Service) checkBudget(db *gorm.DB, p *models.InboxPolicy, in Input, d *Decision) error {
+	if p.Budget.PerHour == nil && p.Budget.PerDay == nil {
+		return nil
+	}
+	for _, w := range []struct {
+		limit  *int
+		window time.Duration
+		name   string
+	}{{p.Budget.PerHour, time.Hour, "hour"}, {p.Budget.PerDay, 24 * time.Hour, "day"}} {
+		if w.limit == nil {
+			continue
+		}
+		var c struct {
+			Used   int
+			Oldest *time.Time
+			Now    time.Time
+		}
+		if err := db.Raw(`SELECT coalesce(sum(recipient_count), 0) AS used, min(created_at) AS oldest, clock_timestamp() AS now
+			FROM outbound_messages WHERE inbox_id = ? AND created_at > clock_timestamp() - make_interval(secs => ?)`,
+			in.InboxID, w.window.Seconds()).Scan(&c).Error; err != nil {
+			return fmt.Errorf("count send budget: %w", err)
+		}
+		if c.Used+len(in.Recipients) <= *w.limit {
+			continue
+		}
+		if p.Budget.OnExceed == "hold" {
+			d.hold(models.HoldBudget, "%d recipients in the last %s with this send; the budget is %d", c.Used+len(in.Recipients), w.name, *w.limit)
+			continue
+		}
+		wait := w.window
+		if c.Oldest != nil {
+			wait = c.Oldest.Add(w.window).Sub(c.Now)
+		}
+		return &models.Error{Code: models.CodeSendBudgetExceeded, RetryAfter: max(wait, time.Second),
+			Message: fmt.Sprintf("this inbox may send to %d recipients per %s; %d so far, this send has %d", *w.limit, w.name, c.Used, len(in.Recipients))}
+	}
+	return nil
+}
+
+func lockKey(inboxID string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("gent.policy.budget:" + inboxID))
+	return int64(h.Sum64())
+}
+
+var (
+	reGentToken = regexp.MustCompile(`gent_[0-9A-Za-z]{36}`)
+	secretKinds = []struct {
+		kind string
+		re   *regexp.Regexp
+	}{
+		{"a PEM private key", regexp.MustCompile(`-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----`)},
+		{"an AWS access key id", regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`)},
+		{"a Google API key", regexp.MustCompile(`\bAIza[0-9A-Za-z_\-]{35}\b`)},
+		{"an Azure storage account key", regexp.MustCompile(`AccountKey=[A-Za-z0-9+/]{40,}={0,2}`)},
+		{"a JWT", regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}`)},
+		{"a webhook signing secret", regexp.MustCompile(`\bwhsec_[A-Za-z0-9+/=_-]{16,}`)},
+		{"a Gent session value", regexp.MustCompile(`\bgses_[A-Za-z0-9_-]{16,}`)},
+	}
+)
+
+// Secrets names the kinds of secret found in a message's subject, bodies
+// and text attachments (never the secrets themselves).
+func Secrets(d mail.Draft) []string {
+	texts := []string{d.Subject, d.Text, d.HTML}
+	for _, a := range d.Attachments {
+		ct := strings.ToLower(a.ContentType)
+		if strings.HasPrefix(ct, "text/") || strings.Contains(ct, "json") || strings.Contains(ct, "xml") ||
+			strings.Contains(ct, "x-pem") || ct == "" || ct == "application/octet-stream" {
+			if b, err := base64.StdEncoding.DecodeString(a.ContentBase64); err == nil {
+				texts = append(texts, string(b))
+			}
+		}
+	}
+	var kinds []string
+	add := func(k string) {
+		for _, x := range kinds {
+			if x == k {
+				return
+			}
+		}
+		kinds = append(kinds, k)
+	}
+	for _, t := range texts {
+		for _, m := range reGentToken.FindAllString(t, -1) {
+			if auth.ValidTokenFormat(m) {
+				add("a Gent agent token")
+				break
+			}
+		}
+		for _, k := range secretKinds {
+			if k.re.MatchString(t) {
+				add(k.kind)
+			}
+		}
+	}
+	return kinds
+}
+
+// CheckRecipients applies the parts of the policy that a reviewer's edit
+// of the recipients can break: the block lists and an allow list that
+// refuses (a reviewer approving is the hold, so holds do not apply).
+func (s *Service) CheckRecipients(ctx context.Context, orgID, inboxID string, rcpts []Recipient) error {
+	db := s.db.DB.WithContext(ctx)
+	p, err := s.get(ctx, db, orgID, inboxID)
+	if err != nil {
+		return err
+	}
+	org, err := s.getOrg(db, orgID)
+	if err != nil {
+		return err
+	}
+	for _, r := range rcpts {
+		if matchesAny(r.Address, p.Recipients.Block) || matchesAny(r.Address, org.Block) {
+			return &models.Error{Code: models.CodeRecipientBlocked, Field: r.Field,
+				Message: fmt.Sprintf("%s (%s) is on a block list of this inbox or organization", r.Field, r.Address)}
+		}
+		if len(p.Recipients.Allow) > 0 && p.Recipients.OutsideAllow == "refuse" && !matchesAny(r.Address, p.Recipients.Allow) {
+			return &models.Error{Code: models.CodeRecipientBlocked, Field: r.Field,
+				Message: fmt.Sprintf("%s (%s) is not on this inbox's allow list", r.Field, r.Address)}
+		}
+	}
+	return nil
+}
