@@ -79,7 +79,7 @@ func main() {
 		gent.SendMessageJSONRequestBody{To: &to, Subject: &subject, Text: &text})
 	if err == nil && sent.JSON202 != nil {
 		var r *gent.SendResponse = sent.JSON202
-		fmt.Println(r.Id, r.Status == gent.PendingApproval, r.ApprovalId)
+		fmt.Println(r.Id, r.Status == gent.SendResponseStatusPendingApproval, r.ApprovalId)
 	}
 	ap, err := c.ApproveSendWithResponse(context.Background(), "apr_1", gent.ApproveSendJSONRequestBody{})
 	if err == nil && ap.JSON200 != nil {
