@@ -26,6 +26,9 @@ import (
 type Env struct {
 	T *testing.T
 	*server.Daemon
+	// NoSpecCheck turns off checking every Do against docs/openapi.yaml
+	// (see checkSpec), for a test that must send what the spec forbids.
+	NoSpecCheck bool
 }
 
 // Config returns a configuration for tests: data in a temp dir, rate
@@ -104,17 +107,21 @@ func (r *Response) ErrorCode() string {
 func (e *Env) Do(method, path, cred string, body any, headers ...string) *Response {
 	e.T.Helper()
 	var rd io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = bytes.NewReader([]byte(b))
+		raw = []byte(b)
+		rd = bytes.NewReader(raw)
 	case []byte:
+		raw = b
 		rd = bytes.NewReader(b)
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			e.T.Fatal(err)
 		}
+		raw = j
 		rd = bytes.NewReader(j)
 	}
 	req := httptest.NewRequest(method, path, rd)
@@ -133,6 +140,11 @@ func (e *Env) Do(method, path, cred string, body any, headers ...string) *Respon
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if !e.NoSpecCheck && os.Getenv("GENT_TEST_SPEC_CHECK") == "1" {
+		if msg := checkSpec(method, path, req.Header, raw, resp.StatusCode, resp.Header, b); msg != "" {
+			e.T.Errorf("API contract: %s", msg)
+		}
+	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
