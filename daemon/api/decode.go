@@ -84,6 +84,13 @@ func addressCursor(s string) bool {
 	return at > 0 && at < len(s)-1 && len(s) <= 320 && !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f })
 }
 
+// seqCursor is the kind of the lists paged by a row sequence number
+// (a message's lifecycle).
+func seqCursor(s string) bool {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && n > 0 && strconv.FormatInt(n, 10) == s
+}
+
 // threadCursor is the kind of the thread list (last activity and id).
 func threadCursor(s string) bool { return mail.ValidThreadCursor(s) }
 

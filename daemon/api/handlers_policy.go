@@ -67,9 +67,13 @@ func (a *API) messageLifecycle(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, err := a.Policy.Lifecycle(c.UserContext(), org, inbox, c.Params("id"))
+	cursor, limit, err := page(c, seqCursor)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"data": rows})
+	rows, next, err := a.Policy.Lifecycle(c.UserContext(), org, inbox, c.Params("id"), cursor, limit)
+	if err != nil {
+		return err
+	}
+	return list(c, rows, next)
 }

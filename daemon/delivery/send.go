@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"gent/daemon/events"
 	"gent/daemon/mail"
 	"gent/daemon/policy"
 	"gent/daemon/store"
@@ -207,6 +208,14 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 			return err
 		}
 		out.ID, out.ThreadID = st.ID, st.ThreadID
+		decision := models.DecisionSend
+		if held {
+			decision = models.DecisionHold
+		}
+		if err := events.RecordStep(ctx, tx, in.OrgID, in.InboxID, st.ID, events.StepPolicy,
+			map[string]any{"decision": decision, "hold_reasons": out.HoldReasons}); err != nil {
+			return err
+		}
 		o := Outbound{ID: st.ID, OrgID: in.OrgID, InboxID: in.InboxID, DomainID: ib.DomainID, MessageIDHeader: c.MessageID,
 			EnvelopeFrom: ib.Address, Raw: c.Raw, Recipients: rcpts, Held: held}
 		if err := s.Create(ctx, tx, o); err != nil {

@@ -98,15 +98,26 @@ func (s *Service) emit(ctx context.Context, tx *gorm.DB, orgID, inboxID, typ str
 		Notified string
 		Webhooks models.StringArray
 	}
-	res := tx.WithContext(ctx).Raw(`WITH ev AS (
-			INSERT INTO events (id, org_id, inbox_id, type, payload, created_at)
-			VALUES (@id, @org, @inbox, @type, @payload, @at) RETURNING id)
-		SELECT pg_notify(@channel, @notify)::text AS notified,
-			(SELECT coalesce(array_agg(w.id ORDER BY w.id), '{}') FROM webhooks w
-			 WHERE w.org_id = @org AND w.status = 'enabled' AND w.event_types @> jsonb_build_array(CAST(@type AS text))
-			   AND (w.inbox_id IS NULL OR w.inbox_id = @inbox)) AS webhooks
-		FROM ev`, map[string]any{"id": ev.ID, "org": orgID, "inbox": inbox, "type": typ, "payload": string(body),
-		"at": ev.CreatedAt, "channel": Channel, "notify": notifyPayload(orgID, inboxID)}).Scan(&row)
+	args := map[string]any{"id": ev.ID, "org": orgID, "inbox": inbox, "type": typ, "payload": string(body),
+		"at": ev.CreatedAt, "channel": Channel, "notify": notifyPayload(orgID, inboxID)}
+	q := emitSQL
+	// An event about a message is also a step of its lifecycle, written
+	// by the same statement.
+	if msgID, _ := ev.Payload["message_id"].(string); msgID != "" {
+		if steps := lifecycleSteps(typ, ev.Payload); len(steps) > 0 {
+			stepInbox, _ := ev.Payload["inbox_id"].(string)
+			if stepInbox == "" {
+				stepInbox = inboxID
+			}
+			sj, err := json.Marshal(steps)
+			if err != nil {
+				return nil, fmt.Errorf("emit %s: %w", typ, err)
+			}
+			q = emitWithStepsSQL
+			args["msg"], args["step_inbox"], args["steps"] = msgID, stepInbox, string(sj)
+		}
+	}
+	res := tx.WithContext(ctx).Raw(q, args).Scan(&row)
 	if res.Error != nil {
 		return nil, fmt.Errorf("emit %s: %w", typ, res.Error)
 	}
@@ -128,6 +139,31 @@ func (s *Service) emit(ctx context.Context, tx *gorm.DB, orgID, inboxID, typ str
 	}
 	return ev, nil
 }
+
+const emitSQL = `WITH ev AS (
+		INSERT INTO events (id, org_id, inbox_id, type, payload, created_at)
+		VALUES (@id, @org, @inbox, @type, @payload, @at) RETURNING id)
+	SELECT pg_notify(@channel, @notify)::text AS notified,
+		(SELECT coalesce(array_agg(w.id ORDER BY w.id), '{}') FROM webhooks w
+		 WHERE w.org_id = @org AND w.status = 'enabled' AND w.event_types @> jsonb_build_array(CAST(@type AS text))
+		   AND (w.inbox_id IS NULL OR w.inbox_id = @inbox)) AS webhooks
+	FROM ev`
+
+// emitWithStepsSQL is emitSQL that also appends the event's steps to the
+// lifecycle of its message, in order.
+const emitWithStepsSQL = `WITH ev AS (
+		INSERT INTO events (id, org_id, inbox_id, type, payload, created_at)
+		VALUES (@id, @org, @inbox, @type, @payload, @at) RETURNING id),
+	steps AS (
+		INSERT INTO message_lifecycle (org_id, inbox_id, message_id, kind, detail, at)
+		SELECT @org, @step_inbox, @msg, s.value->>'kind', s.value->'detail', @at
+		FROM jsonb_array_elements(CAST(@steps AS jsonb)) WITH ORDINALITY AS s
+		ORDER BY s.ordinality)
+	SELECT pg_notify(@channel, @notify)::text AS notified,
+		(SELECT coalesce(array_agg(w.id ORDER BY w.id), '{}') FROM webhooks w
+		 WHERE w.org_id = @org AND w.status = 'enabled' AND w.event_types @> jsonb_build_array(CAST(@type AS text))
+		   AND (w.inbox_id IS NULL OR w.inbox_id = @inbox)) AS webhooks
+	FROM ev`
 
 // notifyPayload is the NOTIFY payload of an event (see Channel).
 func notifyPayload(orgID, inboxID string) string {

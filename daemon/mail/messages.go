@@ -222,7 +222,7 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 		return nil, err
 	}
 	if in.Direction == models.DirectionInbound {
-		if err := s.emitArrival(ctx, tx, in.OrgID, in.InboxID, id, threadID, p.From.Address, p.Subject, size, verdict, quarantined); err != nil {
+		if err := s.emitArrival(ctx, tx, in.OrgID, in.InboxID, id, threadID, p.From.Address, p.Subject, size, verdict, quarantined, false); err != nil {
 			return nil, err
 		}
 	}

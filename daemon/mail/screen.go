@@ -60,11 +60,15 @@ func screeningJSON(v *models.Screening) any {
 
 // emitArrival emits message.received for a visible message (to the
 // inbox's streams too), or message.quarantined for a quarantined one (to
-// org streams and org webhooks only: no inbox id on the event).
-func (s *Service) emitArrival(ctx context.Context, tx *gorm.DB, orgID, inboxID, id, threadID, from, subject string, size int64, v *models.Screening, quarantined bool) error {
+// org streams and org webhooks only: no inbox id on the event). A
+// released message's message.received says `released: true`.
+func (s *Service) emitArrival(ctx context.Context, tx *gorm.DB, orgID, inboxID, id, threadID, from, subject string, size int64, v *models.Screening, quarantined, released bool) error {
 	payload := map[string]any{
 		"message_id": id, "thread_id": threadID, "inbox_id": inboxID,
 		"from": from, "subject": Preview(subject), "size": size,
+	}
+	if released {
+		payload["released"] = true
 	}
 	if v != nil {
 		payload["screening"] = v
@@ -171,7 +175,7 @@ func (s *Service) ReleaseQuarantined(ctx context.Context, orgID, id string) (*mo
 		}
 		var v models.Screening
 		_ = json.Unmarshal(r.Screening, &v)
-		return s.emitArrival(ctx, tx, orgID, r.InboxID, id, r.ThreadID, from.Address, r.Subject, r.Size, &v, false)
+		return s.emitArrival(ctx, tx, orgID, r.InboxID, id, r.ThreadID, from.Address, r.Subject, r.Size, &v, false, true)
 	})
 	if err != nil {
 		return nil, err

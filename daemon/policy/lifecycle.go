@@ -4,104 +4,53 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"strconv"
 	"time"
 
 	"gent/models"
 )
 
-// Lifecycle returns the steps of a message, oldest first, built from what
-// the steps stored: the message, its approval, and the events of its
-// delivery (docs/policy.md).
-func (s *Service) Lifecycle(ctx context.Context, orgID, inboxID, messageID string) ([]models.LifecycleEntry, error) {
+// Lifecycle returns a page of a message's steps, oldest first, from the
+// append-only lifecycle table each step writes in its own transaction
+// (docs/policy.md), and the cursor of the next page ("" at the end).
+func (s *Service) Lifecycle(ctx context.Context, orgID, inboxID, messageID, cursor string, limit int) ([]models.LifecycleEntry, string, error) {
+	after := int64(0)
+	if cursor != "" {
+		n, err := strconv.ParseInt(cursor, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, "", models.Invalid("cursor", "cursor is not valid")
+		}
+		after = n
+	}
 	db := s.db.DB.WithContext(ctx)
-	var msgs []struct {
-		ID        string
-		Direction string
-		Status    string
-		CreatedAt time.Time
+	var found []string
+	if err := db.Raw(`SELECT id FROM messages WHERE id = ? AND inbox_id = ? AND org_id = ?`,
+		messageID, inboxID, orgID).Scan(&found).Error; err != nil {
+		return nil, "", fmt.Errorf("load lifecycle: %w", err)
 	}
-	if err := db.Raw(`SELECT id, direction, status, created_at FROM messages WHERE id = ? AND inbox_id = ? AND org_id = ?`,
-		messageID, inboxID, orgID).Scan(&msgs).Error; err != nil {
-		return nil, fmt.Errorf("load lifecycle: %w", err)
+	if len(found) == 0 {
+		return nil, "", models.NotFound("message")
 	}
-	if len(msgs) == 0 {
-		return nil, models.NotFound("message")
+	var rows []struct {
+		ID     int64
+		Kind   string
+		Detail []byte
+		At     time.Time
 	}
-	m := msgs[0]
-	out := []models.LifecycleEntry{}
-	add := func(at time.Time, kind string, detail map[string]any) {
-		if detail == nil {
-			detail = map[string]any{}
-		}
-		out = append(out, models.LifecycleEntry{At: at.UTC(), Kind: kind, Detail: detail})
+	if err := db.Raw(`SELECT id, kind, detail, at FROM message_lifecycle
+		WHERE message_id = ? AND id > ? ORDER BY id LIMIT ?`, messageID, after, limit+1).Scan(&rows).Error; err != nil {
+		return nil, "", fmt.Errorf("load lifecycle: %w", err)
 	}
-	if m.Direction == models.DirectionInbound {
-		add(m.CreatedAt, "received", nil)
-	} else {
-		var appr []struct {
-			ID          string
-			Status      string
-			HoldReasons []byte
-			Reason      string
-			DecidedBy   string
-			DecidedAt   *time.Time
-			Edited      bool
-			CreatedAt   time.Time
-		}
-		if err := db.Raw(`SELECT id, status, hold_reasons, reason, decided_by, decided_at, edited, created_at FROM approvals
-			WHERE message_id = ? AND org_id = ?`, messageID, orgID).Scan(&appr).Error; err != nil {
-			return nil, fmt.Errorf("load lifecycle: %w", err)
-		}
-		var outbound []struct{ CreatedAt time.Time }
-		if err := db.Raw(`SELECT created_at FROM outbound_messages WHERE id = ? AND org_id = ?`, messageID, orgID).Scan(&outbound).Error; err != nil {
-			return nil, fmt.Errorf("load lifecycle: %w", err)
-		}
-		if len(appr) == 0 {
-			add(m.CreatedAt, "policy", map[string]any{"decision": models.DecisionSend})
-			if len(outbound) > 0 {
-				add(outbound[0].CreatedAt, "queued", nil)
-			}
-		} else {
-			a := appr[0]
-			reasons := []models.HoldReason{}
-			_ = json.Unmarshal(a.HoldReasons, &reasons)
-			add(m.CreatedAt, "policy", map[string]any{"decision": models.DecisionHold, "hold_reasons": reasons})
-			add(a.CreatedAt, "held", map[string]any{"approval_id": a.ID, "hold_reasons": reasons})
-			if a.DecidedAt != nil {
-				switch a.Status {
-				case "approved":
-					add(*a.DecidedAt, "approved", map[string]any{"approval_id": a.ID, "by": a.DecidedBy, "edited": a.Edited})
-					add(*a.DecidedAt, "queued", nil)
-				case "rejected":
-					add(*a.DecidedAt, "rejected", map[string]any{"approval_id": a.ID, "by": a.DecidedBy, "reason": a.Reason})
-				case "expired":
-					add(*a.DecidedAt, "expired", map[string]any{"approval_id": a.ID})
-				}
-			}
-		}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = strconv.FormatInt(rows[limit-1].ID, 10)
 	}
-	var evs []struct {
-		Type      string
-		Payload   []byte
-		CreatedAt time.Time
+	out := make([]models.LifecycleEntry, len(rows))
+	for i, r := range rows {
+		d := map[string]any{}
+		_ = json.Unmarshal(r.Detail, &d)
+		out[i] = models.LifecycleEntry{At: r.At.UTC(), Kind: r.Kind, Detail: d}
 	}
-	if err := db.Raw(`SELECT type, payload, created_at FROM events WHERE org_id = ?
-		AND payload->>'message_id' = ? AND type IN ?`, orgID, messageID,
-		[]string{models.EventMessageDelivered, models.EventMessageDeferred, models.EventMessageBounced}).Scan(&evs).Error; err != nil {
-		return nil, fmt.Errorf("load lifecycle: %w", err)
-	}
-	for _, e := range evs {
-		var p map[string]any
-		_ = json.Unmarshal(e.Payload, &p)
-		d := map[string]any{"recipient": p["recipient"], "response": p["response"]}
-		kind := map[string]string{models.EventMessageDelivered: "delivered", models.EventMessageDeferred: "deferred",
-			models.EventMessageBounced: "bounced"}[e.Type]
-		if e.Type != models.EventMessageBounced || p["notice_id"] == nil {
-			add(e.CreatedAt, "attempt", map[string]any{"recipient": p["recipient"], "outcome": kind, "response": p["response"]})
-		}
-		add(e.CreatedAt, kind, d)
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
-	return out, nil
+	return out, next, nil
 }
