@@ -405,7 +405,8 @@ func (s *Service) checkRate(ctx context.Context, inboxID string, rcpts int) erro
 		count(*) FILTER (WHERE created_at > now() - interval '1 minute') AS last_minute,
 		coalesce(sum(recipient_count), 0) AS day,
 		min(created_at) FILTER (WHERE created_at > now() - interval '1 minute') AS oldest
-		FROM outbound_messages WHERE inbox_id = ? AND created_at > now() - interval '1 day'`, inboxID).Scan(&c).Error
+		FROM outbound_messages WHERE inbox_id = ? AND created_at > now() - interval '1 day'
+		AND status NOT IN ('rejected', 'expired')`, inboxID).Scan(&c).Error
 	if err != nil {
 		return fmt.Errorf("check send rate: %w", err)
 	}

@@ -216,7 +216,8 @@ func (s *Service) checkBudget(db *gorm.DB, p *models.InboxPolicy, in Input, d *D
 			Now    time.Time
 		}
 		if err := db.Raw(`SELECT coalesce(sum(recipient_count), 0) AS used, min(created_at) AS oldest, clock_timestamp() AS now
-			FROM outbound_messages WHERE inbox_id = ? AND created_at > clock_timestamp() - make_interval(secs => ?)`,
+			FROM outbound_messages WHERE inbox_id = ? AND created_at > clock_timestamp() - make_interval(secs => ?)
+			AND status NOT IN ('rejected', 'expired')`,
 			in.InboxID, w.window.Seconds()).Scan(&c).Error; err != nil {
 			return fmt.Errorf("count send budget: %w", err)
 		}

@@ -97,3 +97,32 @@ func TestLifecycleIsAnAppendOnlyRecord(t *testing.T) {
 	h.env.MustStatus(404, "GET", "/v1/inboxes/"+other.ID+"/messages/"+sr.ID+"/lifecycle", otherTok, nil)
 	h.env.MustStatus(404, "GET", path, otherTok, nil)
 }
+
+// TestBudgetCountsWhatMayStillBeSent: a held send counts against the
+// budget while it may still go out, its reviewer's edits count as edited,
+// and a rejected one gives its recipients back.
+func TestBudgetCountsWhatMayStillBeSent(t *testing.T) {
+	h := newHarness(t)
+	h.setPolicy(`{"first_contact": "hold", "budget": {"per_hour": 3}}`)
+	held := func(to ...string) models.SendResponse {
+		t.Helper()
+		var sr models.SendResponse
+		h.env.MustStatus(202, "POST", h.base+"/messages/send", h.agent, models.SendRequest{To: to, Subject: "s", Text: "t"}).JSON(t, &sr)
+		if sr.ApprovalID == "" {
+			t.Fatalf("not held: %+v", sr)
+		}
+		return sr
+	}
+	a := held("a@example.net", "b@example.net")
+	if r := h.send("c@example.net", "d@example.net"); r.Status != 429 {
+		t.Fatalf("over budget with a pending hold: %d %s", r.Status, r.Body)
+	}
+	h.env.MustStatus(200, "POST", "/v1/approvals/"+a.ApprovalID+"/reject", h.reviewer, map[string]string{"reason": "no"})
+	b := held("c@example.net", "d@example.net")
+	// The reviewer adds a recipient: three now count, and the budget is spent.
+	h.env.MustStatus(200, "POST", "/v1/approvals/"+b.ApprovalID+"/approve", h.reviewer,
+		map[string]any{"edits": map[string]any{"to": []string{"c@example.net", "d@example.net", "e@example.net"}}})
+	if r := h.send("f@example.net"); r.Status != 429 {
+		t.Fatalf("budget after an edit added a recipient: %d %s", r.Status, r.Body)
+	}
+}
