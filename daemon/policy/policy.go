@@ -16,6 +16,7 @@ import (
 	"gent/daemon/audit"
 	"gent/daemon/events"
 	"gent/daemon/mail"
+	"gent/daemon/screening"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -43,11 +44,16 @@ func (s *Service) Get(ctx context.Context, orgID, inboxID string) (*models.Inbox
 
 func (s *Service) get(ctx context.Context, db *gorm.DB, orgID, inboxID string) (*models.InboxPolicy, error) {
 	var rows []struct {
-		ID        string
-		Policy    []byte
-		UpdatedAt *time.Time
+		ID                  string
+		Policy              []byte
+		UpdatedAt           *time.Time
+		QuarantineAt        *int
+		HideUnauthenticated *bool
 	}
-	if err := db.Raw(`SELECT i.id, p.policy, p.updated_at FROM inboxes i LEFT JOIN inbox_policies p ON p.inbox_id = i.id
+	// The screening part lives in inbox_screening, which the inbound path
+	// reads (screening.LoadSettings); the policy object shows and sets it.
+	if err := db.Raw(`SELECT i.id, p.policy, p.updated_at, s.quarantine_at, s.hide_unauthenticated
+		FROM inboxes i LEFT JOIN inbox_policies p ON p.inbox_id = i.id LEFT JOIN inbox_screening s ON s.inbox_id = i.id
 		WHERE i.id = ? AND i.org_id = ?`, inboxID, orgID).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
@@ -60,6 +66,11 @@ func (s *Service) get(ctx context.Context, db *gorm.DB, orgID, inboxID string) (
 			return nil, fmt.Errorf("load policy: %w", err)
 		}
 		p.UpdatedAt = rows[0].UpdatedAt
+	}
+	p.Screening = models.PolicyScreening{QuarantineAt: screening.DefaultSettings.QuarantineAt,
+		HideUnauthenticated: screening.DefaultSettings.HideUnauthenticated}
+	if r := rows[0]; r.QuarantineAt != nil && r.HideUnauthenticated != nil {
+		p.Screening = models.PolicyScreening{QuarantineAt: *r.QuarantineAt, HideUnauthenticated: *r.HideUnauthenticated}
 	}
 	return &p, nil
 }
@@ -87,6 +98,10 @@ func (s *Service) Put(ctx context.Context, orgID, inboxID string, a Actor, p mod
 		if err := tx.Exec(`INSERT INTO inbox_policies (inbox_id, org_id, policy, updated_at) VALUES (?, ?, ?, now())
 			ON CONFLICT (inbox_id) DO UPDATE SET policy = EXCLUDED.policy, updated_at = now()`, inboxID, orgID, raw).Error; err != nil {
 			return fmt.Errorf("save policy: %w", err)
+		}
+		if err := screening.SaveSettings(ctx, tx, orgID, inboxID, screening.Settings{
+			QuarantineAt: p.Screening.QuarantineAt, HideUnauthenticated: p.Screening.HideUnauthenticated}); err != nil {
+			return err
 		}
 		if out, err = s.get(ctx, tx, orgID, inboxID); err != nil {
 			return err
@@ -206,8 +221,8 @@ func normalize(p *models.InboxPolicy) error {
 	if p.Budget.PerDay != nil && *p.Budget.PerDay < 0 {
 		return models.Invalid("budget.per_day", "budget.per_day must be null or at least 0")
 	}
-	if p.Screening.QuarantineAt < 0 || p.Screening.QuarantineAt > 100 {
-		return models.Invalid("screening.quarantine_at", "screening.quarantine_at must be between 0 and 100")
+	if p.Screening.QuarantineAt < 1 || p.Screening.QuarantineAt > 101 {
+		return models.Invalid("screening.quarantine_at", "screening.quarantine_at must be between 1 and 101 (101: never quarantine by score)")
 	}
 	var err error
 	if p.Recipients.Allow, err = normalizeList("recipients.allow", p.Recipients.Allow); err != nil {

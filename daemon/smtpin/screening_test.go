@@ -157,10 +157,19 @@ func TestQuarantineDeleteAndThreshold(t *testing.T) {
 	if n := h.count(`SELECT count(*) FROM audit_log WHERE action = 'quarantine.delete' AND status = 204 AND target_id = ?`, id); n != 1 {
 		t.Fatalf("%d audit entries for the delete", n)
 	}
-	// An inbox that quarantines only at 101 (never) keeps it visible.
-	if err := screening.SaveSettings(t.Context(), h.env.Store.DB, h.org.ID, h.inbox.ID, screening.Settings{QuarantineAt: 101}); err != nil {
-		t.Fatal(err)
+	// An inbox whose policy quarantines only at 101 (never) keeps it
+	// visible; the policy shows what the inbound path applies.
+	var pol models.InboxPolicy
+	h.env.MustStatus(200, "PUT", "/v1/inboxes/"+h.inbox.ID+"/policy", h.org.Owner,
+		`{"screening": {"quarantine_at": 101, "hide_unauthenticated": true}}`).JSON(t, &pol)
+	h.env.MustStatus(200, "GET", "/v1/inboxes/"+h.inbox.ID+"/policy", reviewer, nil).JSON(t, &pol)
+	if pol.Screening.QuarantineAt != 101 || !pol.Screening.HideUnauthenticated {
+		t.Fatalf("policy screening %+v", pol.Screening)
 	}
+	if set, err := screening.LoadSettings(t.Context(), h.env.Store.DB, h.inbox.ID); err != nil || set.QuarantineAt != 101 || !set.HideUnauthenticated {
+		t.Fatalf("inbound settings %+v %v", set, err)
+	}
+	h.env.MustStatus(422, "PUT", "/v1/inboxes/"+h.inbox.ID+"/policy", h.org.Owner, `{"screening": {"quarantine_at": 0}}`)
 	if err := h.send("mallory@example.org", []string{"agent@mail.example.com"}, strings.Replace(hostileMessage, "<hostile@", "<hostile2@", 1)); err != nil {
 		t.Fatalf("send: %v", err)
 	}
