@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
@@ -131,23 +132,67 @@ func BenchmarkToolCall(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			var restTime, mcpTime time.Duration
+			var restTime, mcpTime, restCPU, mcpCPU, rawTime, rawCPU time.Duration
 			for b.Loop() {
-				start := time.Now()
+				start, cpu := time.Now(), processCPU()
 				c.rest()
 				restTime += time.Since(start)
-				start = time.Now()
+				restCPU += processCPU() - cpu
+				start, cpu = time.Now(), processCPU()
 				res, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: c.name, Arguments: c.args})
 				mcpTime += time.Since(start)
+				mcpCPU += processCPU() - cpu
 				if err != nil || res.IsError {
 					b.Fatalf("%s: %v %v", c.name, err, res)
 				}
+				start, cpu = time.Now(), processCPU()
+				bd.rawCall(b, c.name, c.args)
+				rawTime += time.Since(start)
+				rawCPU += processCPU() - cpu
 			}
 			n := float64(b.N)
 			b.ReportMetric(float64(restTime.Nanoseconds())/n, "rest-ns/call")
 			b.ReportMetric(float64(mcpTime.Nanoseconds())/n, "mcp-ns/call")
 			b.ReportMetric(float64(mcpTime-restTime)/n/1e3, "mcp-added-µs/call")
 			b.ReportMetric(float64(mcpTime)/float64(restTime), "mcp/rest")
+			// CPU of this process (client and gentd, not PostgreSQL) per
+			// call: what the MCP layer costs, whatever else the machine runs.
+			b.ReportMetric(float64(restCPU.Microseconds())/n, "rest-cpu-µs/call")
+			b.ReportMetric(float64(mcpCPU.Microseconds())/n, "mcp-cpu-µs/call")
+			// The server alone: the same call as one JSON-RPC POST, no SDK
+			// client in the loop.
+			b.ReportMetric(float64(rawTime.Nanoseconds())/n, "mcp-server-ns/call")
+			b.ReportMetric(float64(rawCPU.Microseconds())/n, "mcp-server-cpu-µs/call")
+			b.ReportMetric(float64(rawTime)/float64(restTime), "mcp-server/rest")
 		})
+	}
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rawCall makes one tools/call as a bare JSON-RPC POST to /mcp (the
+// stateless server needs no initialize) and checks it succeeded.
+func (bd *benchDaemon) rawCall(b *testing.B, name string, args map[string]any) {
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+		"params": map[string]any{"name": name, "arguments": args}})
+	req, _ := http.NewRequest("POST", bd.url+"/mcp", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+bd.token)
+	resp, err := benchClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !bytes.Contains(data, []byte(`"result"`)) || bytes.Contains(data, []byte(`"isError":true`)) {
+		b.Fatalf("raw %s: %d %s", name, resp.StatusCode, data)
 	}
 }
