@@ -708,14 +708,20 @@ func (s *Service) searchIDs(ctx context.Context, orgID, inboxID string, f models
 
 // GetMessage returns one message of the inbox with its bodies.
 func (s *Service) GetMessage(ctx context.Context, orgID, inboxID, id string) (*models.Message, error) {
+	return s.messageDetail(ctx, "message", `SELECT `+detailColumns+` FROM messages
+		WHERE id = ? AND inbox_id = ? AND org_id = ? AND NOT quarantined`, id, inboxID, orgID)
+}
+
+// messageDetail loads the one message q selects (detailColumns, id as its
+// first argument) with its attachments; none is a 404 naming what.
+func (s *Service) messageDetail(ctx context.Context, what, q string, id string, args ...any) (*models.Message, error) {
 	var rows []messageRow
-	err := s.db.DB.WithContext(ctx).Raw(`SELECT `+detailColumns+` FROM messages WHERE id = ? AND inbox_id = ? AND org_id = ? AND NOT quarantined`,
-		id, inboxID, orgID).Scan(&rows).Error
+	err := s.db.DB.WithContext(ctx).Raw(q, append([]any{id}, args...)...).Scan(&rows).Error
 	if err != nil {
-		return nil, fmt.Errorf("get message: %w", err)
+		return nil, fmt.Errorf("get %s: %w", what, err)
 	}
 	if len(rows) == 0 {
-		return nil, models.NotFound("message")
+		return nil, models.NotFound(what)
 	}
 	atts, err := s.attachmentsOf(ctx, s.db.DB, []string{id})
 	if err != nil {

@@ -115,24 +115,8 @@ func (s *Service) ListQuarantine(ctx context.Context, orgID, inboxID, cursor str
 // GetQuarantined returns a quarantined message of the organization with
 // its bodies (the HTML as it came: reviewers see what was hidden).
 func (s *Service) GetQuarantined(ctx context.Context, orgID, id string) (*models.Message, error) {
-	var rows []messageRow
-	err := s.db.DB.WithContext(ctx).Raw(`SELECT `+detailColumns+` FROM messages WHERE id = ? AND org_id = ? AND quarantined`,
-		id, orgID).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("get quarantined message: %w", err)
-	}
-	if len(rows) == 0 {
-		return nil, models.NotFound("quarantined message")
-	}
-	atts, err := s.attachmentsOf(ctx, s.db.DB, []string{id})
-	if err != nil {
-		return nil, err
-	}
-	m := rows[0].detail()
-	if a := atts[id]; a != nil {
-		m.Attachments = a
-	}
-	return &m, nil
+	return s.messageDetail(ctx, "quarantined message", `SELECT `+detailColumns+` FROM messages
+		WHERE id = ? AND org_id = ? AND quarantined`, id, orgID)
 }
 
 // ReleaseQuarantined makes a quarantined message visible to its inbox:
