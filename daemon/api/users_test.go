@@ -361,6 +361,12 @@ func TestPasswordReset(t *testing.T) {
 		t.Fatalf("raw code stored (%d) or audited (%d)", stored, audited)
 	}
 
+	// The user, who forgot the password, is locked out of logins.
+	for i := 0; i < 5; i++ {
+		login(a, rev.Email, "a guessed password")
+	}
+	wantCode(t, login(a, rev.Email, "a guessed password"), 429, models.CodeRateLimited)
+
 	const newPassword = "a brand new passphrase"
 	wantCode(t, b.Do("POST", "/v1/auth/password-reset", "", models.ResetPasswordRequest{Code: pr.Code, NewPassword: "short"}), 422, models.CodeValidation)
 	b.MustStatus(204, "POST", "/v1/auth/password-reset", "", models.ResetPasswordRequest{Code: pr.Code, NewPassword: newPassword})

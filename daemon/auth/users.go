@@ -290,6 +290,12 @@ func (s *Service) ResetPassword(ctx context.Context, req models.ResetPasswordReq
 		if err != nil {
 			return err
 		}
+		// A user locked out by failed logins (the forgotten password)
+		// may sign in with the new one at once.
+		if err := tx.Exec(`DELETE FROM auth_throttle WHERE key = (SELECT 'email:' || lower(email) FROM users WHERE id = ?)`,
+			row.UserID).Error; err != nil {
+			return fmt.Errorf("reset throttle: %w", err)
+		}
 		return s.audit.Record(ctx, tx, audit.Entry{OrgID: row.OrgID, ActorType: "user", ActorID: row.UserID,
 			Action: "auth.password_reset", TargetType: "user", TargetID: row.UserID, Outcome: audit.Success, Status: 204,
 			RemoteAddr: o.RemoteAddr, RequestID: o.RequestID, Detail: map[string]any{"reset_id": row.ID, "sessions_ended": ended}})
@@ -350,6 +356,9 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, req models.C
 		}
 		if err := tx.Exec(`DELETE FROM password_resets WHERE user_id = ? AND used_at IS NULL`, u.ID).Error; err != nil {
 			return fmt.Errorf("void reset codes: %w", err)
+		}
+		if err := tx.Exec(`DELETE FROM auth_throttle WHERE key = ?`, key).Error; err != nil {
+			return fmt.Errorf("reset throttle: %w", err)
 		}
 		ended, err := endSessions(tx, u.ID, p.SessionID)
 		if err != nil {
