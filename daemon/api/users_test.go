@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gent/daemon/config"
 	"gent/daemon/server"
@@ -265,8 +266,10 @@ func TestLastOwnerRace(t *testing.T) {
 				ok++
 			case r.Status == 409 && r.ErrorCode() == models.CodeLastOwner:
 				refused++
-			case r.Status == 401:
-				// The winner demoted this caller first and ended its session.
+			case r.Status == 401 || (r.Status == 403 && r.ErrorCode() == models.CodeForbidden):
+				// The winner demoted this caller first: its session ended
+				// (401), or its request, already past authentication,
+				// acts as the admin it now is, on an owner (403).
 				refused++
 			default:
 				t.Fatalf("round %d: unexpected %d %s", round, r.Status, r.Body)
@@ -450,4 +453,51 @@ func TestChangePasswordThrottled(t *testing.T) {
 	}
 	wantCode(t, env.Do("POST", "/v1/auth/password", org.Owner, models.ChangePasswordRequest{CurrentPassword: testPassword, NewPassword: "a brand new passphrase"}),
 		429, models.CodeRateLimited)
+}
+
+// A caller demoted while its request waits for the owner lock acts with
+// its new role: the request is authenticated as an admin, then blocks on
+// the owner rows that this test holds; the test demotes it to reviewer
+// and lets go; the request is refused and changes nothing.
+func TestUserChangeUsesRoleUnderLock(t *testing.T) {
+	env := servertest.New(t)
+	org := env.Setup()
+	adm := addUser(env, org.Owner, models.RoleAdmin)
+	rev := addUser(env, org.Owner, models.RoleReviewer)
+
+	tx := env.Store.DB.Begin()
+	defer tx.Rollback()
+	if err := tx.Exec(`SELECT id FROM users WHERE org_id = ? AND role = 'owner' FOR UPDATE`, org.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *servertest.Response)
+	go func() { done <- env.Do("PATCH", "/v1/users/"+rev.ID, adm.Session, `{"disabled": true}`) }()
+	// Wait until the request is blocked on the owner rows.
+	for {
+		var waiting int64
+		if err := env.Store.DB.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE '%role = ''owner'' ORDER BY id FOR UPDATE%'`).Scan(&waiting).Error; err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("request finished without waiting for the owner lock: %d %s", r.Status, r.Body)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := tx.Exec(`UPDATE users SET role = 'reviewer' WHERE id = ?`, adm.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, <-done, 403, models.CodeForbidden)
+	var disabled bool
+	env.Store.DB.Raw(`SELECT disabled FROM users WHERE id = ?`, rev.ID).Scan(&disabled)
+	if disabled {
+		t.Fatal("a demoted admin disabled a user")
+	}
 }

@@ -53,37 +53,56 @@ func userState(u models.User) map[string]any {
 	return map[string]any{"email": u.Email, "role": u.Role, "disabled": u.Disabled}
 }
 
-// lockTarget locks the organization's owners, then reads and locks the
-// target user. It returns the target and how many enabled owners other
-// than the target the organization has.
-func lockTarget(tx *gorm.DB, orgID, userID string) (models.User, int, error) {
+// lockTarget locks the organization's owners, then the caller's and the
+// target's rows (in id order, so that two users acting on each other do
+// not deadlock), and reads them. It returns the target, the caller's role
+// as it is now (not as it was when the request was authenticated: a
+// caller demoted meanwhile acts with its new role), and how many enabled
+// owners other than the target the organization has.
+func lockTarget(tx *gorm.DB, p *Principal, userID string) (target models.User, actorRole string, others int, err error) {
 	var owners []struct {
 		ID       string
 		Disabled bool
 	}
-	if err := tx.Raw(`SELECT id, disabled FROM users WHERE org_id = ? AND role = 'owner' ORDER BY id FOR UPDATE`, orgID).
+	if err := tx.Raw(`SELECT id, disabled FROM users WHERE org_id = ? AND role = 'owner' ORDER BY id FOR UPDATE`, p.OrgID).
 		Scan(&owners).Error; err != nil {
-		return models.User{}, 0, fmt.Errorf("lock owners: %w", err)
+		return target, "", 0, fmt.Errorf("lock owners: %w", err)
 	}
-	var u models.User
-	if err := tx.Raw(`SELECT * FROM users WHERE id = ? AND org_id = ? FOR UPDATE`, userID, orgID).Scan(&u).Error; err != nil {
-		return models.User{}, 0, fmt.Errorf("load user: %w", err)
+	var rows []models.User
+	if err := tx.Raw(`SELECT * FROM users WHERE org_id = ? AND id IN (?, ?) ORDER BY id FOR UPDATE`, p.OrgID, p.UserID, userID).
+		Scan(&rows).Error; err != nil {
+		return target, "", 0, fmt.Errorf("load user: %w", err)
 	}
-	if u.ID == "" {
-		return models.User{}, 0, models.NotFound("user")
+	var actor models.User
+	for _, r := range rows {
+		if r.ID == userID {
+			target = r
+		}
+		if r.ID == p.UserID {
+			actor = r
+		}
 	}
-	others := 0
+	if actor.ID == "" || actor.Disabled {
+		return target, "", 0, errBadCredential // deleted or disabled meanwhile
+	}
+	if target.ID == "" {
+		return target, "", 0, models.NotFound("user")
+	}
 	for _, o := range owners {
-		if o.ID != u.ID && !o.Disabled {
+		if o.ID != target.ID && !o.Disabled {
 			others++
 		}
 	}
-	return u, others, nil
+	return target, actor.Role, others, nil
 }
 
-// mayManage refuses an admin acting on an owner.
-func mayManage(p *Principal, target models.User) error {
-	if target.Role == models.RoleOwner && p.Role != models.RoleOwner {
+// mayManage refuses a non-owner acting on an owner, and a reviewer acting
+// on anyone.
+func mayManage(actorRole string, target models.User) error {
+	if actorRole == models.RoleReviewer {
+		return models.Errorf(models.CodeForbidden, "your role (reviewer) may not manage users")
+	}
+	if target.Role == models.RoleOwner && actorRole != models.RoleOwner {
 		return models.Errorf(models.CodeForbidden, "only an owner can change, disable, delete or reset an owner")
 	}
 	return nil
@@ -120,12 +139,15 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id string, req m
 	}
 	var out models.User
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		u, others, err := lockTarget(tx, p.OrgID, id)
+		u, role, others, err := lockTarget(tx, p, id)
 		if err != nil {
 			return err
 		}
-		if err := mayManage(p, u); err != nil {
+		if err := mayManage(role, u); err != nil {
 			return err
+		}
+		if req.Role != nil && *req.Role == models.RoleOwner && role != models.RoleOwner {
+			return models.Errorf(models.CodeForbidden, "only an owner can make a user an owner")
 		}
 		after := u
 		if req.Role != nil {
@@ -174,12 +196,12 @@ func (s *Service) DeleteUser(ctx context.Context, p *Principal, id string, o Ori
 		return models.Errorf(models.CodeForbidden, "your role (%s) may only delete your own account", p.Role)
 	}
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
-		u, others, err := lockTarget(tx, p.OrgID, id)
+		u, role, others, err := lockTarget(tx, p, id)
 		if err != nil {
 			return err
 		}
 		if u.ID != p.UserID {
-			if err := mayManage(p, u); err != nil {
+			if err := mayManage(role, u); err != nil {
 				return err
 			}
 		}
@@ -211,11 +233,11 @@ func (s *Service) IssuePasswordReset(ctx context.Context, p *Principal, id strin
 	}
 	var out *models.PasswordResetCode
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		u, _, err := lockTarget(tx, p.OrgID, id)
+		u, role, _, err := lockTarget(tx, p, id)
 		if err != nil {
 			return err
 		}
-		if err := mayManage(p, u); err != nil {
+		if err := mayManage(role, u); err != nil {
 			return err
 		}
 		if err := tx.Exec(`DELETE FROM password_resets WHERE user_id = ? AND used_at IS NULL`, u.ID).Error; err != nil {
