@@ -18,13 +18,15 @@ type Org struct {
 func (Org) TableName() string { return "orgs" }
 
 type User struct {
-	ID           string    `gorm:"primaryKey" json:"id"`
-	OrgID        string    `json:"org_id"`
-	Email        string    `json:"email"`
-	PasswordHash string    `json:"-"`
-	Role         string    `json:"role"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID           string `gorm:"primaryKey" json:"id"`
+	OrgID        string `json:"org_id"`
+	Email        string `json:"email"`
+	PasswordHash string `json:"-"`
+	Role         string `json:"role"`
+	// Disabled users can neither sign in nor use a session.
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func (User) TableName() string { return "users" }
@@ -75,6 +77,33 @@ type CreateUserRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 	Role     string `json:"role"`
+}
+
+// UpdateUserRequest is the body of PATCH /v1/users/{id}; absent fields
+// are left as they are.
+type UpdateUserRequest struct {
+	Role     *string `json:"role"`
+	Disabled *bool   `json:"disabled"`
+}
+
+// PasswordResetCode answers POST /v1/users/{id}/password-reset: the
+// one-time code, shown once.
+type PasswordResetCode struct {
+	UserID    string    `json:"user_id"`
+	Code      string    `json:"code"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// ResetPasswordRequest is the body of POST /v1/auth/password-reset.
+type ResetPasswordRequest struct {
+	Code        string `json:"code"`
+	NewPassword string `json:"new_password"`
+}
+
+// ChangePasswordRequest is the body of POST /v1/auth/password.
+type ChangePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
 }
 
 // Me answers GET /v1/auth/me for sessions.

@@ -28,6 +28,11 @@ const (
 	// CodeSandboxDisabled (409): the inbox is on a sandbox domain that an
 	// admin disabled (or sandbox.domain is empty); it sends nothing.
 	CodeSandboxDisabled = "sandbox_disabled"
+	// CodeLastOwner (409): the change would leave the organization without
+	// an enabled owner.
+	CodeLastOwner = "last_owner"
+	// CodeUserDisabled (403): the right password of a disabled user.
+	CodeUserDisabled = "user_disabled"
 )
 
 // Error is the error every service returns for a condition a client can act

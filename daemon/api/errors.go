@@ -30,6 +30,8 @@ var statusOf = map[string]int{
 	models.CodeInternal:           fiber.StatusInternalServerError,
 	models.CodeUnavailable:        fiber.StatusServiceUnavailable,
 	models.CodeSandboxDisabled:    fiber.StatusConflict,
+	models.CodeLastOwner:          fiber.StatusConflict,
+	models.CodeUserDisabled:       fiber.StatusForbidden,
 	models.CodeRecipientBlocked:   fiber.StatusUnprocessableEntity,
 	models.CodeSendBudgetExceeded: fiber.StatusTooManyRequests,
 	models.CodeSendingPaused:      fiber.StatusLocked,

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"gent/daemon/audit"
+	"gent/daemon/auth"
 	"gent/models"
 )
 
@@ -103,6 +104,60 @@ func (a *API) createUser(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(u)
+}
+
+func authOrigin(c *fiber.Ctx) auth.Origin {
+	return auth.Origin{RemoteAddr: c.IP(), RequestID: requestID(c)}
+}
+
+func (a *API) updateUser(c *fiber.Ctx) error {
+	var req models.UpdateUserRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	u, err := a.Auth.UpdateUser(c.UserContext(), principal(c), c.Params("id"), req, authOrigin(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(u)
+}
+
+func (a *API) deleteUser(c *fiber.Ctx) error {
+	if err := a.Auth.DeleteUser(c.UserContext(), principal(c), c.Params("id"), authOrigin(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (a *API) issuePasswordReset(c *fiber.Ctx) error {
+	shownOnce(c, "code")
+	r, err := a.Auth.IssuePasswordReset(c.UserContext(), principal(c), c.Params("id"), authOrigin(c))
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(r)
+}
+
+func (a *API) resetPassword(c *fiber.Ctx) error {
+	var req models.ResetPasswordRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := a.Auth.ResetPassword(c.UserContext(), req, authOrigin(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (a *API) changePassword(c *fiber.Ctx) error {
+	var req models.ChangePasswordRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := a.Auth.ChangePassword(c.UserContext(), principal(c), req, authOrigin(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
 }
 
 func (a *API) listAudit(c *fiber.Ctx) error {

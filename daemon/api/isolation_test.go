@@ -41,7 +41,15 @@ var routeAccess = map[string]string{
 	"GET /v1/auth/me":      anyUser,
 	"GET /v1/users":        admins,
 	"POST /v1/users":       admins,
-	"GET /v1/audit":        reviewers,
+	// Users: the fixture user is a reviewer other than the caller. Any
+	// user may delete itself (users_test.go); another's account needs
+	// owner or admin, hence "admins" here.
+	"PATCH /v1/users/:id":               admins,
+	"DELETE /v1/users/:id":              admins,
+	"POST /v1/users/:id/password-reset": admins,
+	"POST /v1/auth/password":            anyUser,
+	"POST /v1/auth/password-reset":      pub,
+	"GET /v1/audit":                     reviewers,
 
 	"POST /v1/inboxes":       admins,
 	"GET /v1/inboxes":        admins,
@@ -179,6 +187,13 @@ func newFixture(t *testing.T) *fixture {
 	f.params["inboxes:id"] = func() string {
 		n++
 		return env.Inbox(org, fmt.Sprintf("fixture%d@mail.example.com", n)).ID
+	}
+	f.params["users:id"] = func() string {
+		n++
+		var u models.User
+		env.MustStatus(201, "POST", "/v1/users", org.Owner, models.CreateUserRequest{
+			Email: fmt.Sprintf("fixture%d@acme.test", n), Password: "correct horse battery", Role: models.RoleReviewer}).JSON(t, &u)
+		return u.ID
 	}
 	f.params["tokens:id"] = func() string {
 		return env.Token(org, f.inbox.ID, []string{models.ScopeEmailRead}).ID

@@ -29,10 +29,17 @@ func (a *API) Routes() []Route {
 		{"POST", "/v1/auth/setup", "auth.setup", public().selfAudited(), a.setup},
 		{"POST", "/v1/auth/login", "auth.login", public().selfAudited(), a.login},
 		{"POST", "/v1/auth/logout", "auth.logout", anyUser(), a.logout},
+		{"POST", "/v1/auth/password", "auth.password", anyUser(), a.changePassword},
+		{"POST", "/v1/auth/password-reset", "auth.password_reset", public().selfAudited(), a.resetPassword},
 		{"GET", "/v1/auth/me", "auth.me", anyUser(), a.me},
 
 		{"GET", "/v1/users", "users.list", admins(), a.listUsers},
 		{"POST", "/v1/users", "users.create", admins(), a.createUser},
+		{"PATCH", "/v1/users/:id", "users.update", admins(), a.updateUser},
+		// Any user may delete itself (leave); others' accounts need
+		// owner or admin, checked by the service.
+		{"DELETE", "/v1/users/:id", "users.delete", anyUser(), a.deleteUser},
+		{"POST", "/v1/users/:id/password-reset", "users.password_reset", admins(), a.issuePasswordReset},
 
 		{"GET", "/v1/audit", "audit.list", reviewers(), a.listAudit},
 

@@ -168,6 +168,8 @@ func (s *Service) newSession(tx *gorm.DB, user models.User, org models.Org, remo
 
 var errBadLogin = &models.Error{Code: models.CodeUnauthorized, Message: "email or password is not correct"}
 
+var errUserDisabled = &models.Error{Code: models.CodeUserDisabled, Message: "this account is disabled; ask an owner or admin of your organization to enable it"}
+
 // dummyHash is checked when the email is unknown so that timing does not
 // reveal which addresses have accounts.
 var dummyHash, _ = HashPassword("gent-dummy-password")
@@ -205,6 +207,14 @@ func (s *Service) Login(ctx context.Context, req models.LoginRequest, remote str
 		s.fail(ctx, keys, user.OrgID, email, remote)
 		return nil, errBadLogin
 	}
+	if user.Disabled {
+		// Said only to whoever knows the password, so it reveals nothing
+		// to a guesser; not counted as a failure.
+		_ = s.audit.Record(ctx, nil, audit.Entry{OrgID: user.OrgID, ActorType: "anonymous", ActorID: email, Action: "auth.login",
+			TargetType: "user", TargetID: user.ID, Outcome: audit.Denied, Status: 403, RemoteAddr: remote,
+			Detail: map[string]any{"code": models.CodeUserDisabled}})
+		return nil, errUserDisabled
+	}
 	var resp *models.SessionResponse
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		var org models.Org
@@ -239,29 +249,35 @@ func (s *Service) lockedFor(ctx context.Context, keys []string) (time.Duration, 
 // fail counts a failed login against each key; the count restarts when the
 // first failure is older than the lockout window.
 func (s *Service) fail(ctx context.Context, keys []string, orgID, email, remote string) {
-	window := s.cfg.LoginLockout.D()
 	max := s.cfg.LoginMaxFailures
 	for i, k := range keys {
 		limit := max
 		if i == 1 {
 			limit = max * 4 // an address may serve several users
 		}
-		err := s.db.DB.WithContext(ctx).Exec(`
-			INSERT INTO auth_throttle (key, org_id, failures, first_failure_at) VALUES (?, NULLIF(?, ''), 1, now())
-			ON CONFLICT (key) DO UPDATE SET
-				failures = CASE WHEN auth_throttle.first_failure_at < now() - make_interval(secs => ?) THEN 1 ELSE auth_throttle.failures + 1 END,
-				first_failure_at = CASE WHEN auth_throttle.first_failure_at < now() - make_interval(secs => ?) THEN now() ELSE auth_throttle.first_failure_at END`,
-			k, orgID, window.Seconds(), window.Seconds()).Error
-		if err == nil {
-			err = s.db.DB.WithContext(ctx).Exec(`UPDATE auth_throttle SET locked_until = now() + make_interval(secs => ?)
-				WHERE key = ? AND failures >= ?`, window.Seconds(), k, limit).Error
-		}
-		if err != nil {
-			s.log.Error("record failed login", "err", err)
-		}
+		s.countFailure(ctx, k, orgID, limit)
 	}
 	_ = s.audit.Record(ctx, nil, audit.Entry{OrgID: orgID, ActorType: "anonymous", ActorID: email, Action: "auth.login",
 		Outcome: audit.Failure, Status: 401, RemoteAddr: remote})
+}
+
+// countFailure counts a failed attempt against key and locks it for
+// auth.login_lockout once it reaches limit within that window.
+func (s *Service) countFailure(ctx context.Context, key, orgID string, limit int) {
+	window := s.cfg.LoginLockout.D()
+	err := s.db.DB.WithContext(ctx).Exec(`
+		INSERT INTO auth_throttle (key, org_id, failures, first_failure_at) VALUES (?, NULLIF(?, ''), 1, now())
+		ON CONFLICT (key) DO UPDATE SET
+			failures = CASE WHEN auth_throttle.first_failure_at < now() - make_interval(secs => ?) THEN 1 ELSE auth_throttle.failures + 1 END,
+			first_failure_at = CASE WHEN auth_throttle.first_failure_at < now() - make_interval(secs => ?) THEN now() ELSE auth_throttle.first_failure_at END`,
+		key, orgID, window.Seconds(), window.Seconds()).Error
+	if err == nil {
+		err = s.db.DB.WithContext(ctx).Exec(`UPDATE auth_throttle SET locked_until = now() + make_interval(secs => ?)
+			WHERE key = ? AND failures >= ?`, window.Seconds(), key, limit).Error
+	}
+	if err != nil {
+		s.log.Error("record failed attempt", "key", key, "err", err)
+	}
 }
 
 // Logout revokes the session.
@@ -307,7 +323,7 @@ func (s *Service) authSession(ctx context.Context, raw string) (*Principal, erro
 	res := s.db.DB.WithContext(ctx).Raw(`
 		SELECT s.id AS session_id, s.org_id, u.id AS user_id, u.email, u.role, s.last_seen_at
 		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > now()`, Hash(raw)).Scan(&row)
+		WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled`, Hash(raw)).Scan(&row)
 	if res.Error != nil {
 		return nil, fmt.Errorf("look up session: %w", res.Error)
 	}
@@ -396,12 +412,14 @@ func normalizeEmail(raw string) (string, error) {
 	return strings.ToLower(e), nil
 }
 
-func checkPassword(pw string) error {
+func checkPassword(pw string) error { return checkPasswordField("password", pw) }
+
+func checkPasswordField(field, pw string) error {
 	if len(pw) < 10 {
-		return models.Invalid("password", "password must be at least 10 characters")
+		return models.Invalid(field, "%s must be at least 10 characters", field)
 	}
 	if len(pw) > 1024 {
-		return models.Invalid("password", "password must be at most 1024 characters")
+		return models.Invalid(field, "%s must be at most 1024 characters", field)
 	}
 	return nil
 }

@@ -169,6 +169,9 @@ type Auth struct {
 	SessionTTL       Duration `toml:"session_ttl"`
 	LoginMaxFailures int      `toml:"login_max_failures"`
 	LoginLockout     Duration `toml:"login_lockout"`
+	// PasswordResetTTL is how long a one-time password reset code
+	// (POST /v1/users/{id}/password-reset) stays usable.
+	PasswordResetTTL Duration `toml:"password_reset_ttl"`
 }
 
 // Jobs tunes the River job client.
@@ -264,7 +267,7 @@ func Default() Config {
 			Timeout: Duration(15 * time.Second)},
 		Events: Events{Heartbeat: Duration(15 * time.Second)},
 		Auth: Auth{SessionTTL: Duration(7 * 24 * time.Hour), LoginMaxFailures: 5,
-			LoginLockout: Duration(15 * time.Minute)},
+			LoginLockout: Duration(15 * time.Minute), PasswordResetTTL: Duration(time.Hour)},
 		Domains: Domains{ReverifyInterval: Duration(time.Hour)},
 		Sandbox: Sandbox{Domain: "sandbox.gent.localhost"},
 		Jobs:    Jobs{},
@@ -589,6 +592,9 @@ func (c *Config) validate() error {
 	}
 	if c.Auth.SessionTTL < Duration(time.Minute) {
 		return bad("auth.session_ttl", "must be at least 1m")
+	}
+	if c.Auth.PasswordResetTTL < Duration(time.Minute) {
+		return bad("auth.password_reset_ttl", "must be at least 1m")
 	}
 	if c.Auth.LoginMaxFailures <= 0 {
 		return bad("auth.login_max_failures", "must be positive")
