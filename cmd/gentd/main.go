@@ -17,6 +17,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP reloads certificates once the daemon serves (server.Serve
+	// takes it over); until then it must not end the process.
+	signal.Ignore(syscall.SIGHUP)
 	if err := run(ctx, os.Args, config.Getenv(os.LookupEnv), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "gentd:", err)
 		os.Exit(1)
