@@ -46,9 +46,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return nil
 	case "usage":
 		return usageCommand(ctx, cfg, fs.Args()[1:], stdout)
+	case "backup":
+		return backupCommand(ctx, cfg, fs.Args()[1:], stdout)
+	case "restore":
+		return restoreCommand(ctx, cfg, fs.Args()[1:], stdout)
 	case "mcp":
 		return mcpCommand(ctx, fs.Args()[1:], getenv, os.Stdin, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, check-config, usage verify or mcp)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, check-config, usage verify, backup, restore or mcp)", cmd)
 	}
 }
