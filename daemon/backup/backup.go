@@ -73,7 +73,8 @@ func dataFiles(cfg config.Config) []string {
 // Create writes a backup to file (mode 0600, through a temporary file
 // renamed at the end) and returns its manifest.
 func Create(ctx context.Context, cfg config.Config, file string, log *slog.Logger) (*Manifest, error) {
-	tmpDir, err := os.MkdirTemp("", "gent-backup-")
+	// The dump is staged next to FILE, on the disk chosen for the backup.
+	tmpDir, err := os.MkdirTemp(filepath.Dir(file), ".gent-backup-")
 	if err != nil {
 		return nil, fmt.Errorf("create temporary directory: %w", err)
 	}
