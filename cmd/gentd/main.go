@@ -17,6 +17,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP reloads certificates once the daemon serves (server.Serve
+	// takes it over); until then it must not end the process.
+	signal.Ignore(syscall.SIGHUP)
 	if err := run(ctx, os.Args, config.Getenv(os.LookupEnv), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "gentd:", err)
 		os.Exit(1)
@@ -43,9 +46,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return nil
 	case "usage":
 		return usageCommand(ctx, cfg, fs.Args()[1:], stdout)
+	case "backup":
+		return backupCommand(ctx, cfg, fs.Args()[1:], stdout)
+	case "restore":
+		return restoreCommand(ctx, cfg, fs.Args()[1:], stdout)
 	case "mcp":
 		return mcpCommand(ctx, fs.Args()[1:], getenv, os.Stdin, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, check-config, usage verify or mcp)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, check-config, usage verify, backup, restore or mcp)", cmd)
 	}
 }

@@ -10,6 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -163,6 +166,16 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 	return d.Serve(ctx, out)
 }
 
+// Reload is what SIGHUP does: it reads the STARTTLS certificate from disk
+// again. A failure is logged and the certificate in use stays.
+func (d *Daemon) Reload() {
+	if err := d.SMTP.ReloadTLS(); err != nil {
+		d.Log.Error("reload: keeping the current TLS certificate", "err", err)
+		return
+	}
+	d.Log.Info("reload: TLS certificate read again")
+}
+
 // Serve listens and works until ctx is cancelled.
 func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 	cfg, log := d.Config, d.Log
@@ -219,6 +232,20 @@ func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 			return fmt.Errorf("http: %w", err)
 		}
 		return nil
+	})
+	// SIGHUP reloads the certificates; open sessions are not touched.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	g.Go(func() error {
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-hup:
+				d.Reload()
+			}
+		}
 	})
 	log.Info("gentd ready", "http", httpLn.Addr().String(), "smtp", smtpLn.Addr().String(), "data_dir", cfg.DataDir)
 	if code != "" {

@@ -29,6 +29,8 @@ type Server struct {
 	log  *slog.Logger
 	auth *authChecker
 	smtp *smtp.Server
+	// certs holds the STARTTLS certificate.
+	certs *certSource
 
 	mu sync.Mutex
 	ln *listener
@@ -47,23 +49,35 @@ func New(cfg config.Config, m *mail.Service, resolver Resolver, log *slog.Logger
 	srv.WriteTimeout = cfg.SMTP.WriteTimeout.D()
 	srv.EnableSMTPUTF8 = true
 	srv.ErrorLog = logAdapter{s.log}
-	if cfg.SMTP.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.SMTP.TLSCert, cfg.SMTP.TLSKey)
-		if err != nil {
-			return nil, fmt.Errorf("smtp.tls_cert/tls_key: %w", err)
-		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
-			// Marks the connection as TLS: a timeout's reply can then no
-			// longer be rewritten below the TLS layer (conn.Write).
-			GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
-				if c := underlying(h.Conn); c != nil {
-					c.tls.Store(true)
-				}
-				return nil, nil
-			}}
+	certs, err := newCertSource(cfg.SMTP.TLSCert, cfg.SMTP.TLSKey, cfg.DataDir, cfg.Hostname, s.log)
+	if err != nil {
+		return nil, err
 	}
+	s.certs = certs
+	// STARTTLS is always offered. The certificate is read at every
+	// handshake from certs, which ReloadTLS replaces (SIGHUP).
+	srv.TLSConfig = &tls.Config{GetCertificate: certs.getCertificate, MinVersion: tls.VersionTLS12,
+		// Marks the connection as TLS: a timeout's reply can then no
+		// longer be rewritten below the TLS layer (conn.Write).
+		GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+			if c := underlying(h.Conn); c != nil {
+				c.tls.Store(true)
+			}
+			return nil, nil
+		}}
 	s.smtp = srv
 	return s, nil
+}
+
+// ReloadTLS reads the STARTTLS certificate from disk again (gentd calls
+// it on SIGHUP); new handshakes use it, open sessions keep theirs. On
+// error the certificate in use stays.
+func (s *Server) ReloadTLS() error { return s.certs.Reload() }
+
+// Certificate returns the STARTTLS certificate in use and whether it is
+// the self-signed one gentd made.
+func (s *Server) Certificate() (*tls.Certificate, bool) {
+	return s.certs.cur.Load(), s.certs.selfSigned
 }
 
 // Listen opens smtp.addr.
@@ -83,7 +97,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	s.ln = l
 	s.mu.Unlock()
-	s.log.Info("smtp listening", "addr", ln.Addr().String(), "starttls", s.smtp.TLSConfig != nil)
+	s.log.Info("smtp listening", "addr", ln.Addr().String(), "starttls", true, "self_signed", s.certs.selfSigned)
 	err := s.smtp.Serve(l)
 	if errors.Is(err, net.ErrClosed) {
 		return nil

@@ -170,9 +170,11 @@ func StartEmbedded(dataDir string, opts EmbeddedOptions, log *slog.Logger) (e *E
 	if e.lock, err = lockDataDir(abs); err != nil {
 		return nil, err
 	}
+	// Not e: an error return sets e to nil.
+	locked := e
 	defer func() {
 		if err != nil {
-			e.unlock()
+			locked.unlock()
 		}
 	}()
 	if os.Geteuid() == 0 {
@@ -436,6 +438,10 @@ func (e *Embedded) start(opts EmbeddedOptions) error {
 		f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return fmt.Errorf("open postgres log: %w", err)
+		}
+		if e.cred != nil {
+			// The server's user appends to it when pg_ctl starts it later.
+			_ = f.Chown(int(e.cred.Uid), int(e.cred.Gid))
 		}
 		cmd := exec.Command(filepath.Join(e.binDir, "postgres"), append([]string{"-D", e.pgdata}, args...)...)
 		cmd.Stdout, cmd.Stderr = f, f

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -76,4 +78,37 @@ func TestSharedBuffers(t *testing.T) {
 	if err != nil || !strings.HasSuffix(got, "MB") || n < 128 || n > 1024 {
 		t.Fatalf("automatic shared_buffers %q, want 128MB-1024MB", got)
 	}
+}
+
+// TestStartEmbeddedFailureReleasesLock: a server that fails to start
+// (here: a data directory of an unknown version) makes StartEmbedded
+// return the error — it once panicked releasing the lock — and leaves the
+// data-dir lock free.
+func TestStartEmbeddedFailureReleasesLock(t *testing.T) {
+	base := t.TempDir()
+	for _, d := range []string{filepath.Dir(base), base} { // the server may run as the postgres user
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pgdata := filepath.Join(base, "postgres", "data")
+	if err := os.MkdirAll(pgdata, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pgdata, "PG_VERSION"), []byte("1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(base, "postgres.password"), []byte("pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, err := StartEmbedded(base, EmbeddedOptions{Child: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil {
+		_ = e.Stop()
+		t.Fatal("a broken data directory started")
+	}
+	f, err := lockDataDir(base)
+	if err != nil {
+		t.Fatalf("lock left taken after a failed start: %v", err)
+	}
+	f.Close()
 }
