@@ -402,3 +402,34 @@ func TestPauseValidation(t *testing.T) {
 		}
 	}
 }
+
+// While an attempt is under way a cancel is refused (the attempt may
+// deliver) and a retry is the attempt itself; both act on the delivery
+// once it has answered.
+func TestCancelDuringAttemptIsConflict(t *testing.T) {
+	h := newQueueHarness(t)
+	h.sink.StallMail(3 * time.Second)
+	r := h.send(simple("ann@example.net"))
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var state string
+		h.env.Store.DB.Raw(`SELECT state FROM river_job WHERE kind = 'delivery.send' AND args->>'outbound_id' = ?`, r.ID).Scan(&state)
+		if state == "running" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the delivery job never ran (state %q)", state)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d := h.queue("").Data[0]
+	resp := h.env.Do("POST", "/v1/deliveries/"+d.ID+"/cancel", h.org.Owner, nil)
+	if resp.Status != 409 || !strings.Contains(string(resp.Body), "under way") {
+		t.Fatalf("cancel during an attempt: %d %s", resp.Status, resp.Body)
+	}
+	h.env.MustStatus(202, "POST", "/v1/deliveries/"+d.ID+"/retry", h.org.Owner, nil)
+	done := h.waitDelivery(r.ID, "ann@example.net", "delivered", status("delivered"))
+	if done.Attempts != 1 || len(h.sink.Messages()) != 1 || len(h.events(models.EventMessageBounced)) != 0 {
+		t.Fatalf("after the attempt: %+v, sink %d", done, len(h.sink.Messages()))
+	}
+}
