@@ -172,8 +172,10 @@ func (s *Service) Get(ctx context.Context, orgID, id string) (*models.ApprovalDe
 	if err != nil {
 		return nil, fmt.Errorf("parse held message: %w", err)
 	}
-	m := models.HeldMessage{From: p.From, To: p.To, Cc: p.Cc, ReplyTo: p.ReplyTo, Subject: p.Subject, Text: p.Text,
-		HTML: p.HTML, Headers: p.Headers, MessageID: p.MessageID, InReplyTo: p.InReplyTo, Size: int64(len(raw))}
+	// Lists are [] when empty, never null: typed clients read them as arrays.
+	m := models.HeldMessage{From: p.From, To: nonNil(p.To), Cc: nonNil(p.Cc), Bcc: []models.Address{},
+		ReplyTo: nonNil(p.ReplyTo), Subject: p.Subject, Text: p.Text, HTML: p.HTML, Headers: nonNil(p.Headers),
+		Attachments: []models.HeldAttachment{}, MessageID: p.MessageID, InReplyTo: p.InReplyTo, Size: int64(len(raw))}
 	for _, a := range p.Attachments {
 		m.Attachments = append(m.Attachments, models.HeldAttachment{Filename: a.Filename, ContentType: a.ContentType, Size: a.Size})
 	}
@@ -537,4 +539,12 @@ func RegisterJobs(reg interface {
 }, workers *river.Workers, s *Service, interval time.Duration) {
 	river.AddWorker(workers, &expireWorker{s: s})
 	reg.Every(interval, func() river.JobArgs { return ExpireArgs{} })
+}
+
+// nonNil returns s, or an empty slice for nil.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

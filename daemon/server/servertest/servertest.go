@@ -140,7 +140,7 @@ func (e *Env) Do(method, path, cred string, body any, headers ...string) *Respon
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if !e.NoSpecCheck && os.Getenv("GENT_TEST_SPEC_CHECK") == "1" {
+	if !e.NoSpecCheck && os.Getenv("GENT_TEST_SPEC_CHECK") != "0" {
 		if msg := checkSpec(method, path, req.Header, raw, resp.StatusCode, resp.Header, b); msg != "" {
 			e.T.Errorf("API contract: %s", msg)
 		}
