@@ -31,7 +31,7 @@ func TestInvalidCursorIs422OnEveryList(t *testing.T) {
 	ids := map[string]string{}
 	for _, p := range []string{models.PrefixUser, models.PrefixAudit, models.PrefixInbox, models.PrefixToken,
 		models.PrefixDomain, models.PrefixMessage, models.PrefixApproval, models.PrefixWebhook, models.PrefixDelivery,
-		models.PrefixEvent, models.PrefixContact, models.PrefixSender, models.PrefixCaptured} {
+		models.PrefixEvent, models.PrefixContact, models.PrefixSender, models.PrefixCaptured, models.PrefixQueued, models.PrefixPause} {
 		ids[p] = models.NewID(p)
 	}
 	bad := []string{"nonsense", "0", "usr_", strings.Repeat("a", 30), "msg_" + strings.Repeat("!", 26),
@@ -87,7 +87,7 @@ func TestInvalidCursorIs422OnEveryList(t *testing.T) {
 		"/v1/inboxes/:inbox_id/messages", "/v1/inboxes/:inbox_id/threads", "/v1/inboxes/:inbox_id/drafts",
 		"/v1/inboxes/:inbox_id/suppressions", "/v1/inboxes/:inbox_id/contacts", "/v1/inboxes/:inbox_id/senders",
 		"/v1/approvals", "/v1/events", "/v1/inboxes/:inbox_id/events", "/v1/webhooks", "/v1/webhooks/:id/deliveries",
-		"/v1/billing/caps/mailbox", "/v1/billing/usage", "/v1/captured", "/v1/quarantine"} {
+		"/v1/billing/caps/mailbox", "/v1/billing/usage", "/v1/captured", "/v1/quarantine", "/v1/deliveries", "/v1/delivery-pauses"} {
 		if !slices.Contains(lists, want) {
 			t.Errorf("list route %s not found among %v", want, lists)
 		}
@@ -139,6 +139,10 @@ func kindOf(path string) string {
 		return models.PrefixSender
 	case "/v1/captured":
 		return models.PrefixCaptured
+	case "/v1/deliveries":
+		return models.PrefixQueued
+	case "/v1/delivery-pauses":
+		return models.PrefixPause
 	case "/v1/inboxes/:inbox_id/suppressions":
 		return "@"
 	case "/v1/inboxes/:inbox_id/threads":

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,12 @@ const (
 // inboxClass is an inbox route: owner/admin sessions of the inbox's
 // organization, or the inbox's own token holding scope.
 func inboxClass(scope string) string { return "inbox:" + scope }
+
+// queueClass is an organization route that agent tokens holding scope may
+// read too, limited to their own inbox's objects (the outbound queue):
+// reviewers' sessions, or a token with scope; another inbox's object is a
+// 404.
+func queueClass(scope string) string { return "queue:" + scope }
 
 // routeAccess lists every route. A route missing here fails the test: every
 // new route joins the isolation matrix in the same commit.
@@ -99,6 +106,13 @@ var routeAccess = map[string]string{
 	"GET /v1/quarantine/:id":                                     reviewers,
 	"POST /v1/quarantine/:id/release":                            reviewers,
 	"POST /v1/quarantine/:id/delete":                             reviewers,
+	"GET /v1/deliveries":                                         queueClass(models.ScopeEmailRead),
+	"GET /v1/deliveries/:id":                                     queueClass(models.ScopeEmailRead),
+	"POST /v1/deliveries/:id/retry":                              admins,
+	"POST /v1/deliveries/:id/cancel":                             admins,
+	"POST /v1/delivery-pauses":                                   admins,
+	"GET /v1/delivery-pauses":                                    reviewers,
+	"DELETE /v1/delivery-pauses/:id":                             admins,
 	"GET /v1/approvals":                                          reviewers,
 	"GET /v1/approvals/:id":                                      reviewers,
 	"POST /v1/approvals/:id/approve":                             reviewers,
@@ -282,6 +296,26 @@ func newFixture(t *testing.T) *fixture {
 		}
 		return id
 	}
+	// A delivery of the agent's inbox (queued: the fixture runs no jobs).
+	sender := env.Token(org, f.inbox.ID, []string{models.ScopeEmailSend})
+	f.params["deliveries:id"] = func() string {
+		var r models.SendResponse
+		env.MustStatus(202, "POST", "/v1/inboxes/"+f.inbox.ID+"/messages/send", sender.Secret, models.SendRequest{
+			To: models.AddressList{"someone@example.net"}, Subject: "queued", Text: "hello"}).JSON(t, &r)
+		var id string
+		if err := env.Store.DB.Raw(`SELECT id FROM delivery_recipients WHERE outbound_id = ?`, r.ID).Scan(&id).Error; err != nil || id == "" {
+			t.Fatalf("fixture delivery: %v", err)
+		}
+		return id
+	}
+	f.params["delivery-pauses:id"] = func() string {
+		n++
+		p, _, err := env.Delivery.CreatePause(context.Background(), org.ID, "fixture", models.DeliveryPauseRequest{Domain: fmt.Sprintf("paused%d.example.net", n)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.ID
+	}
 	f.params["webhooks:id"] = func() string {
 		var wh models.WebhookCreated
 		env.MustStatus(201, "POST", "/v1/webhooks", org.Owner, models.CreateWebhookRequest{
@@ -411,6 +445,9 @@ func expect(class string, c cred, hasObject bool) int {
 	if strings.HasPrefix(class, "inbox:") {
 		allowedRoles[class] = []string{models.RoleOwner, models.RoleAdmin}
 	}
+	if strings.HasPrefix(class, "queue:") {
+		allowedRoles[class] = allowedRoles[reviewers]
+	}
 	if c.role != "" {
 		roles, ok := allowedRoles[class]
 		if !ok {
@@ -427,6 +464,15 @@ func expect(class string, c cred, hasObject bool) int {
 		return 403
 	}
 	// Agent tokens.
+	if scope, ok := strings.CutPrefix(class, "queue:"); ok {
+		if !slices.Contains(c.scopes, scope) {
+			return 403
+		}
+		if hasObject && !c.ownInbox {
+			return 404
+		}
+		return 0
+	}
 	if !strings.HasPrefix(class, "inbox:") {
 		if class == tokenOnly {
 			return 0

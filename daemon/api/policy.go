@@ -43,7 +43,14 @@ func tokenOnly() Policy { return Policy{Token: true} }
 func inbox(scope string) Policy {
 	return Policy{Roles: ownerAdmin, Token: true, Scope: scope, Inbox: true}
 }
-func agentOnly() Policy              { return Policy{Token: true, AgentOnly: true} }
+func agentOnly() Policy { return Policy{Token: true, AgentOnly: true} }
+
+// queueReaders: any session role of the organization, or an agent token
+// holding email:read, whose answers the handler limits to its own inbox
+// (the outbound queue).
+func queueReaders() Policy {
+	return Policy{Roles: allRoles, Token: true, Scope: models.ScopeEmailRead}
+}
 func (p Policy) selfAudited() Policy { p.SelfAudited = true; return p }
 
 // authorize checks the credential against the policy.

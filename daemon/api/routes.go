@@ -87,6 +87,14 @@ func (a *API) Routes() []Route {
 		{"GET", "/v1/inboxes/:inbox_id/suppressions", "suppressions.list", inbox(models.ScopeEmailRead), inboxList(a.inboxScope, addressCursor, a.Delivery.ListSuppressions)},
 		{"DELETE", "/v1/inboxes/:inbox_id/suppressions/:address", "suppressions.delete", admins(), a.deleteSuppression},
 
+		{"GET", "/v1/deliveries", "deliveries.list", queueReaders(), a.listQueue},
+		{"GET", "/v1/deliveries/:id", "deliveries.get", queueReaders(), a.getQueued},
+		{"POST", "/v1/deliveries/:id/retry", "deliveries.retry", admins(), a.retryQueued},
+		{"POST", "/v1/deliveries/:id/cancel", "deliveries.cancel", admins(), a.cancelQueued},
+		{"POST", "/v1/delivery-pauses", "delivery_pauses.create", admins(), a.createPause},
+		{"GET", "/v1/delivery-pauses", "delivery_pauses.list", reviewers(), a.listPauses},
+		{"DELETE", "/v1/delivery-pauses/:id", "delivery_pauses.delete", admins(), a.deletePause},
+
 		{"GET", "/v1/approvals", "approvals.list", reviewers(), a.listApprovals},
 		{"GET", "/v1/approvals/:id", "approvals.get", reviewers(), a.getApproval},
 		{"POST", "/v1/approvals/:id/approve", "approvals.approve", reviewers(), a.approve},

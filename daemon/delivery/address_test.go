@@ -129,8 +129,8 @@ func TestQueuedBadRecipientFailsAtDelivery(t *testing.T) {
 	// stored it, keeping the digests true so the approval goes through.
 	bad := `victim@other.test> ORCPT=rfc822;x@example.net`
 	db := h.env.Store.DB
-	if err := db.Exec(`INSERT INTO delivery_recipients (outbound_id, address, org_id, domain, kind) VALUES (?, ?, ?, 'example.net', 'to')`,
-		r.ID, bad, h.org.ID).Error; err != nil {
+	if err := db.Exec(`INSERT INTO delivery_recipients (outbound_id, address, org_id, inbox_id, domain, kind, status) VALUES (?, ?, ?, ?, 'example.net', 'to', 'held')`,
+		r.ID, bad, h.org.ID, h.inbox.ID).Error; err != nil {
 		t.Fatal(err)
 	}
 	var o struct {

@@ -29,8 +29,8 @@ func TestAggregateOfConcurrentJobs(t *testing.T) {
 		{`INSERT INTO inboxes (id, org_id, domain_id, address) VALUES (?, ?, ?, 'agent@mail.example.com')`, []any{inbox, org, dom}},
 		{`INSERT INTO outbound_messages (id, org_id, inbox_id, domain_id, message_id_header, envelope_from, digest, status, recipient_count)
 			VALUES (?, ?, ?, ?, '<x@mail.example.com>', 'agent@mail.example.com', '\x00', 'queued', 2)`, []any{id, org, inbox, dom}},
-		{`INSERT INTO delivery_recipients (outbound_id, address, org_id, domain, kind) VALUES
-			(?, 'a@one.example', ?, 'one.example', 'to'), (?, 'b@two.example', ?, 'two.example', 'to')`, []any{id, org, id, org}},
+		{`INSERT INTO delivery_recipients (outbound_id, address, org_id, inbox_id, domain, kind) VALUES
+			(?, 'a@one.example', ?, ?, 'one.example', 'to'), (?, 'b@two.example', ?, ?, 'two.example', 'to')`, []any{id, org, inbox, id, org, inbox}},
 	} {
 		if err := db.Exec(q.sql, q.args...).Error; err != nil {
 			t.Fatal(err)

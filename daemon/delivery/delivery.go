@@ -66,6 +66,19 @@ const (
 	StatusExpired            = "expired"
 )
 
+// Statuses of one recipient (delivery_recipients.status). A held send's
+// recipients are held, then queued on approval, or rejected/expired with
+// it. Only queued and deferred recipients are in the queue; cancelled is
+// an admin's POST /v1/deliveries/{id}/cancel.
+const (
+	RcptHeld      = "held"
+	RcptQueued    = "queued"
+	RcptDeferred  = "deferred"
+	RcptDelivered = "delivered"
+	RcptBounced   = "bounced"
+	RcptCancelled = "cancelled"
+)
+
 type Service struct {
 	db       *store.Store
 	events   *events.Service
@@ -162,9 +175,13 @@ func (s *Service) Create(ctx context.Context, tx *gorm.DB, o Outbound) error {
 	if err != nil {
 		return fmt.Errorf("record send: %w", err)
 	}
+	rstatus := RcptQueued
+	if o.Held {
+		rstatus = RcptHeld
+	}
 	for _, r := range o.Recipients {
-		if err := tx.Exec(`INSERT INTO delivery_recipients (outbound_id, address, org_id, domain, kind) VALUES (?, ?, ?, ?, ?)`,
-			o.ID, r.Address, o.OrgID, domainOf(r.Address), r.Kind).Error; err != nil {
+		if err := tx.Exec(`INSERT INTO delivery_recipients (outbound_id, address, org_id, inbox_id, domain, kind, status) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			o.ID, r.Address, o.OrgID, o.InboxID, domainOf(r.Address), r.Kind, rstatus).Error; err != nil {
 			return store.WrapError(err, "recipient")
 		}
 	}
@@ -179,10 +196,11 @@ func (s *Service) Create(ctx context.Context, tx *gorm.DB, o Outbound) error {
 func (s *Service) Release(ctx context.Context, tx *gorm.DB, id string, raw []byte, rcpts []Recipient) error {
 	var o struct {
 		OrgID        string
+		InboxID      string
 		EnvelopeFrom string
 		Status       string
 	}
-	if err := tx.Raw(`SELECT org_id, envelope_from, status FROM outbound_messages WHERE id = ? FOR UPDATE`, id).Scan(&o).Error; err != nil {
+	if err := tx.Raw(`SELECT org_id, inbox_id, envelope_from, status FROM outbound_messages WHERE id = ? FOR UPDATE`, id).Scan(&o).Error; err != nil {
 		return fmt.Errorf("load send: %w", err)
 	}
 	if o.Status != StatusPendingApproval {
@@ -193,8 +211,8 @@ func (s *Service) Release(ctx context.Context, tx *gorm.DB, id string, raw []byt
 			return fmt.Errorf("replace recipients: %w", err)
 		}
 		for _, r := range rcpts {
-			if err := tx.Exec(`INSERT INTO delivery_recipients (outbound_id, address, org_id, domain, kind) VALUES (?, ?, ?, ?, ?)`,
-				id, r.Address, o.OrgID, domainOf(r.Address), r.Kind).Error; err != nil {
+			if err := tx.Exec(`INSERT INTO delivery_recipients (outbound_id, address, org_id, inbox_id, domain, kind) VALUES (?, ?, ?, ?, ?, ?)`,
+				id, r.Address, o.OrgID, o.InboxID, domainOf(r.Address), r.Kind).Error; err != nil {
 				return store.WrapError(err, "recipient")
 			}
 		}
@@ -202,6 +220,10 @@ func (s *Service) Release(ctx context.Context, tx *gorm.DB, id string, raw []byt
 			raw, Digest(o.EnvelopeFrom, rcpts, raw), len(rcpts), id).Error; err != nil {
 			return fmt.Errorf("replace held message: %w", err)
 		}
+	}
+	if err := tx.Exec(`UPDATE delivery_recipients SET status = ?, updated_at = now() WHERE outbound_id = ? AND status = ?`,
+		RcptQueued, id, RcptHeld).Error; err != nil {
+		return fmt.Errorf("queue held recipients: %w", err)
 	}
 	if err := setStatus(tx, id, StatusQueued, false); err != nil {
 		return err
@@ -221,6 +243,11 @@ func (s *Service) Close(ctx context.Context, tx *gorm.DB, id, status string) err
 	}
 	if err := tx.Exec(`UPDATE messages SET status = ? WHERE id = ?`, status, id).Error; err != nil {
 		return fmt.Errorf("update message status: %w", err)
+	}
+	// Its recipients were never queued: they take the send's status.
+	if err := tx.Exec(`UPDATE delivery_recipients SET status = ?, updated_at = now() WHERE outbound_id = ? AND status = ?`,
+		status, id, RcptHeld).Error; err != nil {
+		return fmt.Errorf("close held recipients: %w", err)
 	}
 	return nil
 }

@@ -19,6 +19,8 @@ type bounce struct {
 	addr string
 	r    result
 	mx   string
+	// cancelled by an admin (POST /v1/deliveries/{id}/cancel).
+	cancelled bool
 }
 
 // bounceTx stores a delivery status notification (RFC 3464) in the sending
@@ -45,10 +47,14 @@ func (s *Service) bounceTx(ctx context.Context, tx *gorm.DB, o *sendRow, bs []bo
 				return fmt.Errorf("suppress %s: %w", b.addr, err)
 			}
 		}
-		if _, err := s.events.Emit(ctx, tx, o.OrgID, o.InboxID, models.EventMessageBounced, map[string]any{
+		payload := map[string]any{
 			"message_id": o.ID, "recipient": b.addr, "response": b.r.response(), "notice_id": noticeID,
 			"suppressed": b.r.code >= 500,
-		}); err != nil {
+		}
+		if b.cancelled {
+			payload["cancelled"] = true
+		}
+		if _, err := s.events.Emit(ctx, tx, o.OrgID, o.InboxID, models.EventMessageBounced, payload); err != nil {
 			return err
 		}
 	}

@@ -76,6 +76,16 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if len(rcpts) == 0 {
 		return nil
 	}
+	// A delivery pause on the domain: sleep without an attempt (the
+	// recipients' attempts and River's are not counted).
+	if wait, err := s.pauseWait(ctx, o.OrgID, job.Args.Domain); err != nil {
+		return err
+	} else if wait > 0 {
+		if err := s.holdPaused(ctx, &o, job.Args.Domain, wait); err != nil {
+			return err
+		}
+		return river.JobSnooze(wait)
+	}
 	if wait, err := s.pausedWait(ctx, &o, rcpts); err != nil || wait > 0 {
 		if err != nil {
 			return err
@@ -258,12 +268,18 @@ func (s *Service) recordTx(ctx context.Context, tx *gorm.DB, o *sendRow, results
 		case r.perm:
 			status = StatusBounced
 		}
-		err := tx.Exec(`UPDATE delivery_recipients SET status = ?, attempts = attempts + 1, last_code = ?, last_response = ?, mx = ?,
+		// Only a recipient still waiting: one cancelled meanwhile stays
+		// cancelled (its DSN has gone out).
+		res := tx.Exec(`UPDATE delivery_recipients SET status = ?, attempts = attempts + 1, last_code = ?, last_response = ?, mx = ?,
 			delivered_at = CASE WHEN ? THEN now() ELSE delivered_at END, next_attempt_at = NULL, updated_at = now()
-			WHERE outbound_id = ? AND address = ?`, status, r.code, r.response(), mx, r.ok, o.ID, addr).Error
-		if err != nil {
-			return fmt.Errorf("record delivery: %w", err)
+			WHERE outbound_id = ? AND address = ? AND status IN ('queued', 'deferred')`, status, r.code, r.response(), mx, r.ok, o.ID, addr)
+		if res.Error != nil {
+			return fmt.Errorf("record delivery: %w", res.Error)
 		}
+		if res.RowsAffected == 0 {
+			continue
+		}
+		var err error
 		payload := map[string]any{"message_id": o.ID, "recipient": addr, "response": r.response()}
 		switch status {
 		case StatusDelivered:
@@ -298,7 +314,7 @@ func (s *Service) aggregate(tx *gorm.DB, id string) error {
 	var c struct{ Total, Delivered, Bounced, Deferred int }
 	if err := tx.Raw(`SELECT count(*) AS total,
 		count(*) FILTER (WHERE status = 'delivered') AS delivered,
-		count(*) FILTER (WHERE status = 'bounced') AS bounced,
+		count(*) FILTER (WHERE status IN ('bounced', 'cancelled')) AS bounced,
 		count(*) FILTER (WHERE status = 'deferred') AS deferred
 		FROM delivery_recipients WHERE outbound_id = ?`, id).Scan(&c).Error; err != nil {
 		return fmt.Errorf("aggregate status: %w", err)

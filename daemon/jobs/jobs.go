@@ -7,6 +7,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -148,4 +149,39 @@ type warnOnly struct{ slog.Handler }
 
 func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+// FindTx returns the ids of the jobs of kind whose args contain args (a
+// JSON containment match, served by River's GIN index on args) in one of
+// states.
+func (j *Jobs) FindTx(ctx context.Context, tx *gorm.DB, kind string, args map[string]string, states ...string) ([]JobRef, error) {
+	b, err := json.Marshal(args)
+	if err != nil {
+		return nil, fmt.Errorf("find jobs %s: %w", kind, err)
+	}
+	var out []JobRef
+	if err := tx.WithContext(ctx).Raw(`SELECT id, state FROM river_job WHERE kind = ? AND args @> ?::jsonb AND state IN ?`,
+		kind, string(b), states).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("find jobs %s: %w", kind, err)
+	}
+	return out, nil
+}
+
+// JobRef is a job's id and state (River's: available, scheduled, running…).
+type JobRef struct {
+	ID    int64
+	State string
+}
+
+// RetryTx makes a job that is not running available at once (a scheduled
+// or snoozed job runs now instead of at its time), committing with tx.
+func (j *Jobs) RetryTx(ctx context.Context, tx *gorm.DB, id int64) error {
+	stx := store.SQLTx(tx)
+	if stx == nil {
+		return fmt.Errorf("retry job %d: not inside a transaction", id)
+	}
+	if _, err := j.inserter.JobRetryTx(ctx, stx, id); err != nil {
+		return fmt.Errorf("retry job %d: %w", id, err)
+	}
+	return nil
 }
