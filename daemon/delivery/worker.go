@@ -264,6 +264,7 @@ func (s *Service) recordTx(ctx context.Context, tx *gorm.DB, o *sendRow, results
 		if err != nil {
 			return fmt.Errorf("record delivery: %w", err)
 		}
+		s.metrics.DeliveryAttempt(status, attemptPath(mx))
 		payload := map[string]any{"message_id": o.ID, "recipient": addr, "response": r.response()}
 		switch status {
 		case StatusDelivered:

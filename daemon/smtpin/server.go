@@ -19,6 +19,7 @@ import (
 
 	"gent/daemon/config"
 	"gent/daemon/mail"
+	"gent/daemon/metrics"
 )
 
 // Server is the inbound SMTP server.
@@ -29,6 +30,7 @@ type Server struct {
 	log  *slog.Logger
 	auth *authChecker
 	smtp *smtp.Server
+	met  *metrics.Metrics
 
 	mu sync.Mutex
 	ln *listener
@@ -66,6 +68,9 @@ func New(cfg config.Config, m *mail.Service, resolver Resolver, log *slog.Logger
 	return s, nil
 }
 
+// SetMetrics makes the server count sessions and replies (before Serve).
+func (s *Server) SetMetrics(m *metrics.Metrics) { s.met = m }
+
 // Listen opens smtp.addr.
 func (s *Server) Listen() (net.Listener, error) {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
@@ -79,7 +84,9 @@ func (s *Server) Listen() (net.Listener, error) {
 func (s *Server) Serve(ln net.Listener) error {
 	l := newListener(ln, s.cfg.MaxConnections, s.cfg.MaxPerIP, s.cfg.MaxSession.D(), s.host, func(ip, why string) {
 		s.log.Warn("smtp connection refused", "remote", ip, "reason", why)
+		s.met.SMTPRefused()
 	})
+	l.met = s.met
 	s.mu.Lock()
 	s.ln = l
 	s.mu.Unlock()
