@@ -45,7 +45,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return usageCommand(ctx, cfg, fs.Args()[1:], stdout)
 	case "mcp":
 		return mcpCommand(ctx, fs.Args()[1:], getenv, os.Stdin, stdout)
+	case "doctor":
+		return doctorCommand(ctx, cfg, *cfgPath, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, check-config, usage verify or mcp)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, check-config, usage verify, doctor or mcp)", cmd)
 	}
 }

@@ -130,7 +130,8 @@ func TestMetricsEndToEnd(t *testing.T) {
 	})
 	env.Metrics.SetQueueTTL(0)
 	org := env.Setup()
-	env.VerifiedDomain(org, "mail.example.com")
+	// Published in DNS: the daemon's re-verification keeps it verified.
+	env.PublishedDomain(org, "mail.example.com", dns)
 	a := env.Inbox(org, "a@mail.example.com")
 	env.Inbox(org, "b@mail.example.com")
 	env.VerifiedDomain(org, "other.example.com")
