@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -270,7 +271,9 @@ func (d *doctor) certificate(leaf *x509.Certificate, chain []*x509.Certificate) 
 		pool.AddCert(c)
 	}
 	if _, err := leaf.Verify(x509.VerifyOptions{DNSName: d.cfg.Hostname, Intermediates: pool}); err != nil {
-		if leaf.CheckSignatureFrom(leaf) == nil {
+		// Self-signed: issued by itself and signed with its own key (whether
+		// or not it claims to be a CA, which CheckSignatureFrom requires).
+		if bytes.Equal(leaf.RawIssuer, leaf.RawSubject) && leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil {
 			d.line("warn", "tls", "%s: self-signed (senders encrypt but cannot authenticate it; set smtp.tls_cert for a CA-issued one)", desc)
 		} else {
 			d.line("warn", "tls", "%s: not trusted by this host: %v", desc, err)
