@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -35,16 +34,7 @@ func hasLine(out, level, check, contains string) bool {
 // exit 0) and a broken setup (a DNS record gone, the SMTP listener
 // missing: fail lines, exit non-zero); it never starts a second cluster.
 func TestDoctor(t *testing.T) {
-	dir, err := os.MkdirTemp("", "gentd-doctor-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(dir, 0o755) // the cluster runs as the postgres user when we are root
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	bin := filepath.Join(dir, "gentd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	dir, bin := buildGentd(t)
 	zone := dnstest.New(t)
 	metricsAddr := freeAddr(t)
 	d := &daemon{t: t, bin: bin, dataDir: filepath.Join(dir, "data"), env: []string{
