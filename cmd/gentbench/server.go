@@ -292,6 +292,7 @@ func (s *server) launch(o *options, bin string) error {
 		"GENT_SMTP_ADDR="+s.smtpAddr,
 		"GENT_DNS_RESOLVER="+s.dns.Addr,
 		"GENT_DEBUG_PPROF_ADDR="+s.pprofAddr,
+		"GENT_METRICS_ADDR=127.0.0.1:0",
 		// The load comes from one address and one credential.
 		"GENT_HTTP_RATE_LIMIT_PER_MINUTE=0",
 		"GENT_SMTP_MAX_CONNECTIONS="+strconv.Itoa(o.idleSMTP+o.conns+100),

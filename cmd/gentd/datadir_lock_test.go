@@ -60,7 +60,7 @@ func TestSecondDaemonOnDataDirRefused(t *testing.T) {
 	defer cancel()
 	second := exec.CommandContext(ctx, bin)
 	second.Env = append(os.Environ(), "GENT_DATA_DIR="+first.dataDir, "GENT_HTTP_ADDR="+freeAddr(t),
-		"GENT_SMTP_ADDR="+freeAddr(t), "GENT_DATABASE_URL=")
+		"GENT_SMTP_ADDR="+freeAddr(t), "GENT_DATABASE_URL=", "GENT_METRICS_ADDR=127.0.0.1:0")
 	var out bytes.Buffer
 	second.Stdout, second.Stderr = &out, &out
 	err := second.Run()

@@ -52,7 +52,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return restoreCommand(ctx, cfg, fs.Args()[1:], stdout)
 	case "mcp":
 		return mcpCommand(ctx, fs.Args()[1:], getenv, os.Stdin, stdout)
+	case "doctor":
+		return doctorCommand(ctx, cfg, *cfgPath, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, check-config, usage verify, backup, restore or mcp)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, check-config, usage verify, doctor, backup, restore or mcp)", cmd)
 	}
 }

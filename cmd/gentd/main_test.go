@@ -85,7 +85,7 @@ func (d *daemon) start() {
 	d.out = &syncBuffer{}
 	d.cmd = exec.Command(d.bin)
 	d.cmd.Env = append(os.Environ(), "GENT_DATA_DIR="+d.dataDir, "GENT_HTTP_ADDR="+d.addr,
-		"GENT_SMTP_ADDR="+d.smtpAddr, "GENT_DATABASE_URL=")
+		"GENT_SMTP_ADDR="+d.smtpAddr, "GENT_DATABASE_URL=", "GENT_METRICS_ADDR=127.0.0.1:0")
 	d.cmd.Env = append(d.cmd.Env, d.env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {
@@ -144,7 +144,7 @@ func (d *daemon) post(path, bearer string, body any) (int, map[string]any) {
 // usageVerify runs "gentd usage verify" on the daemon's data directory.
 func (d *daemon) usageVerify() (string, error) {
 	cmd := exec.Command(d.bin, "usage", "verify")
-	cmd.Env = append(os.Environ(), "GENT_DATA_DIR="+d.dataDir, "GENT_DATABASE_URL=")
+	cmd.Env = append(os.Environ(), "GENT_DATA_DIR="+d.dataDir, "GENT_DATABASE_URL=", "GENT_METRICS_ADDR=127.0.0.1:0")
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

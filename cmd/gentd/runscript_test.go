@@ -33,7 +33,7 @@ func TestRunScriptWithoutTerminal(t *testing.T) {
 	d := &daemon{t: t, dataDir: filepath.Join(dir, "data"), addr: freeAddr(t), smtpAddr: freeAddr(t), out: &syncBuffer{}}
 	d.cmd = exec.Command("sh", filepath.Join(dir, "scripts", "run.sh"))
 	d.cmd.Env = append(os.Environ(), "GENT_DATA_DIR="+d.dataDir, "GENT_HTTP_ADDR="+d.addr,
-		"GENT_SMTP_ADDR="+d.smtpAddr, "GENT_DATABASE_URL=")
+		"GENT_SMTP_ADDR="+d.smtpAddr, "GENT_DATABASE_URL=", "GENT_METRICS_ADDR=127.0.0.1:0")
 	d.cmd.Stdin = nil // /dev/null
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	d.cmd.WaitDelay = 10 * time.Second // a stray holder of the output pipe must not hang the test

@@ -22,6 +22,7 @@ import (
 	"gent/daemon/events"
 	"gent/daemon/mail"
 	"gent/daemon/mcp"
+	"gent/daemon/metrics"
 	"gent/daemon/policy"
 	"gent/daemon/store"
 	"gent/models"
@@ -43,6 +44,8 @@ type Deps struct {
 	Approvals *approvals.Service
 	Caps      *caps.Service
 	Policy    *policy.Service
+	// Metrics, when set, counts requests by route template and status.
+	Metrics *metrics.Metrics
 }
 
 type API struct {
@@ -50,6 +53,9 @@ type API struct {
 	limiter *rateLimiter
 	app     *fiber.App
 	mcp     *mcp.Server
+	// paths are the route templates of the table: a request's metrics
+	// label is its route's template, or "unmatched".
+	paths map[string]bool
 }
 
 // New builds the Fiber app with every route registered.
@@ -78,8 +84,10 @@ func New(d Deps) *fiber.App {
 	app.Use(requestid.New(requestid.Config{Header: "X-Request-Id"}))
 	app.Use(a.accessLog)
 	app.Use(a.recoverPanic)
+	a.paths = map[string]bool{}
 	for _, r := range a.Routes() {
 		app.Add(r.Method, r.Path, a.wrap(r))
+		a.paths[r.Path] = true
 	}
 	return app
 }
@@ -110,7 +118,20 @@ func (a *API) accessLog(c *fiber.Ctx) error {
 		attrs = append(attrs, "actor", p.ID())
 	}
 	a.Log.Info("http", attrs...)
+	if a.Metrics != nil {
+		a.Metrics.APIRequest(a.routeLabel(c), c.Method(), c.Response().StatusCode(), time.Since(start))
+	}
 	return nil
+}
+
+// routeLabel is the template of the route that served the request (Fiber's
+// route path, such as /v1/inboxes/:id), never the URL: the label's values
+// are the route table's. A request no route matched is "unmatched".
+func (a *API) routeLabel(c *fiber.Ctx) string {
+	if r := c.Route(); r != nil && a.paths[r.Path] {
+		return r.Path
+	}
+	return "unmatched"
 }
 
 func principal(c *fiber.Ctx) *auth.Principal {

@@ -61,6 +61,7 @@ type Config struct {
 	Log       Log       `toml:"log"`
 	Caps      Caps      `toml:"caps"`
 	Debug     Debug     `toml:"debug"`
+	Metrics   Metrics   `toml:"metrics"`
 }
 
 type HTTP struct {
@@ -212,13 +213,17 @@ type Sandbox struct {
 const SandboxOff = "off"
 
 // Getenv adapts an environment lookup (os.LookupEnv) for Load: a variable
-// that is set but empty is reported as unset, except GENT_SANDBOX_DOMAIN,
-// for which empty means "off" (DESIGN section 14: empty disables it).
+// that is set but empty is reported as unset, except GENT_SANDBOX_DOMAIN
+// and GENT_METRICS_ADDR, for which empty means "off" (DESIGN sections 12
+// and 14: empty disables them).
 func Getenv(lookup func(string) (string, bool)) func(string) string {
 	return func(k string) string {
 		v, ok := lookup(k)
 		if ok && v == "" && k == EnvName("sandbox.domain") {
 			return SandboxOff
+		}
+		if ok && v == "" && k == EnvName("metrics.addr") {
+			return MetricsOff
 		}
 		return v
 	}
@@ -236,6 +241,17 @@ type Debug struct {
 	// (a listener of its own, never the API's).
 	PprofAddr string `toml:"pprof_addr"`
 }
+
+// Metrics is the Prometheus endpoint (docs/operations.md).
+type Metrics struct {
+	// Addr serves /metrics on a listener of its own; empty (or "off")
+	// turns it off.
+	Addr string `toml:"addr"`
+}
+
+// MetricsOff is what GENT_METRICS_ADDR may hold to turn metrics off (an
+// empty environment variable is read as unset; see Getenv).
+const MetricsOff = "off"
 
 type Log struct {
 	Level  string `toml:"level"`
@@ -273,6 +289,7 @@ func Default() Config {
 		Jobs:    Jobs{},
 		Log:     Log{Level: "info", Format: "text"},
 		Caps:    Caps{SampleInterval: Duration(5 * time.Minute)},
+		Metrics: Metrics{Addr: "127.0.0.1:9464"},
 	}
 }
 
@@ -617,6 +634,12 @@ func (c *Config) validate() error {
 		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 			return bad("debug.pprof_addr", "must be a loopback address such as 127.0.0.1:6060 (profiles expose internals), got %q", c.Debug.PprofAddr)
 		}
+	}
+	if strings.TrimSpace(c.Metrics.Addr) == MetricsOff {
+		c.Metrics.Addr = ""
+	}
+	if err := checkAddr("metrics.addr", c.Metrics.Addr, true); err != nil {
+		return err
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -189,6 +189,19 @@ func TestSandboxDomain(t *testing.T) {
 			t.Errorf("%v: %q %v", vars, c.Sandbox.Domain, err)
 		}
 	}
+	// metrics.addr: on by default; empty or "off" turns it off.
+	if c, err = Load("", Getenv(lookup(nil))); err != nil || c.Metrics.Addr != "127.0.0.1:9464" {
+		t.Errorf("default metrics.addr: %q %v", c.Metrics.Addr, err)
+	}
+	for _, vars := range []map[string]string{{"GENT_METRICS_ADDR": ""}, {"GENT_METRICS_ADDR": "off"}} {
+		c, err = Load("", Getenv(lookup(vars)))
+		if err != nil || c.Metrics.Addr != "" {
+			t.Errorf("%v: %q %v", vars, c.Metrics.Addr, err)
+		}
+	}
+	if _, err = Load("", Getenv(lookup(map[string]string{"GENT_METRICS_ADDR": "9464"}))); err == nil || !strings.Contains(err.Error(), "metrics.addr") {
+		t.Errorf("bad metrics.addr: %v", err)
+	}
 	// Other variables set but empty are unset, as before.
 	c, err = Load("", Getenv(lookup(map[string]string{"GENT_HTTP_ADDR": ""})))
 	if err != nil || c.HTTP.Addr != Default().HTTP.Addr || c.Sandbox.Domain != "sandbox.gent.localhost" {

@@ -24,6 +24,7 @@ import (
 	"gent/daemon/events"
 	"gent/daemon/jobs"
 	"gent/daemon/mail"
+	"gent/daemon/metrics"
 	"gent/daemon/policy"
 	"gent/daemon/store"
 	"gent/models"
@@ -92,6 +93,7 @@ type Service struct {
 	mail     *mail.Service
 	holder   Holder
 	policy   *policy.Service
+	metrics  *metrics.Metrics
 	// sandboxOff: sandbox.domain is empty, so sandbox inboxes refuse sends.
 	sandboxOff bool
 	log        *slog.Logger
@@ -106,6 +108,10 @@ func NewService(db *store.Store, ev *events.Service, cfg config.Config, resolver
 	return &Service{db: db, events: ev, cfg: cfg.Outbound, retries: retries, hostname: cfg.Hostname,
 		resolver: resolver, keys: keys, local: local, log: log, now: time.Now, sandboxOff: cfg.Sandbox.Domain == ""}, nil
 }
+
+// SetMetrics makes the service count send decisions and delivery
+// attempts.
+func (s *Service) SetMetrics(m *metrics.Metrics) { s.metrics = m }
 
 // SetJobs gives the service the job client.
 func (s *Service) SetJobs(j *jobs.Jobs) { s.jobs = j }

@@ -165,6 +165,12 @@ func (s *Service) evaluate(ctx context.Context, in SendInput, dry bool) (policy.
 // Send validates, builds and stores a message, and queues it (or holds it
 // for approval), all in one transaction: the 202 is sent after the commit.
 func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse, error) {
+	out, err := s.send(ctx, in)
+	s.countDecision(out, err)
+	return out, err
+}
+
+func (s *Service) send(ctx context.Context, in SendInput) (*models.SendResponse, error) {
 	pr, err := s.prepare(ctx, in)
 	if err != nil {
 		return nil, err

@@ -280,6 +280,7 @@ func (s *Service) recordTx(ctx context.Context, tx *gorm.DB, o *sendRow, results
 			continue
 		}
 		var err error
+		s.metrics.DeliveryAttempt(status, attemptPath(mx))
 		payload := map[string]any{"message_id": o.ID, "recipient": addr, "response": r.response()}
 		switch status {
 		case StatusDelivered:

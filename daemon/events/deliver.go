@@ -117,11 +117,20 @@ func (w *Webhooks) deliver(ctx context.Context, deliveryID string, last bool) er
 		result = w.send(ctx, row, string(secret))
 	}
 	if result.err == "" {
-		return w.recordSuccess(ctx, deliveryID, row.WebhookID, result.code)
+		err := w.recordSuccess(ctx, deliveryID, row.WebhookID, result.code)
+		if err == nil {
+			w.metrics.WebhookDelivery(models.DeliverySucceeded)
+		}
+		return err
 	}
 	final, err := w.recordFailure(ctx, row, deliveryID, result, last)
 	if err != nil {
 		return err
+	}
+	if final {
+		w.metrics.WebhookDelivery(models.DeliveryFailed)
+	} else {
+		w.metrics.WebhookDelivery(models.DeliveryRetrying)
 	}
 	attemptErr := errors.New(result.err)
 	if final {

@@ -17,6 +17,7 @@ import (
 	"gent/daemon/audit"
 	"gent/daemon/config"
 	"gent/daemon/jobs"
+	"gent/daemon/metrics"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -54,7 +55,11 @@ type Webhooks struct {
 	resolver *net.Resolver
 	client   *http.Client
 	jobs     Enqueuer
+	metrics  *metrics.Metrics
 }
+
+// SetMetrics makes the service count its delivery attempts.
+func (w *Webhooks) SetMetrics(m *metrics.Metrics) { w.metrics = m }
 
 // NewWebhooks builds the webhook service. Call Register before the job
 // client is built, and Attach once it is.

@@ -243,7 +243,11 @@ func (c *Committer) batch(units []*unit) (failed int, err error) {
 	}
 	// A failed COMMIT comes back as an UnknownCommitError, or nil when it
 	// committed all the same.
-	return -1, c.s.commit(tx, end)
+	if err := c.s.commit(tx, end); err != nil {
+		return -1, err
+	}
+	b.tally.publish(c.s.metrics)
+	return -1, nil
 }
 
 // Alone runs fn in a transaction of its own. When COMMIT fails, its
@@ -260,12 +264,17 @@ func (s *Service) Alone(ctx context.Context, fn func(b *Batch) error) error {
 			panic(p)
 		}
 	}()
-	if err := fn(&Batch{s: s, tx: tx}); err != nil {
+	b := &Batch{s: s, tx: tx}
+	if err := fn(b); err != nil {
 		tx.Rollback()
 		end()
 		return err
 	}
-	return s.commit(tx, end)
+	if err := s.commit(tx, end); err != nil {
+		return err
+	}
+	b.tally.publish(s.metrics)
+	return nil
 }
 
 // StartCommitter starts the service's committer (the daemon does, before
@@ -316,6 +325,8 @@ type Batch struct {
 	deferred bool
 	inboxes  map[string]*batchInbox
 	contacts map[contactKey]*contactDelta
+	// tally counts the messages stored, for the metrics after commit.
+	tally tally
 }
 
 // Tx is the transaction, for reads and for writes of other services.
@@ -323,6 +334,7 @@ func (b *Batch) Tx() *gorm.DB { return b.tx }
 
 // Store stores a message in the batch's transaction (Service.Store).
 func (b *Batch) Store(ctx context.Context, in StoreInput) (*Stored, error) {
+	in.tally = &b.tally
 	if b.deferred {
 		in.batch = b
 	}

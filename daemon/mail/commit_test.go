@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"gent/daemon/mail"
 	"gent/models"
 )
@@ -118,6 +120,36 @@ func TestCommitterIsolatesAFailure(t *testing.T) {
 	if u.Count != 11 || u.Used != u.RowBytes {
 		t.Fatalf("counters %+v", u)
 	}
+	// The metrics count the committed messages once, not the rolled-back
+	// batch's writes nor the units run again.
+	if n, b := storedMetric(t, env.Metrics.Registry), float64(u.RowBytes); n[0] != 11 || n[1] != b {
+		t.Fatalf("gent_messages_stored_total, _bytes_total = %v, want 11, %v", n, b)
+	}
+}
+
+// storedMetric reads gent_messages_stored_total and _bytes_total for
+// inbound mail from the daemon's registry.
+func storedMetric(t *testing.T, g prometheus.Gatherer) (out [2]float64) {
+	t.Helper()
+	fams, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		for i, name := range []string{"gent_messages_stored_total", "gent_messages_stored_bytes_total"} {
+			if f.GetName() != name {
+				continue
+			}
+			for _, m := range f.Metric {
+				for _, lp := range m.Label {
+					if lp.GetName() == "direction" && lp.GetValue() == "inbound" {
+						out[i] = m.Counter.GetValue()
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Under an enforce cap, grouped stores never take the inbox past it:

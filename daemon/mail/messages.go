@@ -52,6 +52,10 @@ type StoreInput struct {
 	// batch, when set, defers the usage and contact counts to the end of
 	// a group-commit transaction (Batch.Store sets it).
 	batch *Batch
+	// tally, when set, counts the message for the metrics once its
+	// transaction has committed (Batch.Store); without it the message is
+	// counted when stored.
+	tally *tally
 }
 
 // Stored identifies a stored message.
@@ -226,6 +230,7 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 			return nil, err
 		}
 	}
+	s.countStored(in, size, quarantined)
 	return &Stored{ID: id, ThreadID: threadID, Size: size}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"gent/daemon/events"
 	"gent/daemon/jobs"
+	"gent/daemon/metrics"
 	"gent/daemon/store"
 )
 
@@ -25,6 +26,8 @@ type Service struct {
 	hostname  string // names this server in Received fields
 	usageHook UsageHook
 
+	metrics *metrics.Metrics
+
 	commitMu  sync.Mutex
 	committer *Committer // group commit (StartCommitter)
 	hooks     commitHooks
@@ -36,6 +39,9 @@ func NewService(db *store.Store, ev *events.Service, log *slog.Logger) *Service 
 	s.AddPurger(s.purgeThreads)
 	return s
 }
+
+// SetMetrics makes the service count the messages it stores.
+func (s *Service) SetMetrics(m *metrics.Metrics) { s.metrics = m }
 
 // SetHostname sets the name this server gives itself in trace fields.
 func (s *Service) SetHostname(h string) { s.hostname = h }

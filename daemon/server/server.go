@@ -30,6 +30,7 @@ import (
 	"gent/daemon/events"
 	"gent/daemon/jobs"
 	"gent/daemon/mail"
+	"gent/daemon/metrics"
 	"gent/daemon/policy"
 	"gent/daemon/secrets"
 	"gent/daemon/smtpin"
@@ -72,15 +73,36 @@ type Daemon struct {
 
 	// Caps keeps storage caps, their alerts and the usage records.
 	Caps *caps.Service
+
+	// Metrics are the daemon's Prometheus collectors, served on
+	// metrics.addr by Serve.
+	Metrics *metrics.Metrics
+
+	metricsAddr chan string
 }
 
 // New builds the services and the HTTP app; nothing listens yet.
 func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) {
-	d := &Daemon{Config: cfg, Log: log, Store: st}
+	d := &Daemon{Config: cfg, Log: log, Store: st, Metrics: metrics.New(), metricsAddr: make(chan string, 1)}
+	d.Metrics.AddDB(st.SQL)
+	d.Metrics.AddQueue(st.SQL)
+	if st.Pool != nil {
+		pool := st.Pool
+		// The pgx pool under both GORM (database/sql, go_sql_*) and River.
+		d.Metrics.AddGaugeFunc("gent_db_pool_connections", "Connections open in the database pool (GORM and the job client).",
+			func() float64 { return float64(pool.Stat().TotalConns()) })
+		d.Metrics.AddGaugeFunc("gent_db_pool_connections_in_use", "Connections of the database pool in use.",
+			func() float64 { return float64(pool.Stat().AcquiredConns()) })
+		d.Metrics.AddGaugeFunc("gent_db_pool_connections_max", "The database pool's size (database.max_conns).",
+			func() float64 { return float64(pool.Stat().MaxConns()) })
+		d.Metrics.AddCounterFunc("gent_db_pool_acquire_wait_seconds_total", "Time spent waiting for a database connection.",
+			func() float64 { return pool.Stat().AcquireDuration().Seconds() })
+	}
 	d.Audit = audit.NewService(st, log)
 	d.Auth = auth.NewService(st, d.Audit, cfg.Auth, cfg.DataDir, log)
 	d.Events = events.NewService(st, log)
 	d.Mail = mail.NewService(st, d.Events, log)
+	d.Mail.SetMetrics(d.Metrics)
 	d.Mail.SetLimits(mail.Limits{MaxHeaderBytes: cfg.SMTP.MaxHeaderBytes, MaxParts: cfg.SMTP.MaxMIMEParts, MaxDepth: cfg.SMTP.MaxMIMEDepth})
 
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -102,6 +124,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 	})
 
 	d.Webhooks = events.NewWebhooks(st, d.Events, d.Audit, box, cfg, log)
+	d.Webhooks.SetMetrics(d.Metrics)
 	d.Caps = caps.NewService(st, d.Events, d.Audit, cfg, log)
 	d.Mail.SetUsageHook(d.Caps.UsageHook)
 
@@ -113,6 +136,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 		return nil, err
 	}
 	d.Delivery.SetMail(d.Mail)
+	d.Delivery.SetMetrics(d.Metrics)
 	d.Approvals = approvals.NewService(st, d.Events, d.Audit, d.Delivery, d.Mail, cfg.Approvals, log)
 	d.Delivery.SetHolder(d.Approvals)
 	d.Policy = policy.NewService(st, d.Audit, d.Events)
@@ -141,9 +165,12 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 		return nil, err
 	}
 	d.SMTP = smtpSrv
+	smtpSrv.SetMetrics(d.Metrics)
+	d.Metrics.AddGaugeFunc("gent_smtp_sessions_open", "Inbound SMTP connections open now.", func() float64 { return float64(smtpSrv.Active()) })
 
 	d.App = api.New(api.Deps{Config: cfg, Store: st, Auth: d.Auth, Audit: d.Audit, Events: d.Events, Mail: d.Mail,
-		Domains: d.Domains, Log: log, Webhooks: d.Webhooks, Delivery: d.Delivery, Approvals: d.Approvals, Caps: d.Caps, Policy: d.Policy})
+		Domains: d.Domains, Log: log, Webhooks: d.Webhooks, Delivery: d.Delivery, Approvals: d.Approvals, Caps: d.Caps, Policy: d.Policy,
+		Metrics: d.Metrics})
 	return d, nil
 }
 
@@ -176,6 +203,18 @@ func (d *Daemon) Reload() {
 	d.Log.Info("reload: TLS certificate read again")
 }
 
+// MetricsAddr waits until Serve listens on metrics.addr and returns the
+// address (for metrics.addr with port 0); "" when ctx ends first.
+func (d *Daemon) MetricsAddr(ctx context.Context) string {
+	select {
+	case a := <-d.metricsAddr:
+		d.metricsAddr <- a
+		return a
+	case <-ctx.Done():
+		return ""
+	}
+}
+
 // Serve listens and works until ctx is cancelled.
 func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 	cfg, log := d.Config, d.Log
@@ -203,6 +242,18 @@ func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 			return fmt.Errorf("listen on debug.pprof_addr %s: %w", cfg.Debug.PprofAddr, err)
 		}
 	}
+	var metricsLn net.Listener
+	if cfg.Metrics.Addr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.Metrics.Addr); err != nil {
+			httpLn.Close()
+			smtpLn.Close()
+			if pprofLn != nil {
+				pprofLn.Close()
+			}
+			return fmt.Errorf("listen on metrics.addr %s (set GENT_METRICS_ADDR to another address, or to \"off\"): %w", cfg.Metrics.Addr, err)
+		}
+		d.metricsAddr <- metricsLn.Addr().String()
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	if err := d.Jobs.Start(gctx); err != nil {
@@ -211,10 +262,21 @@ func (d *Daemon) Serve(ctx context.Context, out io.Writer) error {
 		if pprofLn != nil {
 			pprofLn.Close()
 		}
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 		return err
 	}
 	if pprofLn != nil {
 		servePprof(gctx, g, pprofLn, log)
+	}
+	if metricsLn != nil {
+		g.Go(func() error {
+			if err := d.Metrics.Serve(gctx, metricsLn, log); err != nil {
+				return fmt.Errorf("metrics: %w", err)
+			}
+			return nil
+		})
 	}
 	// Inbound mail and sends share transactions (group commit).
 	d.Mail.StartCommitter(mail.CommitOptions{})

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"gent/daemon/metrics"
 )
 
 // writeGrace is how long past the session cap a final reply may take.
@@ -23,6 +25,7 @@ type listener struct {
 	maxSession time.Duration
 	hostname   string
 	onReject   func(ip, why string)
+	met        *metrics.Metrics
 
 	mu       sync.Mutex
 	total    int
@@ -81,6 +84,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		wc := &conn{Conn: c, l: l, ip: ip, end: time.Now().Add(l.maxSession)}
 		l.conns[wc] = struct{}{}
 		l.mu.Unlock()
+		l.met.SMTPSession()
 		return wc, nil
 	}
 }
@@ -152,6 +156,7 @@ type conn struct {
 	closed sync.Once
 
 	tls      atomic.Bool // a TLS handshake started (STARTTLS)
+	replies  replyCounter
 	mu       sync.Mutex
 	timeout  error // the first read timeout
 	answered bool  // the reply after it was written; the connection is closed
@@ -183,6 +188,9 @@ func (c *conn) Write(b []byte) (int, error) {
 	c.mu.Lock()
 	if c.timeout == nil {
 		c.mu.Unlock()
+		if !c.tls.Load() {
+			c.replies.scan(b, c.l.met)
+		}
 		return c.Conn.Write(b)
 	}
 	defer c.mu.Unlock()
@@ -191,13 +199,54 @@ func (c *conn) Write(b []byte) (int, error) {
 	}
 	c.answered = true
 	if !c.tls.Load() && !bytes.HasPrefix(b, []byte("421 ")) {
+		c.l.met.SMTPReply('4')
 		_, _ = fmt.Fprintf(c.Conn, errTimedOutLine, c.l.hostname)
 	} else {
+		if !c.tls.Load() {
+			c.replies.scan(b, c.l.met)
+		}
 		_, _ = c.Conn.Write(b)
 	}
 	_ = c.Conn.Close()
 	return len(b), nil
 }
+
+// replyCounter finds the replies in what the server writes in plaintext:
+// a reply's last line is its code and a space ("250 2.0.0 OK"; the lines
+// before it use a hyphen), and only such a line is counted. Writes may end
+// mid-line; the state carries over. After STARTTLS the bytes here are
+// TLS records: the session counts its own replies there (session.count).
+type replyCounter struct {
+	head [4]byte
+	n    int  // bytes of head filled
+	skip bool // inside a line whose head is decided
+}
+
+func (r *replyCounter) scan(b []byte, m *metrics.Metrics) {
+	if m == nil {
+		return
+	}
+	for _, ch := range b {
+		if ch == '\n' {
+			r.n, r.skip = 0, false
+			continue
+		}
+		if r.skip {
+			continue
+		}
+		r.head[r.n] = ch
+		r.n++
+		if r.n == len(r.head) {
+			r.skip = true
+			h := r.head
+			if h[3] == ' ' && isDigit(h[0]) && isDigit(h[1]) && isDigit(h[2]) {
+				m.SMTPReply(h[0])
+			}
+		}
+	}
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
 // timedOut reports whether a read has timed out: the session is over.
 func (c *conn) timedOut() bool {

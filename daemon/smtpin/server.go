@@ -19,6 +19,7 @@ import (
 
 	"gent/daemon/config"
 	"gent/daemon/mail"
+	"gent/daemon/metrics"
 )
 
 // Server is the inbound SMTP server.
@@ -31,6 +32,7 @@ type Server struct {
 	smtp *smtp.Server
 	// certs holds the STARTTLS certificate.
 	certs *certSource
+	met   *metrics.Metrics
 
 	mu sync.Mutex
 	ln *listener
@@ -80,6 +82,9 @@ func (s *Server) Certificate() (*tls.Certificate, bool) {
 	return s.certs.cur.Load(), s.certs.selfSigned
 }
 
+// SetMetrics makes the server count sessions and replies (before Serve).
+func (s *Server) SetMetrics(m *metrics.Metrics) { s.met = m }
+
 // Listen opens smtp.addr.
 func (s *Server) Listen() (net.Listener, error) {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
@@ -93,7 +98,9 @@ func (s *Server) Listen() (net.Listener, error) {
 func (s *Server) Serve(ln net.Listener) error {
 	l := newListener(ln, s.cfg.MaxConnections, s.cfg.MaxPerIP, s.cfg.MaxSession.D(), s.host, func(ip, why string) {
 		s.log.Warn("smtp connection refused", "remote", ip, "reason", why)
+		s.met.SMTPRefused()
 	})
+	l.met = s.met
 	s.mu.Lock()
 	s.ln = l
 	s.mu.Unlock()

@@ -36,7 +36,11 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		ip = ta.IP
 	}
 	_, tlsOn := c.TLSConnectionState()
-	return &session{s: b.s, c: c, ip: ip, helo: c.Hostname(), tls: tlsOn}, nil
+	sess := &session{s: b.s, c: c, ip: ip, helo: c.Hostname(), tls: tlsOn}
+	if tlsOn && b.s.met != nil {
+		return &tlsCounted{sess}, nil
+	}
+	return sess, nil
 }
 
 type rcpt struct {

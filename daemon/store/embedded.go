@@ -552,3 +552,54 @@ func lastLines(b []byte, n int) string {
 	}
 	return strings.Join(lines, " | ")
 }
+
+// RunningEmbeddedURL returns the URL of database on the embedded cluster
+// under dataDir while its server runs (started by a gentd), without
+// starting or locking anything: the port is read from the server's
+// postmaster.pid, the password from data_dir. inUse reports whether a
+// gentd holds the data directory. It fails when the server is not running.
+func RunningEmbeddedURL(dataDir, database string) (url string, inUse bool, err error) {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", false, err
+	}
+	inUse = dataDirLocked(abs)
+	e := &Embedded{root: filepath.Join(abs, "postgres")}
+	e.pgdata = filepath.Join(e.root, "data")
+	if _, alive := e.postmaster(); !alive {
+		return "", inUse, fmt.Errorf("the embedded PostgreSQL server under %s is not running", e.pgdata)
+	}
+	b, err := os.ReadFile(filepath.Join(e.pgdata, "postmaster.pid"))
+	if err != nil {
+		return "", inUse, err
+	}
+	// Line 4 of postmaster.pid is the port.
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 4 {
+		return "", inUse, fmt.Errorf("postmaster.pid names no port")
+	}
+	if e.port, err = strconv.Atoi(strings.TrimSpace(lines[3])); err != nil {
+		return "", inUse, fmt.Errorf("postmaster.pid names no port: %q", lines[3])
+	}
+	pw, err := os.ReadFile(filepath.Join(abs, "postgres.password"))
+	if err != nil {
+		return "", inUse, fmt.Errorf("read embedded database password: %w", err)
+	}
+	e.password = strings.TrimSpace(string(pw))
+	return e.URL(database), inUse, nil
+}
+
+// dataDirLocked reports whether a process holds data_dir/gentd.lock. The
+// lock is taken and released at once when free; the file is not created.
+func dataDirLocked(abs string) bool {
+	f, err := os.Open(filepath.Join(abs, "gentd.lock"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
+}

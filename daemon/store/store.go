@@ -247,3 +247,31 @@ func IsUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
+
+// MigrationVersions returns the goose version the database is at (0 when
+// it has none) and the newest migration embedded in this binary. It only
+// reads (gentd doctor).
+func (s *Store) MigrationVersions(ctx context.Context) (current, latest int64, err error) {
+	sub, err := fs.Sub(migrationsFS, "migrations")
+	if err != nil {
+		return 0, 0, err
+	}
+	provider, err := goose.NewProvider(goose.DialectPostgres, s.SQL, sub)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, src := range provider.ListSources() {
+		latest = max(latest, src.Version)
+	}
+	var exists bool
+	if err := s.SQL.QueryRowContext(ctx, `SELECT to_regclass('goose_db_version') IS NOT NULL`).Scan(&exists); err != nil {
+		return 0, latest, fmt.Errorf("read migration version: %w", err)
+	}
+	if !exists {
+		return 0, latest, nil
+	}
+	if err := s.SQL.QueryRowContext(ctx, `SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&current); err != nil {
+		return 0, latest, fmt.Errorf("read migration version: %w", err)
+	}
+	return current, latest, nil
+}

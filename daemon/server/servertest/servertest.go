@@ -42,6 +42,8 @@ func Config(t testing.TB) config.Config {
 	// No DNS over the network in tests: nothing listens here, so lookups
 	// fail at once. Tests that need DNS start a dnstest server instead.
 	cfg.DNS.Resolver = "127.0.0.1:1"
+	// Metrics on a port of their own for each daemon (Daemon.MetricsAddr).
+	cfg.Metrics.Addr = "127.0.0.1:0"
 	return cfg
 }
 
