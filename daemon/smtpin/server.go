@@ -30,6 +30,10 @@ type Server struct {
 	auth *authChecker
 	smtp *smtp.Server
 
+	// proxyTrusted are the balancers that send PROXY headers
+	// (smtp.proxy_trusted).
+	proxyTrusted []*net.IPNet
+
 	mu sync.Mutex
 	ln *listener
 }
@@ -38,6 +42,11 @@ type Server struct {
 func New(cfg config.Config, m *mail.Service, resolver Resolver, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg.SMTP, host: cfg.Hostname, mail: m, log: log.With("component", "smtp"),
 		auth: &authChecker{resolver: resolver, timeout: cfg.DNS.Timeout.D(), hostname: cfg.Hostname}}
+	trusted, err := config.ParseCIDRs(cfg.SMTP.ProxyTrusted)
+	if err != nil {
+		return nil, fmt.Errorf("smtp.proxy_trusted: %w", err)
+	}
+	s.proxyTrusted = trusted
 	srv := smtp.NewServer(&backend{s: s})
 	srv.Domain = cfg.Hostname
 	srv.MaxMessageBytes = cfg.SMTP.MaxMessageBytes
@@ -77,13 +86,13 @@ func (s *Server) Listen() (net.Listener, error) {
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	l := newListener(ln, s.cfg.MaxConnections, s.cfg.MaxPerIP, s.cfg.MaxSession.D(), s.host, func(ip, why string) {
+	l := newListener(newProxyListener(ln, s.proxyTrusted, s.log), s.cfg.MaxConnections, s.cfg.MaxPerIP, s.cfg.MaxSession.D(), s.host, func(ip, why string) {
 		s.log.Warn("smtp connection refused", "remote", ip, "reason", why)
 	})
 	s.mu.Lock()
 	s.ln = l
 	s.mu.Unlock()
-	s.log.Info("smtp listening", "addr", ln.Addr().String(), "starttls", s.smtp.TLSConfig != nil)
+	s.log.Info("smtp listening", "addr", ln.Addr().String(), "starttls", s.smtp.TLSConfig != nil, "proxy_trusted", s.cfg.ProxyTrusted)
 	err := s.smtp.Serve(l)
 	if errors.Is(err, net.ErrClosed) {
 		return nil
