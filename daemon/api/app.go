@@ -23,6 +23,7 @@ import (
 	"gent/daemon/mail"
 	"gent/daemon/mcp"
 	"gent/daemon/policy"
+	"gent/daemon/ratelimit"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -47,14 +48,14 @@ type Deps struct {
 
 type API struct {
 	Deps
-	limiter *rateLimiter
+	limiter *ratelimit.Limiter
 	app     *fiber.App
 	mcp     *mcp.Server
 }
 
 // New builds the Fiber app with every route registered.
 func New(d Deps) *fiber.App {
-	a := &API{Deps: d, limiter: newRateLimiter(d.Config.HTTP.RateLimitPerMinute)}
+	a := &API{Deps: d, limiter: ratelimit.New(d.Store)}
 	// X-Forwarded-For is read only from http.trusted_proxies (checked at
 	// config load); from any other peer c.IP() is the peer's address.
 	// Fiber takes the first valid address in the header.
