@@ -509,9 +509,9 @@ func runCluster(t *testing.T, load clusterLoad) {
 // sseReader follows one inbox stream, resuming on the next live replica
 // with Last-Event-ID when its replica dies.
 type sseReader struct {
-	mu      sync.Mutex
-	ids     []string
-	set     map[string]bool
+	mu        sync.Mutex
+	ids       []string
+	set       map[string]bool
 	resumes   int
 	connected atomic.Bool
 }
