@@ -2,7 +2,7 @@
 GO ?= go
 export GOFLAGS ?= -mod=mod
 
-.PHONY: run daemon test build bench lint deps postgres clean
+.PHONY: run daemon test build bench lint deps postgres haproxy clean
 
 run: postgres build ## start gentd (embedded Postgres) and the TUI
 	./scripts/run.sh
@@ -21,7 +21,10 @@ deps:
 postgres:
 	@./scripts/ensure-postgres.sh
 
-test: postgres deps ## vet and run every test (real Postgres, SMTP, DNS on loopback)
+haproxy: ## the load balancer of the cluster end-to-end test (TestHAProxy)
+	@./scripts/ensure-haproxy.sh
+
+test: postgres haproxy deps ## vet and run every test (real Postgres, SMTP, DNS on loopback)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 12m ./...
 

@@ -148,43 +148,8 @@ func runCluster(t *testing.T, load clusterLoad) {
 		r.base.Store("http://" + r.addr)
 		r.alive.Store(true)
 	}
-	// The first replica migrates and prints the setup code; the others
-	// join the same database.
-	start(reps[0])
-
-	// Organization, verified domain, inbox, an agent token, a held token,
-	// a webhook for every message event of the organization.
+	owner, inbox := clusterSetup(t, reps, start, dns)
 	r0 := reps[0]
-	code, err := os.ReadFile(filepath.Join(r0.dataDir, "setup-code"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, m := r0.post("/v1/auth/setup", "", map[string]string{"setup_code": strings.TrimSpace(string(code)), "org_name": "Acme",
-		"email": "owner@acme.test", "password": "correct horse battery"})
-	if st != 201 {
-		t.Fatalf("setup: %d %v", st, m)
-	}
-	owner := m["token"].(string)
-	for _, r := range reps[1:] {
-		start(r)
-	}
-	st, m = r0.post("/v1/domains", owner, map[string]string{"domain": "mail.example.com"})
-	if st != 201 {
-		t.Fatalf("domain: %d %v", st, m)
-	}
-	domID := m["id"].(string)
-	_, zone := r0.get("/v1/domains/"+domID+"/zone", owner)
-	if err := dns.AddZone(string(zone)); err != nil {
-		t.Fatal(err)
-	}
-	if st, m = r0.post("/v1/domains/"+domID+"/verify", owner, nil); st != 200 || m["status"] != "verified" {
-		t.Fatalf("verify: %d %v", st, m)
-	}
-	st, m = r0.post("/v1/inboxes", owner, map[string]string{"address": "agent@mail.example.com"})
-	if st != 201 {
-		t.Fatalf("inbox: %d %v", st, m)
-	}
-	inbox := m["id"].(string)
 	token := func(held bool) string {
 		body := map[string]any{"inbox_id": inbox, "label": fmt.Sprintf("cluster-%v", held), "scopes": []string{"email:read", "email:send"}}
 		if held {
@@ -504,6 +469,52 @@ func runCluster(t *testing.T, load clusterLoad) {
 	for _, r := range reps {
 		r.stop(syscall.SIGTERM)
 	}
+}
+
+// clusterSetup starts the first replica (which migrates and prints the
+// setup code), finishes setup on it, starts the others on the same
+// database, and makes a verified domain mail.example.com with the inbox
+// agent@. It returns the owner's session and the inbox id.
+func clusterSetup(t *testing.T, reps []*replica, start func(*replica), dns *dnstest.Server) (owner, inbox string) {
+	t.Helper()
+	// The first replica migrates and prints the setup code; the others
+	// join the same database.
+	start(reps[0])
+
+	// Organization, verified domain, inbox, an agent token, a held token,
+	// a webhook for every message event of the organization.
+	r0 := reps[0]
+	code, err := os.ReadFile(filepath.Join(r0.dataDir, "setup-code"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, m := r0.post("/v1/auth/setup", "", map[string]string{"setup_code": strings.TrimSpace(string(code)), "org_name": "Acme",
+		"email": "owner@acme.test", "password": "correct horse battery"})
+	if st != 201 {
+		t.Fatalf("setup: %d %v", st, m)
+	}
+	owner = m["token"].(string)
+	for _, r := range reps[1:] {
+		start(r)
+	}
+	st, m = r0.post("/v1/domains", owner, map[string]string{"domain": "mail.example.com"})
+	if st != 201 {
+		t.Fatalf("domain: %d %v", st, m)
+	}
+	domID := m["id"].(string)
+	_, zone := r0.get("/v1/domains/"+domID+"/zone", owner)
+	if err := dns.AddZone(string(zone)); err != nil {
+		t.Fatal(err)
+	}
+	if st, m = r0.post("/v1/domains/"+domID+"/verify", owner, nil); st != 200 || m["status"] != "verified" {
+		t.Fatalf("verify: %d %v", st, m)
+	}
+	st, m = r0.post("/v1/inboxes", owner, map[string]string{"address": "agent@mail.example.com"})
+	if st != 201 {
+		t.Fatalf("inbox: %d %v", st, m)
+	}
+	inbox = m["id"].(string)
+	return owner, inbox
 }
 
 // sseReader follows one inbox stream, resuming on the next live replica
