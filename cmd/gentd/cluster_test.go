@@ -40,6 +40,7 @@ import (
 // held sends are never sent, and the send budget and usage counters are
 // exact.
 func TestCluster(t *testing.T) {
+	t.Parallel() // waits on other processes most of the time
 	runCluster(t, clusterLoad{before: 60, after: 30, budget: 40})
 }
 

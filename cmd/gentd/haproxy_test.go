@@ -108,6 +108,7 @@ func dialFrom(src, addr string) (net.Conn, error) {
 // checks that gentd sees that client (SPF, Received, audit), stops one
 // replica, and checks that traffic continues.
 func TestHAProxy(t *testing.T) {
+	t.Parallel() // waits on other processes most of the time
 	hap := haproxyBin(t)
 	url := storetest.NewURL(t)
 	dns := dnstest.New(t)
