@@ -24,6 +24,7 @@ import (
 	"gent/daemon/mcp"
 	"gent/daemon/metrics"
 	"gent/daemon/policy"
+	"gent/daemon/ratelimit"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -50,7 +51,7 @@ type Deps struct {
 
 type API struct {
 	Deps
-	limiter *rateLimiter
+	limiter *ratelimit.Limiter
 	app     *fiber.App
 	mcp     *mcp.Server
 	// paths are the route templates of the table: a request's metrics
@@ -60,13 +61,29 @@ type API struct {
 
 // New builds the Fiber app with every route registered.
 func New(d Deps) *fiber.App {
-	a := &API{Deps: d, limiter: newRateLimiter(d.Config.HTTP.RateLimitPerMinute)}
+	a := &API{Deps: d, limiter: ratelimit.New(d.Store)}
+	// X-Forwarded-For is read only from http.trusted_proxies (checked at
+	// config load); from any other peer c.IP() is the peer's address.
+	// Fiber takes the first valid address in the header.
+	var trusted []string
+	nets, _ := config.ParseCIDRs(d.Config.HTTP.TrustedProxies)
+	for _, n := range nets {
+		trusted = append(trusted, n.String())
+	}
+	proxyHeader := ""
+	if len(trusted) > 0 {
+		proxyHeader = fiber.HeaderXForwardedFor
+	}
 	app := fiber.New(fiber.Config{
-		AppName:               "gentd",
-		BodyLimit:             d.Config.HTTP.BodyLimitBytes,
-		DisableStartupMessage: true,
-		StrictRouting:         false,
-		CaseSensitive:         true,
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          trusted,
+		ProxyHeader:             proxyHeader,
+		EnableIPValidation:      true,
+		AppName:                 "gentd",
+		BodyLimit:               d.Config.HTTP.BodyLimitBytes,
+		DisableStartupMessage:   true,
+		StrictRouting:           false,
+		CaseSensitive:           true,
 		// Values read from a request (c.Params, c.Get, c.Query, c.Body)
 		// are copies that stay valid after the handler returns, not views
 		// into buffers Fiber recycles for the next request: event streams,

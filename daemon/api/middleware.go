@@ -6,13 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"gent/daemon/audit"
 	"gent/daemon/auth"
+	"gent/daemon/ratelimit"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -44,7 +44,14 @@ func (a *API) wrap(r Route) fiber.Handler {
 		if err := r.Policy.authorize(c, p); err != nil {
 			return a.deny(c, r, err)
 		}
-		if wait := a.limiter.take(p.ID()); wait > 0 {
+		// Per credential, shared by every replica (one statement on the
+		// database; nothing when http.rate_limit_per_minute is 0).
+		wait, err := a.limiter.Take(c.UserContext(), p.OrgID, "http:"+p.ID(),
+			ratelimit.Spend{Limit: ratelimit.Limit{N: a.Config.HTTP.RateLimitPerMinute, Per: time.Minute}, Cost: 1}, ratelimit.Spend{})
+		if err != nil {
+			return err
+		}
+		if wait > 0 {
 			return &models.Error{Code: models.CodeRateLimited, Message: "too many requests for this credential", RetryAfter: wait}
 		}
 		var herr error
@@ -306,51 +313,6 @@ func withoutSecret(body []byte, field string) []byte {
 	m["note"] = note
 	out, _ := json.Marshal(m)
 	return out
-}
-
-// rateLimiter is a per-credential token bucket (per replica).
-type rateLimiter struct {
-	perMinute int
-	mu        sync.Mutex
-	buckets   map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newRateLimiter(perMinute int) *rateLimiter {
-	return &rateLimiter{perMinute: perMinute, buckets: map[string]*bucket{}}
-}
-
-// take spends one request; it returns how long to wait when none is left.
-func (l *rateLimiter) take(id string) time.Duration {
-	if l.perMinute <= 0 {
-		return 0
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	rate := float64(l.perMinute) / 60
-	b, ok := l.buckets[id]
-	if !ok {
-		if len(l.buckets) > 100000 {
-			l.buckets = map[string]*bucket{}
-		}
-		b = &bucket{tokens: float64(l.perMinute), last: now}
-		l.buckets[id] = b
-	}
-	b.tokens += now.Sub(b.last).Seconds() * rate
-	if b.tokens > float64(l.perMinute) {
-		b.tokens = float64(l.perMinute)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return time.Duration((1 - b.tokens) / rate * float64(time.Second))
-	}
-	b.tokens--
-	return 0
 }
 
 // errWritten wraps a handler error whose response is already written; it

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gent/daemon/config"
+	"gent/daemon/mail"
 	"gent/daemon/server"
 	"gent/daemon/server/servertest"
 	"gent/daemon/store"
@@ -42,6 +43,8 @@ func replicas(t *testing.T, n int, mutate ...func(*config.Config)) []*servertest
 		if err != nil {
 			t.Fatal(err)
 		}
+		d.Mail.StartCommitter(mail.CommitOptions{})
+		t.Cleanup(d.Mail.StopCommitter)
 		out = append(out, &servertest.Env{T: t, Daemon: d})
 	}
 	return out

@@ -6,10 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"gent/daemon/audit"
 	"gent/daemon/auth"
 	"gent/daemon/config"
+	"gent/daemon/ratelimit"
 	"gent/daemon/store/storetest"
 	"gent/models"
 )
@@ -73,6 +75,21 @@ func BenchmarkAuthenticateToken(b *testing.B) {
 		for b.Loop() {
 			if _, err := svc.Authenticate(ctx, raw); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+	// What an API request pays with http.rate_limit_per_minute on: the
+	// lookup, then the credential's shared limit (one more statement).
+	limiter := ratelimit.New(st)
+	lim := ratelimit.Spend{Limit: ratelimit.Limit{N: 1 << 30, Per: time.Minute}, Cost: 1}
+	b.Run("serial+shared-limit", func(b *testing.B) {
+		for b.Loop() {
+			p, err := svc.Authenticate(ctx, raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if w, err := limiter.Take(ctx, p.OrgID, "http:"+p.ID(), lim, ratelimit.Spend{}); err != nil || w != 0 {
+				b.Fatal(w, err)
 			}
 		}
 	})

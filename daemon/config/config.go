@@ -68,6 +68,10 @@ type HTTP struct {
 	Addr               string `toml:"addr"`
 	BodyLimitBytes     int    `toml:"body_limit_bytes"`
 	RateLimitPerMinute int    `toml:"rate_limit_per_minute"`
+	// TrustedProxies lists the addresses and CIDR ranges (comma-separated)
+	// of reverse proxies whose X-Forwarded-For names the client; from any
+	// other peer the header is ignored. Empty: the header is never read.
+	TrustedProxies string `toml:"trusted_proxies"`
 }
 
 type SMTP struct {
@@ -87,6 +91,11 @@ type SMTP struct {
 	MaxMIMEParts    int      `toml:"max_mime_parts"`
 	MaxMIMEDepth    int      `toml:"max_mime_depth"`
 	MaxReceived     int      `toml:"max_received_headers"`
+	// ProxyTrusted lists the addresses and CIDR ranges (comma-separated)
+	// of TCP load balancers that must open every connection with a PROXY
+	// protocol v2 (or v1) header naming the client. Empty: no PROXY
+	// header is accepted from anyone.
+	ProxyTrusted string `toml:"proxy_trusted"`
 }
 
 type Database struct {
@@ -483,6 +492,12 @@ func (c *Config) validate() error {
 	if c.HTTP.RateLimitPerMinute < 0 {
 		return bad("http.rate_limit_per_minute", "must not be negative")
 	}
+	if _, err := ParseCIDRs(c.HTTP.TrustedProxies); err != nil {
+		return bad("http.trusted_proxies", "%v", err)
+	}
+	if _, err := ParseCIDRs(c.SMTP.ProxyTrusted); err != nil {
+		return bad("smtp.proxy_trusted", "%v", err)
+	}
 	if err := checkAddr("smtp.addr", c.SMTP.Addr, false); err != nil {
 		return err
 	}
@@ -676,4 +691,34 @@ func (s *Sandbox) normalize() error {
 		}
 	}
 	return nil
+}
+
+// ParseCIDRs reads a comma-separated list of IP addresses and CIDR ranges
+// ("127.0.0.1, 10.0.0.0/8, fd00::/8"); a bare address is a range of one.
+func ParseCIDRs(s string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			ip := net.ParseIP(f)
+			if ip == nil {
+				return nil, fmt.Errorf("want IP addresses or CIDR ranges separated by commas, got %q", f)
+			}
+			bits := 128
+			if ip4 := ip.To4(); ip4 != nil {
+				ip, bits = ip4, 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(f)
+		if err != nil {
+			return nil, fmt.Errorf("want IP addresses or CIDR ranges separated by commas, got %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

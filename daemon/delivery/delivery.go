@@ -26,6 +26,7 @@ import (
 	"gent/daemon/mail"
 	"gent/daemon/metrics"
 	"gent/daemon/policy"
+	"gent/daemon/ratelimit"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -81,6 +82,9 @@ const (
 )
 
 type Service struct {
+	// limiter holds the per-inbox send limits (outbound.rate_per_minute,
+	// outbound.recipients_per_day), shared by every replica.
+	limiter  *ratelimit.Limiter
 	db       *store.Store
 	events   *events.Service
 	jobs     *jobs.Jobs
@@ -106,7 +110,8 @@ func NewService(db *store.Store, ev *events.Service, cfg config.Config, resolver
 		return nil, err
 	}
 	return &Service{db: db, events: ev, cfg: cfg.Outbound, retries: retries, hostname: cfg.Hostname,
-		resolver: resolver, keys: keys, local: local, log: log, now: time.Now, sandboxOff: cfg.Sandbox.Domain == ""}, nil
+		resolver: resolver, keys: keys, local: local, log: log, now: time.Now, sandboxOff: cfg.Sandbox.Domain == "",
+		limiter: ratelimit.New(db)}, nil
 }
 
 // SetMetrics makes the service count send decisions and delivery

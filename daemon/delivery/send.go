@@ -13,6 +13,7 @@ import (
 	"gent/daemon/events"
 	"gent/daemon/mail"
 	"gent/daemon/policy"
+	"gent/daemon/ratelimit"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -91,7 +92,7 @@ type prepared struct {
 // prepare validates and builds a send and evaluates it against the
 // sending policy (all but the budget, which Send applies inside its
 // transaction).
-func (s *Service) prepare(ctx context.Context, in SendInput) (*prepared, error) {
+func (s *Service) prepare(ctx context.Context, in SendInput, dry bool) (*prepared, error) {
 	var ib inboxRow
 	res := s.db.DB.WithContext(ctx).Raw(`SELECT i.address, i.display_name, i.domain_id, d.name AS domain_name, d.status AS domain_status,
 		d.domain_use, d.disabled FROM inboxes i JOIN domains d ON d.id = i.domain_id WHERE i.id = ? AND i.org_id = ? AND i.status = 'active'`,
@@ -119,9 +120,6 @@ func (s *Service) prepare(ctx context.Context, in SendInput) (*prepared, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkRate(ctx, in.InboxID, len(c.Recipients)); err != nil {
-		return nil, err
-	}
 	addrs := make([]string, len(c.Recipients))
 	rcpts := make([]Recipient, len(c.Recipients))
 	for i, r := range c.Recipients {
@@ -143,12 +141,16 @@ func (s *Service) prepare(ctx context.Context, in SendInput) (*prepared, error) 
 			return nil, err
 		}
 	}
+	// Last, so that a send refused above spends none of the limits.
+	if err := s.checkRate(ctx, in.OrgID, in.InboxID, len(c.Recipients), dry); err != nil {
+		return nil, err
+	}
 	return pr, nil
 }
 
 // evaluate is prepare plus the budget, read without reserving (dry runs).
 func (s *Service) evaluate(ctx context.Context, in SendInput, dry bool) (policy.Decision, error) {
-	pr, err := s.prepare(ctx, in)
+	pr, err := s.prepare(ctx, in, dry)
 	if err != nil {
 		return policy.Decision{}, err
 	}
@@ -171,7 +173,7 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*models.SendResponse,
 }
 
 func (s *Service) send(ctx context.Context, in SendInput) (*models.SendResponse, error) {
-	pr, err := s.prepare(ctx, in)
+	pr, err := s.prepare(ctx, in, false)
 	if err != nil {
 		return nil, err
 	}
@@ -396,37 +398,30 @@ func prefixSubject(prefix, subject string) string {
 	return prefix + subject
 }
 
-// checkRate applies the per-inbox limits: messages per minute and
-// recipients per day.
-func (s *Service) checkRate(ctx context.Context, inboxID string, rcpts int) error {
+// checkRate applies the per-inbox limits, messages a minute and
+// recipients a day, shared by every replica: one statement spends both
+// or neither (ratelimit). A dry run reads them without spending.
+func (s *Service) checkRate(ctx context.Context, orgID, inboxID string, rcpts int, dry bool) error {
 	if s.cfg.RatePerMinute <= 0 && s.cfg.RecipientsPerDay <= 0 {
 		return nil
 	}
-	var c struct {
-		LastMinute int
-		Day        int
-		Oldest     *time.Time
+	if s.cfg.RecipientsPerDay > 0 && rcpts > s.cfg.RecipientsPerDay {
+		return &models.Error{Code: models.CodeRateLimited, RetryAfter: 24 * time.Hour,
+			Message: fmt.Sprintf("this inbox may send to %d recipients a day; this send has %d", s.cfg.RecipientsPerDay, rcpts)}
 	}
-	err := s.db.DB.WithContext(ctx).Raw(`SELECT
-		count(*) FILTER (WHERE created_at > now() - interval '1 minute') AS last_minute,
-		coalesce(sum(recipient_count), 0) AS day,
-		min(created_at) FILTER (WHERE created_at > now() - interval '1 minute') AS oldest
-		FROM outbound_messages WHERE inbox_id = ? AND created_at > now() - interval '1 day'
-		AND status NOT IN ('rejected', 'expired')`, inboxID).Scan(&c).Error
+	perMinute := ratelimit.Spend{Limit: ratelimit.Limit{N: s.cfg.RatePerMinute, Per: time.Minute}, Cost: 1}
+	perDay := ratelimit.Spend{Limit: ratelimit.Limit{N: s.cfg.RecipientsPerDay, Per: 24 * time.Hour}, Cost: rcpts}
+	take := s.limiter.Take
+	if dry {
+		take = s.limiter.Peek
+	}
+	wait, err := take(ctx, orgID, "send:"+inboxID, perMinute, perDay)
 	if err != nil {
 		return fmt.Errorf("check send rate: %w", err)
 	}
-	if s.cfg.RatePerMinute > 0 && c.LastMinute >= s.cfg.RatePerMinute {
-		wait := time.Minute
-		if c.Oldest != nil {
-			wait = time.Until(c.Oldest.Add(time.Minute))
-		}
+	if wait > 0 {
 		return &models.Error{Code: models.CodeRateLimited, RetryAfter: max(wait, time.Second),
-			Message: fmt.Sprintf("this inbox may send %d messages a minute", s.cfg.RatePerMinute)}
-	}
-	if s.cfg.RecipientsPerDay > 0 && c.Day+rcpts > s.cfg.RecipientsPerDay {
-		return &models.Error{Code: models.CodeRateLimited, RetryAfter: time.Hour,
-			Message: fmt.Sprintf("this inbox may send to %d recipients a day (%d so far)", s.cfg.RecipientsPerDay, c.Day)}
+			Message: fmt.Sprintf("this inbox may send %d messages a minute and to %d recipients a day (0: no limit)", s.cfg.RatePerMinute, s.cfg.RecipientsPerDay)}
 	}
 	return nil
 }

@@ -129,6 +129,8 @@ func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[CleanupArgs]) err
 	for _, q := range []string{
 		`DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'`,
 		`DELETE FROM sessions WHERE expires_at < now() - interval '30 days' OR revoked_at < now() - interval '30 days'`,
+		// A limit whose arrival times have passed is the same as no row.
+		`DELETE FROM rate_limits WHERE greatest(tat1, tat2) < now()`,
 		`DELETE FROM auth_throttle WHERE first_failure_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now())`,
 	} {
 		if err := w.db.DB.WithContext(ctx).Exec(q).Error; err != nil {

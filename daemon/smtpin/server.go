@@ -34,6 +34,10 @@ type Server struct {
 	certs *certSource
 	met   *metrics.Metrics
 
+	// proxyTrusted are the balancers that send PROXY headers
+	// (smtp.proxy_trusted).
+	proxyTrusted []*net.IPNet
+
 	mu sync.Mutex
 	ln *listener
 }
@@ -42,6 +46,11 @@ type Server struct {
 func New(cfg config.Config, m *mail.Service, resolver Resolver, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg.SMTP, host: cfg.Hostname, mail: m, log: log.With("component", "smtp"),
 		auth: &authChecker{resolver: resolver, timeout: cfg.DNS.Timeout.D(), hostname: cfg.Hostname}}
+	trusted, err := config.ParseCIDRs(cfg.SMTP.ProxyTrusted)
+	if err != nil {
+		return nil, fmt.Errorf("smtp.proxy_trusted: %w", err)
+	}
+	s.proxyTrusted = trusted
 	srv := smtp.NewServer(&backend{s: s})
 	srv.Domain = cfg.Hostname
 	srv.MaxMessageBytes = cfg.SMTP.MaxMessageBytes
@@ -96,7 +105,7 @@ func (s *Server) Listen() (net.Listener, error) {
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	l := newListener(ln, s.cfg.MaxConnections, s.cfg.MaxPerIP, s.cfg.MaxSession.D(), s.host, func(ip, why string) {
+	l := newListener(newProxyListener(ln, s.proxyTrusted, s.log), s.cfg.MaxConnections, s.cfg.MaxPerIP, s.cfg.MaxSession.D(), s.host, func(ip, why string) {
 		s.log.Warn("smtp connection refused", "remote", ip, "reason", why)
 		s.met.SMTPRefused()
 	})
@@ -104,7 +113,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	s.ln = l
 	s.mu.Unlock()
-	s.log.Info("smtp listening", "addr", ln.Addr().String(), "starttls", true, "self_signed", s.certs.selfSigned)
+	s.log.Info("smtp listening", "addr", ln.Addr().String(), "starttls", true, "self_signed", s.certs.selfSigned, "proxy_trusted", s.cfg.ProxyTrusted)
 	err := s.smtp.Serve(l)
 	if errors.Is(err, net.ErrClosed) {
 		return nil

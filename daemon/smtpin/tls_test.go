@@ -50,7 +50,7 @@ func TestStartTLSSelfSigned(t *testing.T) {
 	if days := time.Until(leaf.NotAfter).Hours() / 24; days < 360 || days > 366 {
 		t.Fatalf("self-signed certificate valid for %.0f days", days)
 	}
-	sendOn(t, c, "self signed tls")
+	sendOverTLS(t, c, "self signed tls")
 	if raw := unfold(h.rawOf(t, "self signed tls")); !strings.Contains(raw, "with ESMTPS id") {
 		t.Fatalf("Received of a TLS session: %q", raw[:200])
 	}
@@ -153,7 +153,7 @@ func TestReloadTLS(t *testing.T) {
 	if !bytes.Equal(peer(after).Raw, newCert.Raw) {
 		t.Fatal("a session after the reload got the old certificate")
 	}
-	sendOn(t, after, "after reload")
+	sendOverTLS(t, after, "after reload")
 
 	// The session opened before the reload completes its message.
 	w, err := before.Data()
@@ -188,7 +188,7 @@ func TestReloadTLS(t *testing.T) {
 }
 
 // sendOn sends simpleMessage(subject) on an open client and quits.
-func sendOn(t *testing.T, c *smtp.Client, subject string) {
+func sendOverTLS(t *testing.T, c *smtp.Client, subject string) {
 	t.Helper()
 	defer c.Close()
 	if err := c.Mail("ada@example.org", nil); err != nil {
