@@ -65,6 +65,12 @@ func sections() []section {
 			Events: approvalEvents,
 		},
 		{
+			Name: "Quarantine", Key: func(c *common.Common) key.Binding { return c.Keys.Quarantine },
+			Count:  countQuarantine,
+			Open:   func(c *common.Common) common.Component { return NewQuarantine(c) },
+			Events: quarantineEvents,
+		},
+		{
 			Name: "Captured", Key: func(c *common.Common) key.Binding { return c.Keys.Captured },
 			AdminOnly: true, Count: countCaptured,
 			Open:   func(c *common.Common) common.Component { return NewCaptured(c) },
@@ -75,6 +81,12 @@ func sections() []section {
 			AdminOnly: true, Count: countCaps,
 			Open:   func(c *common.Common) common.Component { return NewCaps(c) },
 			Events: capEvents,
+		},
+		{
+			Name: "Policy", Key: func(c *common.Common) key.Binding { return c.Keys.Policy },
+			AdminOnly: true, Count: countPolicy,
+			Open:   func(c *common.Common) common.Component { return NewOrgPolicy(c) },
+			Events: []string{models.EventPolicySendingPaused, models.EventPolicySendingResumed},
 		},
 		{
 			Name: "Users", Key: func(c *common.Common) key.Binding { return c.Keys.Users },
