@@ -112,7 +112,7 @@ func (s *InboxBrowser) ShortHelp() []key.Binding {
 	if s.thread != nil {
 		return []key.Binding{k.Open, k.NextPage, k.PrevPage}
 	}
-	return []key.Binding{k.Open, k.Search, k.NextPage, k.PrevPage, k.Policy}
+	return []key.Binding{k.Open, k.Search, k.Policy}
 }
 
 func (s *InboxBrowser) FullHelp() [][]key.Binding {
@@ -208,7 +208,18 @@ func messageState(st styles.Styles, m models.MessageSummary) string {
 	return verdict(st, m.Screening)
 }
 
-// verdict is a screening verdict with its score.
+// verdictLong is a screening verdict in a word, with a symbol.
+func verdictLong(st styles.Styles, sc *models.Screening) string {
+	switch sc.Verdict {
+	case models.VerdictClean:
+		return st.Success.Render(styles.OK + " clean")
+	case models.VerdictQuarantined:
+		return st.Error.Render(styles.Fail + " quarantined")
+	}
+	return st.Warning.Render(styles.Warn + " " + sc.Verdict)
+}
+
+// verdict is a screening verdict with its score, for a table cell.
 func verdict(st styles.Styles, sc *models.Screening) string {
 	switch sc.Verdict {
 	case models.VerdictClean:

@@ -246,7 +246,7 @@ func (s *MessageView) content() []string {
 		field("Auth", v)
 	}
 	if sc := m.Screening; sc != nil {
-		field("Screening", verdict(st, sc)+fmt.Sprintf(" · score %d", sc.Score))
+		field("Screening", verdictLong(st, sc)+fmt.Sprintf(" · score %d", sc.Score))
 		for _, f := range sc.Findings {
 			field("", f.Code+": "+f.Detail)
 		}
@@ -336,7 +336,10 @@ func lifecycleDetail(d map[string]any) string {
 	d = copyMap(d)
 	take("recipient")
 	take("outcome")
-	take("decision")
+	if v, ok := d["decision"].(string); ok {
+		parts = append(parts, "decision "+v)
+		delete(d, "decision")
+	}
 	if rs, ok := d["hold_reasons"].([]any); ok {
 		var codes []string
 		for _, r := range rs {
