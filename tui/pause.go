@@ -114,11 +114,11 @@ func (p *pauseWatch) text(c *common.Common) string {
 	}
 	switch {
 	case s.Org:
-		return "SENDING PAUSED for the whole organization: nothing is sent. P on the dashboard resumes."
+		return "SENDING PAUSED for the whole organization: no mail leaves (P resumes)"
 	case len(s.Inboxes) == 1:
-		return "SENDING PAUSED for " + s.Inboxes[0] + ": its mail is not sent. P on its inbox resumes."
+		return "SENDING PAUSED for " + s.Inboxes[0] + ": its mail waits (P on the inbox)"
 	case len(s.Inboxes) > 1:
-		return fmt.Sprintf("SENDING PAUSED for %d inboxes (%s…): their mail is not sent.", len(s.Inboxes), s.Inboxes[0])
+		return fmt.Sprintf("SENDING PAUSED for %d inboxes (%s, …): their mail waits", len(s.Inboxes), s.Inboxes[0])
 	}
 	return ""
 }

@@ -239,7 +239,9 @@ func (s *InboxPolicy) View() string {
 		b.WriteString(st.Muted.Render("Every send of this inbox's agents passes through it. ctrl+s saves.") + "\n")
 	}
 	b.WriteString("\n" + s.form.View() + "\n\n")
-	b.WriteString(st.Hint.Render(policyHelp[s.form.Focused()]))
+	for _, l := range wrap(policyHelp[s.form.Focused()], s.w, 2) {
+		b.WriteString(st.Hint.Render(strings.TrimRight(l, " ")) + "\n")
+	}
 	return b.String()
 }
 

@@ -291,7 +291,7 @@ func (s *Quarantined) SetSize(w, h int) {
 
 func (s *Quarantined) ShortHelp() []key.Binding {
 	k := s.c.Keys
-	return s.shortHelp(k.Release, k.Delete, k.Down, k.PageDown)
+	return s.shortHelp(k.Release, k.Delete, k.PageDown)
 }
 
 func (s *Quarantined) FullHelp() [][]key.Binding {
@@ -317,6 +317,11 @@ func (s *Quarantined) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				return s, nil
 			}
 			return s, common.FlashError(common.Describe(msg.Err))
+		}
+	case common.EventMsg:
+		// Released (it arrives as new mail) or deleted elsewhere.
+		if id, _ := msg.Event.Payload["message_id"].(string); id == s.sum.ID && msg.Event.Type == models.EventMessageReceived {
+			return s, tea.Batch(common.Pop, common.Flash("“"+subjectOr(s.sum.Subject)+"” was released elsewhere."))
 		}
 	case tea.KeyMsg:
 		if s.confirm != nil {
