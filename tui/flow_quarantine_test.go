@@ -106,11 +106,14 @@ func TestFlowQuarantine(t *testing.T) {
 	rv.wait("Deleted “First”.", "Nothing in quarantine")
 	d.MustStatus(404, "GET", "/v1/quarantine/"+ids["First"], org.Owner, nil)
 
-	// Released elsewhere while the owner's queue is open: it leaves.
+	// Released elsewhere while the owner has it open: the message
+	// closes, and it leaves the queue.
 	d.Deliver(in, injection(in.Address, "Third"))
 	r.runes("Q")
 	r.wait("1 message held back", "Third")
+	r.press(tea.KeyEnter)
+	r.wait("What a reader sees")
 	third := quarantinedIDs(t, d, org.Owner)["Third"]
 	d.MustStatus(200, "POST", "/v1/quarantine/"+third+"/release", org.Owner, nil)
-	r.wait("Nothing in quarantine")
+	r.wait("“Third” was released elsewhere.", "Nothing in quarantine")
 }

@@ -83,12 +83,6 @@ func sections() []section {
 			Events: capEvents,
 		},
 		{
-			Name: "Policy", Key: func(c *common.Common) key.Binding { return c.Keys.Policy },
-			AdminOnly: true, Count: countPolicy,
-			Open:   func(c *common.Common) common.Component { return NewOrgPolicy(c) },
-			Events: []string{models.EventPolicySendingPaused, models.EventPolicySendingResumed},
-		},
-		{
 			Name: "Users", Key: func(c *common.Common) key.Binding { return c.Keys.Users },
 			AdminOnly: true, Count: countUsers,
 			Open: func(c *common.Common) common.Component { return NewUsers(c) },

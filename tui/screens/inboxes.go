@@ -39,7 +39,7 @@ func (s *Inboxes) SetSize(w, h int) { s.table.SetSize(w, s.resize(w, h)-2) }
 
 func (s *Inboxes) ShortHelp() []key.Binding {
 	k := s.c.Keys
-	return s.shortHelp(k.Open, k.AddInbox, k.InboxTokens, k.Policy, k.Delete)
+	return s.shortHelp(k.Open, k.AddInbox, k.Policy, k.Delete)
 }
 
 func (s *Inboxes) FullHelp() [][]key.Binding {

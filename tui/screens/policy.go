@@ -2,7 +2,6 @@ package screens
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -339,21 +338,4 @@ func (s *OrgPolicy) View() string {
 	b.WriteString("\n" + s.form.View() + "\n\n")
 	b.WriteString(st.Muted.Render("Each inbox's policy (first contact, lists, budget, loop guard, screening):\nInboxes (i on the dashboard), then P on an inbox."))
 	return b.String()
-}
-
-// countPolicy is the organization's pause and block list; a pause draws
-// attention.
-func countPolicy(ctx context.Context, cl *client.Client) (count, error) {
-	p, err := cl.OrgPolicy(ctx)
-	if err != nil {
-		return count{}, err
-	}
-	blocked := plural(len(p.Block), "blocked entry")
-	if len(p.Block) != 1 {
-		blocked = fmt.Sprintf("%d blocked entries", len(p.Block))
-	}
-	if p.SendingPaused {
-		return count{N: len(p.Block), Detail: "SENDING PAUSED · " + blocked, Alert: true}, nil
-	}
-	return count{N: len(p.Block), Detail: "sending on · " + blocked}, nil
 }

@@ -263,6 +263,9 @@ type Quarantined struct {
 
 	offset int
 	w, h   int
+	// gone is set once the screen asked to close: a late event must not
+	// close the screen under it.
+	gone bool
 }
 
 // NewQuarantined builds the view of quarantined message m of inbox.
@@ -307,7 +310,8 @@ func (s *Quarantined) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			s.clamp()
 		}
 	case common.ResultMsg[quarantineDone]:
-		if _, ok := s.req.Done(msg.ID); ok {
+		if _, ok := s.req.Done(msg.ID); ok && !s.gone {
+			s.gone = true
 			return s, tea.Batch(common.Pop, changed(kindQuarantine, ""), common.Flash(msg.Value.note()))
 		}
 	case common.ErrorMsg:
@@ -320,7 +324,9 @@ func (s *Quarantined) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case common.EventMsg:
 		// Released (it arrives as new mail) or deleted elsewhere.
-		if id, _ := msg.Event.Payload["message_id"].(string); id == s.sum.ID && msg.Event.Type == models.EventMessageReceived {
+		if id, _ := msg.Event.Payload["message_id"].(string); id == s.sum.ID && msg.Event.Type == models.EventMessageReceived &&
+			!s.gone && !s.req.Pending("release") {
+			s.gone = true
 			return s, tea.Batch(common.Pop, common.Flash("“"+subjectOr(s.sum.Subject)+"” was released elsewhere."))
 		}
 	case tea.KeyMsg:
