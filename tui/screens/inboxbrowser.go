@@ -195,10 +195,14 @@ func correspondent(m models.MessageSummary) string {
 func messageState(st styles.Styles, m models.MessageSummary) string {
 	if m.Direction == models.DirectionOutbound {
 		switch m.Status {
-		case "delivered", "sent":
-			return st.Success.Render(styles.OK + " " + m.Status)
-		case "bounced", "failed", "rejected":
+		case "delivered":
+			return st.Success.Render(styles.OK + " delivered")
+		case "bounced", "rejected", "expired":
 			return st.Error.Render(styles.Fail + " " + m.Status)
+		case "partially_delivered":
+			return st.Warning.Render(styles.Warn + " partly")
+		case "pending_approval":
+			return st.Warning.Render(styles.Pending + " held")
 		}
 		return st.Warning.Render(styles.Pending + " " + m.Status)
 	}
