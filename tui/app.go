@@ -49,6 +49,8 @@ type Model struct {
 	streamStop context.CancelFunc
 	streamCh   <-chan client.StreamUpdate
 	streamDown string // why live updates are paused, while they are
+
+	pause pauseWatch // the banner while sending is paused (pause.go)
 }
 
 // New builds the root model.
@@ -142,7 +144,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 }
 
 func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
-	cmds := make([]tea.Cmd, 0, len(m.stack))
+	cmds := make([]tea.Cmd, 0, len(m.stack)+1)
+	cmds = append(cmds, m.pause.update(m.c, msg))
 	for i, s := range m.stack {
 		next, cmd := s.Update(msg)
 		m.stack[i] = next.(common.Component)
@@ -217,7 +220,7 @@ func (m *Model) layout() {
 }
 
 func (m *Model) bodySize() (int, int) {
-	return m.width, max(1, m.height-headerHeight-1-lineCount(m.helpView()))
+	return m.width, max(1, m.height-headerHeight-1-lineCount(m.helpView())-m.pause.lines(m.c))
 }
 
 // String describes the model for debugging without revealing the session.

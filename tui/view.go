@@ -18,7 +18,7 @@ const headerHeight = 2
 // status line and the help.
 func (m *Model) View() string {
 	w, h := m.bodySize()
-	return m.header() + "\n" + fit(m.body(), w, h) + "\n" + m.status() + "\n" + m.helpView()
+	return m.header() + "\n" + m.pause.view(m.c, m.width) + fit(m.body(), w, h) + "\n" + m.status() + "\n" + m.helpView()
 }
 
 func (m *Model) header() string {

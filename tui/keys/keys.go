@@ -94,6 +94,14 @@ type KeyMap struct {
 	StepSend    key.Binding
 	StepApprove key.Binding
 
+	// Inbox browser, policy and quarantine.
+	Search     key.Binding // full-text search of an inbox
+	Policy     key.Binding // the organization's or an inbox's policy
+	Save       key.Binding // save a form from any field
+	Quarantine key.Binding
+	Release    key.Binding
+	Reload     key.Binding // refresh where r means something else
+
 	// Confirmations.
 	Confirm key.Binding
 	Decline key.Binding
@@ -182,6 +190,13 @@ func Default() KeyMap {
 		StepToken:   b("2", "supervised token", "2"),
 		StepSend:    b("3", "copy the agent's send", "3"),
 		StepApprove: b("4", "approve it", "4"),
+
+		Search:     b("/", "search", "/"),
+		Policy:     b("P", "policy", "P"),
+		Save:       b("ctrl+s", "save", "ctrl+s"),
+		Quarantine: b("Q", "quarantine", "Q"),
+		Release:    b("R", "release", "R"),
+		Reload:     b("ctrl+r", "refresh", "ctrl+r"),
 
 		Confirm: b("y", "confirm", "y"),
 		Decline: b("n/esc", "cancel", "n", "esc"),

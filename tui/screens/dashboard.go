@@ -86,14 +86,22 @@ func (d *Dashboard) checklistHelp() []key.Binding {
 }
 
 func (d *Dashboard) FullHelp() [][]key.Binding {
-	var b []key.Binding
-	for _, s := range d.sections {
-		b = append(b, s.Key(d.c))
+	// The sections' keys in columns of five, so the help leaves room
+	// for the dashboard.
+	var cols [][]key.Binding
+	for i, s := range d.sections {
+		if i%5 == 0 {
+			cols = append(cols, nil)
+		}
+		cols[len(cols)-1] = append(cols[len(cols)-1], s.Key(d.c))
+	}
+	if d.c.IsAdmin() {
+		cols = append(cols, []key.Binding{d.c.Keys.Policy})
 	}
 	if c := d.checklistHelp(); c != nil {
-		return [][]key.Binding{b, c, d.ShortHelp()}
+		cols = append(cols, c)
 	}
-	return [][]key.Binding{b, d.ShortHelp()}
+	return append(cols, d.ShortHelp())
 }
 
 // refresh starts every count and the recent activity.
@@ -207,6 +215,11 @@ func (d *Dashboard) handleKey(msg tea.KeyMsg) tea.Cmd {
 		if key.Matches(msg, s.Key(d.c)) {
 			return common.Push(s.Open(d.c))
 		}
+	}
+	// The organization's policy has no line: while sending is paused,
+	// the banner above every screen says so.
+	if key.Matches(msg, k.Policy) && d.c.IsAdmin() {
+		return common.Push(NewOrgPolicy(d.c))
 	}
 	return nil
 }

@@ -65,6 +65,12 @@ func sections() []section {
 			Events: approvalEvents,
 		},
 		{
+			Name: "Quarantine", Key: func(c *common.Common) key.Binding { return c.Keys.Quarantine },
+			Count:  countQuarantine,
+			Open:   func(c *common.Common) common.Component { return NewQuarantine(c) },
+			Events: quarantineEvents,
+		},
+		{
 			Name: "Captured", Key: func(c *common.Common) key.Binding { return c.Keys.Captured },
 			AdminOnly: true, Count: countCaptured,
 			Open:   func(c *common.Common) common.Component { return NewCaptured(c) },

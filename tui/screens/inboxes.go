@@ -39,12 +39,12 @@ func (s *Inboxes) SetSize(w, h int) { s.table.SetSize(w, s.resize(w, h)-2) }
 
 func (s *Inboxes) ShortHelp() []key.Binding {
 	k := s.c.Keys
-	return s.shortHelp(k.AddInbox, k.InboxTokens, k.Delete)
+	return s.shortHelp(k.Open, k.AddInbox, k.Policy, k.Delete)
 }
 
 func (s *Inboxes) FullHelp() [][]key.Binding {
 	k := s.c.Keys
-	return s.fullHelp([][]key.Binding{{k.AddInbox, k.InboxTokens}, {k.Delete, k.Refresh}, s.table.Bindings()})
+	return s.fullHelp([][]key.Binding{{k.Open, k.AddInbox, k.InboxTokens, k.Policy}, {k.Delete, k.Refresh}, s.table.Bindings()})
 }
 
 func (s *Inboxes) load() tea.Cmd {
@@ -78,6 +78,10 @@ func (s *Inboxes) handleKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	in := s.inboxes[s.table.Cursor()]
 	switch {
+	case key.Matches(msg, k.Open):
+		return common.Push(NewInboxBrowser(s.c, in))
+	case key.Matches(msg, k.Policy):
+		return common.Push(NewInboxPolicy(s.c, in))
 	case key.Matches(msg, k.InboxTokens):
 		return common.Push(NewTokens(s.c, &in))
 	case key.Matches(msg, k.Delete):

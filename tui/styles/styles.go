@@ -59,6 +59,9 @@ type Styles struct {
 	AlertBox    lipgloss.Style // confirmations and a secret shown once
 	Secret      lipgloss.Style // the value in a secret box
 
+	// Banner is the line every screen shows while sending is paused.
+	Banner lipgloss.Style
+
 	Spinner lipgloss.Style
 	Help    help.Styles
 }
@@ -107,7 +110,9 @@ func DefaultStyles() Styles {
 		Box:         lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(muted).Padding(0, 1),
 		AlertBox:    lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(yellow).Padding(0, 1),
 		Secret:      lipgloss.NewStyle().Bold(true),
-		Spinner:     lipgloss.NewStyle().Foreground(accent),
-		Help:        h,
+		Banner: lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("#FFFFFF")).
+			Background(lipgloss.AdaptiveColor{Light: "#C62828", Dark: "#B71C1C"}),
+		Spinner: lipgloss.NewStyle().Foreground(accent),
+		Help:    h,
 	}
 }
