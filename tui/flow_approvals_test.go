@@ -127,6 +127,8 @@ func TestFlowEditThenApprove(t *testing.T) {
 	r.press(tea.KeyCtrlU)
 	r.typ("Ann <ann@example.net>, nobody@")
 	r.press(tea.KeyCtrlS)
+	r.wait("as shown?")
+	r.runes("y")
 	r.wait("✗ ", "nobody@")
 	if a := s.approval(t, held.ApprovalID); a.Status != models.ApprovalPending {
 		t.Fatalf("approved with a bad address: %s", a.Status)
@@ -134,7 +136,8 @@ func TestFlowEditThenApprove(t *testing.T) {
 
 	r.press(tea.KeyCtrlU)
 	r.typ("Ann <ann@example.net>")
-	r.press(tea.KeyTab, tea.KeyCtrlU)
+	r.press(tea.KeyTab, tea.KeyCtrlU) // remove the Cc
+	r.press(tea.KeyTab, tea.KeyTab, tea.KeyCtrlU)
 	r.typ("Your refund is on its way")
 	r.press(tea.KeyTab, tea.KeyCtrlE) // to the end of the text's first line
 	r.typ(" Thank you.")
@@ -142,12 +145,18 @@ func TestFlowEditThenApprove(t *testing.T) {
 	r.typ("P.S. no fees.")
 	r.press(tea.KeyTab, tea.KeyRight) // drop the HTML part
 	r.press(tea.KeyCtrlS)
+	// A final look before it goes: nothing is approved until y.
+	r.wait("as shown?", "Cc:      (none: removed)", "Changed: Cc, subject, text, HTML part dropped.")
+	if a := s.approval(t, held.ApprovalID); a.Status != models.ApprovalPending {
+		t.Fatalf("approved before the final look: %s", a.Status)
+	}
+	r.runes("y")
 	r.wait("Approved “Your refund is on its way” as edited: it is queued for delivery.", "Nothing waits for a decision")
 
 	a := s.approval(t, held.ApprovalID)
 	m := a.Message
 	if a.Status != models.ApprovalApproved || !a.Edited || m.Subject != "Your refund is on its way" || m.HTML != "" ||
-		len(m.To) != 1 || m.To[0].Address != "ann@example.net" || len(m.Cc) != 1 || len(m.Bcc) != 1 ||
+		len(m.To) != 1 || m.To[0].Address != "ann@example.net" || len(m.Cc) != 0 || len(m.Bcc) != 1 ||
 		!strings.HasPrefix(m.Text, "Hi Ann, Thank you.\nP.S. no fees.\n") {
 		t.Fatalf("edited send %+v\n%+v", a.Approval, m)
 	}
