@@ -116,8 +116,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case common.PushMsg:
 		return m.push(msg.Screen)
 	case common.PopMsg:
-		m.pop()
-		return nil
+		return m.pop()
 	case common.ReplaceMsg:
 		m.stack = nil
 		return m.push(msg.Screen)
@@ -174,8 +173,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			m.help.ShowAll = !m.help.ShowAll
 			return nil
 		case key.Matches(msg, k.Back):
-			m.pop()
-			return nil
+			return m.pop()
 		}
 	}
 	top := m.top()
@@ -199,12 +197,17 @@ func (m *Model) push(s common.Component) tea.Cmd {
 	return s.Init()
 }
 
-// pop closes the open screen; the first screen stays.
-func (m *Model) pop() {
-	if len(m.stack) > 1 {
-		m.stack = m.stack[:len(m.stack)-1]
-		m.help.ShowAll = false
+// pop closes the open screen; the first screen stays. The screen under
+// it is told it shows again (common.ShownMsg), so it reloads.
+func (m *Model) pop() tea.Cmd {
+	if len(m.stack) <= 1 {
+		return nil
 	}
+	m.stack = m.stack[:len(m.stack)-1]
+	m.help.ShowAll = false
+	next, cmd := m.top().Update(common.ShownMsg{})
+	m.stack[len(m.stack)-1] = next.(common.Component)
+	return cmd
 }
 
 // layout tells every screen the size of the body area, which changes with

@@ -143,3 +143,45 @@ func TestApprovalsAndCapsFitTheTerminal(t *testing.T) {
 		}
 	}
 }
+
+// Back after an outage, every open screen reloads: the dashboard counts
+// again what failed while the daemon was away.
+func TestStreamReconnectReloads(t *testing.T) {
+	m, _ := withStream(t, models.RoleOwner)
+	m.stack = []common.Component{screens.NewDashboard(m.c)} // not started: no spinner
+	m.Update(streamMsg{gen: m.streamGen, u: client.StreamUpdate{Err: client.ErrStreamClosed, Retry: 1}})
+	if busy, _ := m.busy(); busy {
+		t.Fatal("the dashboard reloads while the daemon is away")
+	}
+	m.Update(streamMsg{gen: m.streamGen, u: client.StreamUpdate{Connected: true}})
+	if busy, label := m.busy(); !busy || !strings.HasPrefix(label, "Counting") && !strings.HasPrefix(label, "Loading") && !strings.HasPrefix(label, "Checking") {
+		t.Fatalf("no reload after reconnecting: busy %v %q", busy, label)
+	}
+}
+
+// The stream's first connection reloads nothing: the screens have just
+// loaded.
+func TestStreamFirstConnectDoesNotReload(t *testing.T) {
+	m, _ := withStream(t, models.RoleOwner)
+	m.stack = []common.Component{screens.NewDashboard(m.c)}
+	m.Update(streamMsg{gen: m.streamGen, u: client.StreamUpdate{Connected: true}})
+	if busy, label := m.busy(); busy {
+		t.Fatalf("reload on the first connection: %q", label)
+	}
+}
+
+// esc back to a screen reloads it: it shows fresh data, not what it
+// loaded before the screen above it opened.
+func TestBackReloadsTheScreenUnder(t *testing.T) {
+	m := signedInModel(t, models.RoleOwner)
+	send(m, "u")
+	if m.top().Title() != "Users" {
+		t.Fatalf("u opened %q", m.top().Title())
+	}
+	// Let the users list's call be answered, as if it had.
+	m.stack[0] = screens.NewDashboard(m.c) // an idle dashboard under it
+	send(m, "esc")
+	if busy, label := m.busy(); m.top().Title() != "Dashboard" || !busy {
+		t.Fatalf("back on %q without a reload (busy %v %q)", m.top().Title(), busy, label)
+	}
+}

@@ -181,9 +181,11 @@ func (d *Dashboard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 	case common.StreamMsg:
-		if msg.Missed {
+		if msg.Stale() {
 			return d, d.refresh()
 		}
+	case common.ShownMsg:
+		return d, d.refresh()
 	case tea.KeyMsg:
 		return d, d.handleKey(msg)
 	}

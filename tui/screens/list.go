@@ -117,9 +117,13 @@ func (l *list[T]) updateList(msg tea.Msg) (handled bool, cmd tea.Cmd) {
 			return true, l.live.Add(l.c, msg.Event.Type)
 		}
 	case common.StreamMsg:
-		if msg.Missed && l.events != nil {
+		if msg.Stale() {
 			return true, l.screen.load()
 		}
+	case common.ShownMsg:
+		// Back on this list: what changed meanwhile without an event it
+		// follows (or while the daemon was away) shows.
+		return true, l.screen.load()
 	case tea.KeyMsg:
 		if l.confirm == nil {
 			return true, l.screen.handleKey(msg)
