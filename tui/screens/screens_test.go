@@ -144,3 +144,22 @@ func TestAuditPagesByCursor(t *testing.T) {
 		t.Fatalf("page 1 cursor %q", q.Cursor)
 	}
 }
+
+// An empty local part is refused here, under its field, in the form's
+// words; the daemon would name the whole address ("@mail.example.com").
+func TestInboxAddEmptyLocalPart(t *testing.T) {
+	s := NewInboxAdd(newCommon(t, models.RoleOwner))
+	s.Init()
+	s.Update(common.ResultMsg[[]models.Domain]{ID: 1, Value: []models.Domain{{Name: "mail.example.com", Status: models.DomainVerified}}})
+	s.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	s.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	s.Update(tea.KeyMsg{Type: tea.KeyEnter}) // submit from the last field
+	v := s.View()
+	if s.req.Pending("create") || !strings.Contains(v, "✗ Give the part before the @") || strings.Contains(v, `"@mail.example.com"`) {
+		t.Fatalf("empty local part:\n%s", v)
+	}
+	s.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("s")})
+	if strings.Contains(s.View(), "✗") {
+		t.Fatalf("error stays after typing:\n%s", s.View())
+	}
+}
