@@ -83,7 +83,7 @@ func (s *CapUsage) show(rep *models.UsageReport) {
 	rows := make([][]string, len(rep.Data))
 	for i, u := range rep.Data {
 		rows[i] = []string{u.Address, fmt.Sprintf("%10.6f", u.UsageGBHours), fmt.Sprintf("%12.6f", u.OverageGBHours),
-			fmt.Sprintf("%10s", decBytes(u.PeakBytes)), fmt.Sprintf("%5d", len(u.Hours))}
+			fmt.Sprintf("%10s", humanBytes(u.PeakBytes)), fmt.Sprintf("%5d", len(u.Hours))}
 	}
 	s.table.SetRows(rows)
 }
