@@ -119,7 +119,13 @@ func capSummary(c *models.Cap) string {
 	return capLimit(c) + ", " + modeName(c.Mode) + ", " + alerts
 }
 
-func (s *CapEdit) View() string { return fitWidth(s.view(), s.w) }
+func (s *CapEdit) View() string {
+	v := fitWidth(s.view(), s.w)
+	if s.h > 0 {
+		v = cutLines(v, s.h)
+	}
+	return v
+}
 
 func (s *CapEdit) view() string {
 	st := s.c.Styles

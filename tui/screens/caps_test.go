@@ -191,3 +191,17 @@ func TestApprovalsAndCapsViewsFit(t *testing.T) {
 		check("caps")
 	}
 }
+
+// At 80 columns the mode's explanation is shown whole, wrapped under the
+// field (issue 22: "…billed as overa…").
+func TestCapEditModeHelpNotCut(t *testing.T) {
+	e := NewCapEdit(newCommon(t, models.RoleAdmin), capped(5e9, 10, models.CapEnforce))
+	e.SetSize(80, 22)
+	e.Init()
+	e.Update(tea.KeyMsg{Type: tea.KeyTab})
+	e.Update(tea.KeyMsg{Type: tea.KeyRight}) // allow and bill
+	v := e.View()
+	if strings.Contains(v, "…") {
+		t.Fatalf("cut:\n%s", v)
+	}
+}

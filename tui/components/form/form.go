@@ -388,19 +388,22 @@ func (f *Form) View() string {
 		view := fl.view(st, i == f.focus, f.width-labelWidth-2)
 		view = strings.ReplaceAll(view, "\n", "\n"+pad)
 		b.WriteString(marker + label.Render(padRight(fl.Label, labelWidth)) + view + "\n")
+		// A choice's help and errors (the daemon's messages) can be
+		// long: they wrap under the field rather than being cut.
+		w := max(20, f.width-labelWidth-2)
+		under := func(style lipgloss.Style, text string) {
+			for _, l := range strings.Split(lipgloss.NewStyle().Width(w).Render(text), "\n") {
+				b.WriteString(pad + style.Render(strings.TrimRight(l, " ")) + "\n")
+			}
+		}
 		if fl.isChoice() && fl.choices[fl.sel].Help != "" {
-			b.WriteString(pad + st.Hint.Render(fl.choices[fl.sel].Help) + "\n")
+			under(st.Hint, fl.choices[fl.sel].Help)
 		}
 		if fl.Hint != "" {
 			b.WriteString(pad + st.Hint.Render(fl.Hint) + "\n")
 		}
 		if fl.err != "" {
-			// Errors can be long (the daemon's messages): wrap them under
-			// the field rather than cut them.
-			w := max(20, f.width-labelWidth-2)
-			for _, l := range strings.Split(lipgloss.NewStyle().Width(w).Render(styles.Fail+" "+fl.err), "\n") {
-				b.WriteString(pad + st.Error.Render(strings.TrimRight(l, " ")) + "\n")
-			}
+			under(st.Error, styles.Fail+" "+fl.err)
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")

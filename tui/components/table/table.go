@@ -3,6 +3,7 @@
 package table
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -13,10 +14,27 @@ import (
 	"gent/tui/styles"
 )
 
-// Column is one column; Width 0 makes it take the width left over.
+// Column is one column; Width 0 makes it take the width left over (at
+// least Min, 10 when not set).
 type Column struct {
 	Title string
 	Width int
+	// Min is the narrowest the column gets when a column of a higher
+	// Priority needs room (0: it keeps its width).
+	Min int
+	// Grow lets the column be wider than Width when its content is and
+	// there is room; Max bounds it (0: no bound).
+	Grow bool
+	Max  int
+	// Priority orders who gets room first and loses it last.
+	Priority int
+}
+
+func (c Column) minWidth() int {
+	if c.Min > 0 {
+		return c.Min
+	}
+	return 10
 }
 
 // Model is the table.
@@ -104,22 +122,77 @@ func (m *Model) Bindings() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 }
 
-// widths resolves the flexible column.
+// widths lays the columns out in the width. A column is first as wide as
+// its content (never wider than Width, unless it may grow), at least Min;
+// then the columns whose content is cut grow, highest Priority first,
+// into the room left, and take it from columns of a lower Priority down
+// to their Min; the flexible column (Width 0) gets what is left, at least
+// its Min. So extra width goes where values are cut, in the order that
+// matters, rather than all to one column.
 func (m *Model) widths() []int {
-	w := make([]int, len(m.cols))
-	used, flex := 2, -1
+	n := len(m.cols)
+	w := make([]int, n)
+	natural := make([]int, n)
+	flex := -1
+	avail := m.width - 2 - 2*max(0, n-1)
 	for i, c := range m.cols {
-		w[i] = c.Width
-		used += c.Width
-		if i > 0 {
-			used += 2
+		natural[i] = ansi.StringWidth(c.Title)
+		for _, r := range m.rows {
+			if i < len(r) {
+				natural[i] = max(natural[i], ansi.StringWidth(r[i]))
+			}
 		}
-		if c.Width == 0 {
+		if c.Max > 0 {
+			natural[i] = min(natural[i], c.Max)
+		}
+		switch {
+		case c.Width == 0:
 			flex = i
+			w[i] = c.minWidth()
+		case len(m.rows) > 0:
+			w[i] = max(min(c.Width, natural[i]), c.Min, ansi.StringWidth(c.Title))
+		default:
+			w[i] = c.Width
+		}
+	}
+	used := func() int {
+		t := 0
+		for _, x := range w {
+			t += x
+		}
+		return t
+	}
+	// Columns whose content is cut grow, by priority.
+	order := make([]int, 0, n)
+	for i := range m.cols {
+		if i != flex {
+			order = append(order, i)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return m.cols[b].Priority - m.cols[a].Priority })
+	for _, i := range order {
+		c := m.cols[i]
+		if !c.Grow || natural[i] <= w[i] {
+			continue
+		}
+		need := natural[i] - w[i]
+		if room := avail - used(); room > 0 {
+			take := min(need, room)
+			w[i], need = w[i]+take, need-take
+		}
+		// Take from columns of a lower priority, the lowest first.
+		for j := len(order) - 1; need > 0 && j >= 0; j-- {
+			k := order[j]
+			if m.cols[k].Priority >= c.Priority {
+				break
+			}
+			if give := min(need, w[k]-m.cols[k].Min); m.cols[k].Min > 0 && give > 0 {
+				w[k], w[i], need = w[k]-give, w[i]+give, need-give
+			}
 		}
 	}
 	if flex >= 0 {
-		w[flex] = max(4, m.width-used)
+		w[flex] = max(w[flex], avail-used()+w[flex])
 	}
 	return w
 }

@@ -69,3 +69,49 @@ func TestCursorAndScrolling(t *testing.T) {
 		t.Fatalf("cursor %d past the end", m.Cursor())
 	}
 }
+
+// Width goes where values are cut, by priority: at 120 columns a cut
+// Inbox grows before the flexible Label takes the rest; at 80 an action is
+// never cut, the lower-priority actor gives way; columns narrower than
+// their content leave the room to others.
+func TestColumnPriorities(t *testing.T) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	cl, _ := client.New("http://127.0.0.1:9")
+	c := common.NewCommon(cl)
+
+	tokens := New(c, Column{Title: "Label", Min: 12}, Column{Title: "Inbox", Width: 20, Grow: true, Max: 40, Priority: 2},
+		Column{Title: "Status", Width: 9})
+	tokens.SetRows([][]string{{"reply-agent", "support-escalations@mail.example.com", "active"}})
+	tokens.SetSize(120, 5)
+	if v := tokens.View(); !strings.Contains(v, "support-escalations@mail.example.com") {
+		t.Fatalf("inbox cut at 120 columns:\n%s", v)
+	}
+
+	audit := New(c, Column{Title: "Time", Width: 14}, Column{Title: "Actor", Width: 20, Min: 12, Grow: true, Max: 32, Priority: 1},
+		Column{Title: "Action", Width: 15, Grow: true, Max: 40, Priority: 3}, Column{Title: "Result", Width: 6},
+		Column{Title: "Target", Min: 10})
+	audit.SetRows([][]string{
+		{"01-02 15:04:05", "test-email:read-email-agent", "approvals.reject", "✓ 200", "apr_1"},
+		{"01-02 15:04:05", "system", "approval.rejected", "✓", "apr_1"},
+		{"01-02 15:04:05", "system", "cap.threshold_crossed", "✓", "support@mail.example.com"},
+	})
+	audit.SetSize(80, 5)
+	v := audit.View()
+	for _, want := range []string{"approvals.reject ", "approval.rejected", "cap.threshold_crossed"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("action %q cut at 80 columns:\n%s", want, v)
+		}
+	}
+	for _, l := range strings.Split(v, "\n") {
+		if w := lipgloss.Width(l); w > 80 {
+			t.Fatalf("line %q is %d wide", l, w)
+		}
+	}
+
+	status := New(c, Column{Title: "Name"}, Column{Title: "Status", Width: 20})
+	status.SetRows([][]string{{"a name long enough to be cut at thirty columns", "ok"}})
+	status.SetSize(40, 3)
+	if v := status.View(); !strings.Contains(v, "a name long enough to be cut") {
+		t.Fatalf("a short status column kept its width:\n%s", v)
+	}
+}
