@@ -93,6 +93,13 @@ func (m *Model) typing() bool {
 	return ok && t.Typing()
 }
 
+// helpKeyFree reports whether ? shows the keys: always, but while a screen
+// types only where it says it takes no text (common.HelpTaker).
+func (m *Model) helpKeyFree() bool {
+	h, ok := m.top().(common.HelpTaker)
+	return !m.typing() || ok && h.TakesHelp()
+}
+
 // Update routes a message: keys to the open screen (after the global
 // keys), replies and other messages to every open screen, each of which
 // drops what it did not ask for.
@@ -163,6 +170,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		case m.state == stateFailed && key.Matches(msg, k.Retry):
 			return m.start()
 		}
+		return nil
+	}
+	if m.typing() && m.helpKeyFree() && key.Matches(msg, k.Help) {
+		m.help.ShowAll = !m.help.ShowAll
 		return nil
 	}
 	if !m.typing() {

@@ -63,6 +63,7 @@ func (m *Model) handleStream(msg streamMsg) tea.Cmd {
 	next := waitStream(m.streamCh, m.streamGen)
 	switch {
 	case u.Event != nil:
+		m.notify(*u.Event)
 		return tea.Batch(m.broadcast(common.EventMsg{Event: *u.Event}), next)
 	case u.Connected:
 		// Back after an outage: every open screen reloads, since what it

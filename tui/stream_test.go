@@ -185,3 +185,42 @@ func TestBackReloadsTheScreenUnder(t *testing.T) {
 		t.Fatalf("back on %q without a reload (busy %v %q)", m.top().Title(), busy, label)
 	}
 }
+
+// A send held while the reviewer is elsewhere rings the bell and says so
+// in the status line; on the approvals screen it only shows up there.
+func TestHeldSendRingsElsewhere(t *testing.T) {
+	m, _ := withStream(t, models.RoleReviewer)
+	term := &strings.Builder{}
+	m.c.Output = term
+	ev := models.Event{ID: "evt_1", Type: models.EventApprovalRequested,
+		Payload: map[string]any{"subject": "Your refund", "token_label": "reply-agent"}}
+	m.Update(streamMsg{gen: m.streamGen, u: client.StreamUpdate{Event: &ev}})
+	if !strings.Contains(term.String(), "\a") {
+		t.Fatal("no bell")
+	}
+	if v := m.View(); !strings.Contains(v, "! New held send “Your refund” from reply-agent") {
+		t.Fatalf("no notice:\n%s", v)
+	}
+	// Unrelated events say nothing.
+	term.Reset()
+	m.Update(keyMsg("j"))
+	other := models.Event{ID: "evt_2", Type: models.EventDomainVerified}
+	m.Update(streamMsg{gen: m.streamGen, u: client.StreamUpdate{Event: &other}})
+	if term.Len() != 0 || strings.Contains(m.View(), "New held send") {
+		t.Fatal("an unrelated event rang")
+	}
+	// On the approvals screen the send appears in the queue: no bell.
+	send(m, "a")
+	if m.top().Title() != "Approvals" {
+		t.Fatalf("a opened %q", m.top().Title())
+	}
+	m.Update(streamMsg{gen: m.streamGen, u: client.StreamUpdate{Event: &ev}})
+	if term.Len() != 0 {
+		t.Fatal("rang on the approvals screen")
+	}
+	q := models.Event{ID: "evt_3", Type: models.EventMessageQuarantined, Payload: map[string]any{"subject": "Invoice", "from": "x@evil.test"}}
+	m.Update(streamMsg{gen: m.streamGen, u: client.StreamUpdate{Event: &q}})
+	if !strings.Contains(term.String(), "\a") || !strings.Contains(m.View(), "Message quarantined “Invoice” from x@evil.test") {
+		t.Fatalf("quarantine: no bell or notice:\n%s", m.View())
+	}
+}

@@ -168,7 +168,7 @@ func (s *Approval) View() string { return fitWidth(s.view(), s.w) }
 
 func (s *Approval) view() string {
 	st := s.c.Styles
-	head := st.Title.Render(clip(subjectOr(s.a.Subject), max(10, s.w))) + "\n" + approvalState(st, s.a)
+	head := st.Title.Render(clip(subjectOr(s.a.Subject), max(10, s.w))) + "\n" + approvalState(st, s.a, deciderName(s.c, nil, s.a.DecidedBy))
 	switch {
 	case s.err != "":
 		return head + "\n\n" + errorView(st, s.err)

@@ -33,6 +33,7 @@ func NewDomains(c *common.Common) *Domains {
 		table.Column{Title: "Checked", Width: 16},
 	)}
 	s.list = newList[[]models.Domain](c, s, kindDomains)
+	s.follow("Updating domains…", models.EventDomainVerified, models.EventDomainChanged)
 	return s
 }
 

@@ -31,6 +31,7 @@ func NewInboxes(c *common.Common) *Inboxes {
 		table.Column{Title: fmt.Sprintf("%10s", "Used"), Width: 10},
 	)}
 	s.list = newList[[]models.Inbox](c, s, kindInboxes)
+	s.follow("Updating inboxes…", models.EventMessageReceived, models.EventMessageSent, models.EventMessageCaptured)
 	return s
 }
 

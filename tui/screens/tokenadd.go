@@ -96,6 +96,12 @@ func (s *TokenAdd) Init() tea.Cmd {
 	return tea.Batch(cmd, s.label.Init())
 }
 
+// TakesHelp is true on the steps without a text field: ? shows every key
+// there, although the wizard takes every other key.
+func (s *TokenAdd) TakesHelp() bool {
+	return s.scopes != nil && (s.step == stepInbox || s.step == stepScopes)
+}
+
 func (s *TokenAdd) ShortHelp() []key.Binding {
 	k := s.c.Keys
 	back := k.StepBack
@@ -118,7 +124,7 @@ func (s *TokenAdd) ShortHelp() []key.Binding {
 func (s *TokenAdd) FullHelp() [][]key.Binding {
 	if s.step == stepScopes && s.scopes != nil {
 		k := s.c.Keys
-		return [][]key.Binding{s.ShortHelp(), {k.Up, k.Down}, {k.PresetAgent, k.PresetSuperv, k.PresetReader}}
+		return [][]key.Binding{s.ShortHelp(), {k.Up, k.Down}, {k.PresetAgent, k.PresetSuperv, k.PresetReader, k.Hold}}
 	}
 	return [][]key.Binding{s.ShortHelp()}
 }
