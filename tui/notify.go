@@ -3,6 +3,8 @@ package tui
 import (
 	"io"
 
+	tea "github.com/charmbracelet/bubbletea"
+
 	"gent/models"
 	"gent/tui/common"
 )
@@ -53,4 +55,20 @@ func (m *Model) notify(ev models.Event) {
 	if w := m.c.Output; w != nil {
 		_, _ = io.WriteString(w, bell)
 	}
+}
+
+// handleMouse gives a mouse event (clicks select rows, the wheel
+// scrolls) to the open screen alone, with Y counted from the top of the
+// screen's area.
+func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
+	if m.state != stateReady || m.top() == nil {
+		return nil
+	}
+	msg.Y -= headerHeight
+	if msg.Y < 0 {
+		return nil
+	}
+	next, cmd := m.top().Update(msg)
+	m.stack[len(m.stack)-1] = next.(common.Component)
+	return cmd
 }

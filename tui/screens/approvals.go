@@ -59,6 +59,7 @@ func NewApprovals(c *common.Common) *Approvals {
 	)}
 	s.list = newList[approvalList](c, s)
 	s.follow("Updating the queue…", approvalEvents...)
+	s.tbl = s.table
 	return s
 }
 
@@ -162,7 +163,7 @@ func (s *Approvals) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.RefreshQueue):
 		return s.load()
 	}
-	if len(s.items) == 0 {
+	if len(s.items) == 0 || s.table.Empty() {
 		return nil
 	}
 	a := s.items[s.table.Cursor()]
@@ -305,6 +306,9 @@ func (s *Approvals) summary() string {
 // preview is the selected send in a few lines.
 func (s *Approvals) preview() string {
 	st := s.c.Styles
+	if s.table.Empty() {
+		return st.Muted.Render("No held send matches the filter.")
+	}
 	a := s.items[s.table.Cursor()]
 	head := st.Title.Render(clip(subjectOr(a.Subject), 50)) + st.Muted.Render(" · from "+a.TokenLabel)
 	to := st.Label.Render("To") + "  " + st.Value.Render(strings.Join(a.To, ", "))

@@ -77,6 +77,8 @@ func NewAudit(c *common.Common) *Audit {
 		table.Column{Title: "Target", Width: 0, Min: 10},
 	)}
 	s.list = newList[activity](c, s)
+	s.tbl = s.table
+	s.table.Filterable = false // / is the audit filter (action, actor, text)
 	return s
 }
 
@@ -203,7 +205,7 @@ func (s *Audit) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Refresh):
 		return s.load()
 	case key.Matches(msg, k.Open):
-		if len(s.entries) > 0 {
+		if len(s.entries) > 0 && !s.table.Empty() {
 			e := s.entries[s.table.Cursor()]
 			return common.Push(NewAuditDetail(s.c, e, s.names))
 		}

@@ -78,7 +78,7 @@ func (s *Captured) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Refresh):
 		return s.load()
 	case key.Matches(msg, k.Open):
-		if len(s.items) > 0 {
+		if len(s.items) > 0 && !s.table.Empty() {
 			return common.Push(NewCapturedDetail(s.c, s.items[s.table.Cursor()]))
 		}
 		return nil

@@ -33,6 +33,7 @@ func NewCapUsage(c *common.Common) *CapUsage {
 		table.Column{Title: fmt.Sprintf("%5s", "Hours"), Width: 5},
 	)}
 	s.list = newList[*models.UsageReport](c, s)
+	s.tbl = s.table
 	return s
 }
 

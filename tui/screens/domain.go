@@ -41,6 +41,7 @@ func NewDomain(c *common.Common, d models.Domain, verify bool) *Domain {
 		table.Column{Title: "Name", Width: 0},
 		table.Column{Title: "Status", Width: 10},
 	)}
+	s.table.Filterable = false // a few records: the keys are the screen's
 	s.setDomain(d)
 	return s
 }

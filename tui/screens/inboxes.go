@@ -74,7 +74,7 @@ func (s *Inboxes) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Refresh):
 		return s.load()
 	}
-	if len(s.inboxes) == 0 {
+	if len(s.inboxes) == 0 || s.table.Empty() {
 		return nil
 	}
 	in := s.inboxes[s.table.Cursor()]

@@ -258,3 +258,37 @@ func TestApprovalsSayWhoDecidedAndTokensFollowUse(t *testing.T) {
 		t.Fatal("an agent's send does not refresh the tokens' Last used")
 	}
 }
+
+// Every list filters with /: the typed text goes to the filter (a is not
+// "add"), and a click in the screen selects the row under it.
+func TestListFilterAndClick(t *testing.T) {
+	c := newCommon(t, models.RoleOwner)
+	s := NewUsers(c)
+	s.SetSize(80, 20)
+	s.Init()
+	s.Update(common.ResultMsg[[]models.User]{ID: 1, Value: users("ann@acme.test", "bob@acme.test", "rex@acme.test")})
+	s.Update(runes("/"))
+	if !s.Typing() {
+		t.Fatal("the filter does not take the keys")
+	}
+	if _, cmd := s.Update(runes("a")); cmd != nil {
+		t.Fatal("a typed into the filter did something")
+	}
+	s.Update(runes("n"))
+	s.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if v := s.View(); strings.Contains(v, "bob@") || !strings.Contains(v, "ann@") || s.Typing() {
+		t.Fatalf("filter an:\n%s", v)
+	}
+	s.Update(runes("/"))
+	s.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	// A click on rex's line selects rex.
+	lines := strings.Split(s.View(), "\n")
+	for y, l := range lines {
+		if strings.Contains(l, "rex@acme.test") {
+			s.Update(tea.MouseMsg{Y: y, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+		}
+	}
+	if !strings.Contains(s.View(), "› rex@acme.test") {
+		t.Fatalf("click did not select rex:\n%s", s.View())
+	}
+}

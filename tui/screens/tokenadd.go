@@ -58,6 +58,7 @@ func NewTokenAdd(c *common.Common, inbox *models.Inbox) *TokenAdd {
 		expiry: form.New(c, form.Text("expires_at", "Expires").
 			WithHint("empty: never · 30d · 12h · 2026-12-31 (through that day)")),
 	}
+	s.picker.Filterable = false // the wizard's keys: a short list of inboxes
 	if inbox != nil {
 		s.step = stepLabel
 	}

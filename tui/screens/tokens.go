@@ -125,7 +125,7 @@ func (s *Tokens) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Refresh):
 		return s.load()
 	}
-	if len(s.tokens) == 0 {
+	if len(s.tokens) == 0 || s.table.Empty() {
 		return nil
 	}
 	t := s.tokens[s.table.Cursor()]
@@ -224,6 +224,9 @@ func (s *Tokens) summary() string {
 // detail shows the selected token in full: label, inbox, scopes, dates.
 func (s *Tokens) detail() string {
 	st := s.c.Styles
+	if s.table.Empty() {
+		return st.Muted.Render("No token matches the filter.")
+	}
 	t := s.tokens[s.table.Cursor()]
 	row := func(k, v string) string { return st.Label.Render(fmt.Sprintf("%-8s", k)) + "  " + st.Value.Render(v) }
 	return strings.Join([]string{

@@ -115,3 +115,68 @@ func TestColumnPriorities(t *testing.T) {
 		t.Fatalf("a short status column kept its width:\n%s", v)
 	}
 }
+
+// / filters the rows by any cell; the cursor still names the row's own
+// index; enter keeps the filter, esc drops it.
+func TestFilter(t *testing.T) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	cl, _ := client.New("http://127.0.0.1:9")
+	m := New(common.NewCommon(cl), Column{Title: "Email"}, Column{Title: "Role", Width: 9})
+	m.SetSize(60, 8)
+	m.SetRows([][]string{{"ann@acme.test", "admin"}, {"bob@acme.test", "reviewer"}, {"rex@acme.test", "reviewer"}})
+	key := func(s string) bool { return m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}) }
+	if !key("/") || !m.Filtering() {
+		t.Fatal("/ did not open the filter")
+	}
+	for _, r := range "review" {
+		key(string(r))
+	}
+	v := m.View()
+	if strings.Contains(v, "ann@") || !strings.Contains(v, "bob@") || !strings.Contains(v, "2 of 3") {
+		t.Fatalf("filtered:\n%s", v)
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if m.Filtering() || m.Filter() != "review" {
+		t.Fatal("enter did not keep the filter")
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyDown})
+	if m.Cursor() != 2 {
+		t.Fatalf("cursor %d, want rex's own index 2", m.Cursor())
+	}
+	// The rows reloaded keep the filter and the selection.
+	m.SetRows([][]string{{"ann@acme.test", "admin"}, {"bob@acme.test", "reviewer"}, {"rex@acme.test", "reviewer"}, {"zoe@acme.test", "admin"}})
+	if m.Cursor() != 2 || strings.Contains(m.View(), "zoe@") {
+		t.Fatalf("after a reload: cursor %d\n%s", m.Cursor(), m.View())
+	}
+	key("/")
+	key("x") // nothing matches
+	if !m.Empty() {
+		t.Fatalf("rows shown for no match:\n%s", m.View())
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	if m.Filtering() || m.Filter() != "" || !strings.Contains(m.View(), "zoe@") {
+		t.Fatalf("esc did not drop the filter:\n%s", m.View())
+	}
+}
+
+// A click selects the row under it (Y counted from the header line); the
+// wheel moves the cursor.
+func TestMouse(t *testing.T) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	cl, _ := client.New("http://127.0.0.1:9")
+	m := New(common.NewCommon(cl), Column{Title: "N"})
+	m.SetSize(30, 5)
+	m.SetRows([][]string{{"a"}, {"b"}, {"c"}, {"d"}, {"e"}, {"f"}})
+	m.Update(tea.MouseMsg{Y: 3, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+	if m.Cursor() != 2 {
+		t.Fatalf("click on line 3: cursor %d", m.Cursor())
+	}
+	m.Update(tea.MouseMsg{Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress})
+	m.Update(tea.MouseMsg{Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress})
+	if m.Cursor() != 4 {
+		t.Fatalf("wheel: cursor %d", m.Cursor())
+	}
+	if m.Update(tea.MouseMsg{Y: 0, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress}) || m.Cursor() != 4 {
+		t.Fatal("a click on the header moved the cursor")
+	}
+}
