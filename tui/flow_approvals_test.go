@@ -244,8 +244,8 @@ func TestFlowCapEdit(t *testing.T) {
 	r.press(tea.KeyTab, tea.KeyRight, tea.KeyTab, tea.KeyCtrlU)
 	r.typ("50, 90")
 	r.press(tea.KeyEnter)
-	v := r.wait("Cap saved: 2.5 GB, allow and bill, alerts at 50%, 90%.", "1 capped")
-	if !strings.Contains(v, "! 50% fired") || !strings.Contains(v, "90% armed") || !strings.Contains(v, "1.8 GB of 2.5 GB · 72%") {
+	v := r.wait("Cap saved: 2.3 GiB (2.5 GB), allow and bill, alerts at 50%, 90%.", "1 capped")
+	if !strings.Contains(v, "! 50% fired") || !strings.Contains(v, "90% armed") || !strings.Contains(v, "1.7 GiB of 2.3 GiB (2.5 GB) · 72%") {
 		t.Fatalf("caps list after set:\n%s", v)
 	}
 	var mc models.MailboxCap
@@ -261,12 +261,12 @@ func TestFlowCapEdit(t *testing.T) {
 
 	// The daemon's 422 shows under the field it names; nothing changes.
 	r.runes("e")
-	r.wait("Current cap: 2.5 GB")
+	r.wait("Current cap: 2.3 GiB (2.5 GB)")
 	r.press(tea.KeyCtrlU)
 	r.typ("-1")
 	r.press(tea.KeyEnter, tea.KeyEnter, tea.KeyEnter)
-	v = r.wait("✗ Limit_gb must be a positive number")
-	if i, j := strings.Index(v, "Limit (GB)"), strings.Index(v, "✗ Limit_gb"); j < i || j > strings.Index(v, "Mode ") {
+	v = r.wait("✗ Limit (GB) must be a positive number")
+	if i, j := strings.Index(v, "Limit (GB)"), strings.Index(v, "✗ Limit (GB)"); j < i || j > strings.Index(v, "Mode ") {
 		t.Fatalf("the error is not under the limit:\n%s", v)
 	}
 	r.press(tea.KeyCtrlU)

@@ -31,7 +31,7 @@ func notice(ev models.Event) (text, screen string, ok bool) {
 		if from != "" {
 			from = " from " + from
 		}
-		return "New held send" + quoted + from + ": a on the dashboard opens approvals.", "Approvals", true
+		return "New held send" + quoted + from + ".", "Approvals", true
 	case models.EventMessageQuarantined:
 		from, _ := ev.Payload["from"].(string)
 		if from != "" {

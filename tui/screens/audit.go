@@ -151,6 +151,11 @@ func (s *Audit) load() tea.Cmd {
 }
 
 func (s *Audit) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, ok := msg.(common.ShownMsg); ok {
+		// A page of the log does not change; page 1 gains entries, which
+		// r loads. Reloading here would hold n and p back meanwhile.
+		return s, nil
+	}
 	if handled, cmd := s.updateList(msg); handled || !s.filtering {
 		return s, cmd
 	}
