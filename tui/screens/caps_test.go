@@ -205,3 +205,20 @@ func TestCapEditModeHelpNotCut(t *testing.T) {
 		t.Fatalf("cut:\n%s", v)
 	}
 }
+
+// The dashboard's caps line fits 80 columns, counts in the hundreds
+// included (issue 22: it was cut).
+func TestDashboardCapsLineFits(t *testing.T) {
+	d := NewDashboard(newCommon(t, models.RoleAdmin))
+	d.SetSize(80, 24)
+	d.counts["Caps"] = count{N: 120, Detail: capsDetail(120, 15, 300, 450), Alert: true}
+	for _, l := range strings.Split(d.View(), "\n") {
+		if strings.Contains(l, "[c]") {
+			if w := ansi.StringWidth(l); w > 80 || !strings.HasSuffix(l, "300 of 450 capped") {
+				t.Fatalf("caps line %q is %d wide", l, w)
+			}
+			return
+		}
+	}
+	t.Fatalf("no caps line:\n%s", d.View())
+}
