@@ -255,7 +255,7 @@ func TestFlowCapEdit(t *testing.T) {
 		t.Fatalf("cap %+v %+v", mc.Cap, mc.Alerts)
 	}
 	r.press(tea.KeyEsc)
-	r.wait("[c]  Caps        !  1   1 alert fired · 1 of 1 inbox capped") // the dashboard counted again
+	r.wait("[c]  Caps        !  1   1 alert fired · 1 of 1 capped") // the dashboard counted again
 	r.runes("c")
 	r.wait("1 inbox · 1 capped")
 
