@@ -95,6 +95,13 @@ func (m *Model) typing() bool {
 	return ok && t.Typing()
 }
 
+// helpKeyFree reports whether ? shows the keys: always, but while a screen
+// types only where it says it takes no text (common.HelpTaker).
+func (m *Model) helpKeyFree() bool {
+	h, ok := m.top().(common.HelpTaker)
+	return !m.typing() || ok && h.TakesHelp()
+}
+
 // Update routes a message: keys to the open screen (after the global
 // keys), replies and other messages to every open screen, each of which
 // drops what it did not ask for.
@@ -111,6 +118,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.KeyMsg:
 		return m.handleKey(msg)
+	case tea.MouseMsg:
+		return m.handleMouse(msg)
 	case spinner.TickMsg:
 		var cmd tea.Cmd
 		m.spinner, cmd = m.spinner.Update(msg)
@@ -118,8 +127,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case common.PushMsg:
 		return m.push(msg.Screen)
 	case common.PopMsg:
-		m.pop()
-		return nil
+		return m.pop()
 	case common.ReplaceMsg:
 		m.stack = nil
 		return m.push(msg.Screen)
@@ -169,6 +177,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if m.typing() && m.helpKeyFree() && key.Matches(msg, k.Help) {
+		m.help.ShowAll = !m.help.ShowAll
+		return nil
+	}
 	if !m.typing() {
 		switch {
 		case key.Matches(msg, k.Quit):
@@ -177,8 +189,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			m.help.ShowAll = !m.help.ShowAll
 			return nil
 		case key.Matches(msg, k.Back):
-			m.pop()
-			return nil
+			return m.pop()
 		}
 	}
 	top := m.top()
@@ -202,12 +213,17 @@ func (m *Model) push(s common.Component) tea.Cmd {
 	return s.Init()
 }
 
-// pop closes the open screen; the first screen stays.
-func (m *Model) pop() {
-	if len(m.stack) > 1 {
-		m.stack = m.stack[:len(m.stack)-1]
-		m.help.ShowAll = false
+// pop closes the open screen; the first screen stays. The screen under
+// it is told it shows again (common.ShownMsg), so it reloads.
+func (m *Model) pop() tea.Cmd {
+	if len(m.stack) <= 1 {
+		return nil
 	}
+	m.stack = m.stack[:len(m.stack)-1]
+	m.help.ShowAll = false
+	next, cmd := m.top().Update(common.ShownMsg{})
+	m.stack[len(m.stack)-1] = next.(common.Component)
+	return cmd
 }
 
 // layout tells every screen the size of the body area, which changes with

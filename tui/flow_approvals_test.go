@@ -127,6 +127,8 @@ func TestFlowEditThenApprove(t *testing.T) {
 	r.press(tea.KeyCtrlU)
 	r.typ("Ann <ann@example.net>, nobody@")
 	r.press(tea.KeyCtrlS)
+	r.wait("as shown?")
+	r.runes("y")
 	r.wait("✗ ", "nobody@")
 	if a := s.approval(t, held.ApprovalID); a.Status != models.ApprovalPending {
 		t.Fatalf("approved with a bad address: %s", a.Status)
@@ -134,7 +136,8 @@ func TestFlowEditThenApprove(t *testing.T) {
 
 	r.press(tea.KeyCtrlU)
 	r.typ("Ann <ann@example.net>")
-	r.press(tea.KeyTab, tea.KeyCtrlU)
+	r.press(tea.KeyTab, tea.KeyCtrlU) // remove the Cc
+	r.press(tea.KeyTab, tea.KeyTab, tea.KeyCtrlU)
 	r.typ("Your refund is on its way")
 	r.press(tea.KeyTab, tea.KeyCtrlE) // to the end of the text's first line
 	r.typ(" Thank you.")
@@ -142,12 +145,18 @@ func TestFlowEditThenApprove(t *testing.T) {
 	r.typ("P.S. no fees.")
 	r.press(tea.KeyTab, tea.KeyRight) // drop the HTML part
 	r.press(tea.KeyCtrlS)
+	// A final look before it goes: nothing is approved until y.
+	r.wait("as shown?", "Cc:      (none: removed)", "Changed: Cc, subject, text, HTML part dropped.")
+	if a := s.approval(t, held.ApprovalID); a.Status != models.ApprovalPending {
+		t.Fatalf("approved before the final look: %s", a.Status)
+	}
+	r.runes("y")
 	r.wait("Approved “Your refund is on its way” as edited: it is queued for delivery.", "Nothing waits for a decision")
 
 	a := s.approval(t, held.ApprovalID)
 	m := a.Message
 	if a.Status != models.ApprovalApproved || !a.Edited || m.Subject != "Your refund is on its way" || m.HTML != "" ||
-		len(m.To) != 1 || m.To[0].Address != "ann@example.net" || len(m.Cc) != 1 || len(m.Bcc) != 1 ||
+		len(m.To) != 1 || m.To[0].Address != "ann@example.net" || len(m.Cc) != 0 || len(m.Bcc) != 1 ||
 		!strings.HasPrefix(m.Text, "Hi Ann, Thank you.\nP.S. no fees.\n") {
 		t.Fatalf("edited send %+v\n%+v", a.Approval, m)
 	}
@@ -235,8 +244,8 @@ func TestFlowCapEdit(t *testing.T) {
 	r.press(tea.KeyTab, tea.KeyRight, tea.KeyTab, tea.KeyCtrlU)
 	r.typ("50, 90")
 	r.press(tea.KeyEnter)
-	v := r.wait("Cap saved: 2.5 GB, allow and bill, alerts at 50%, 90%.", "1 capped")
-	if !strings.Contains(v, "! 50% fired") || !strings.Contains(v, "90% armed") || !strings.Contains(v, "1.8 GB of 2.5 GB · 72%") {
+	v := r.wait("Cap saved: 2.3 GiB (2.5 GB), allow and bill, alerts at 50%, 90%.", "1 capped")
+	if !strings.Contains(v, "! 50% fired") || !strings.Contains(v, "90% armed") || !strings.Contains(v, "1.7 GiB of 2.3 GiB (2.5 GB) · 72%") {
 		t.Fatalf("caps list after set:\n%s", v)
 	}
 	var mc models.MailboxCap
@@ -246,18 +255,18 @@ func TestFlowCapEdit(t *testing.T) {
 		t.Fatalf("cap %+v %+v", mc.Cap, mc.Alerts)
 	}
 	r.press(tea.KeyEsc)
-	r.wait("[c]  Caps        !  1   1 alert fired · 1 of 1 inbox capped") // the dashboard counted again
+	r.wait("[c]  Caps        !  1   1 alert fired · 1 of 1 capped") // the dashboard counted again
 	r.runes("c")
 	r.wait("1 inbox · 1 capped")
 
 	// The daemon's 422 shows under the field it names; nothing changes.
 	r.runes("e")
-	r.wait("Current cap: 2.5 GB")
+	r.wait("Current cap: 2.3 GiB (2.5 GB)")
 	r.press(tea.KeyCtrlU)
 	r.typ("-1")
 	r.press(tea.KeyEnter, tea.KeyEnter, tea.KeyEnter)
-	v = r.wait("✗ Limit_gb must be a positive number")
-	if i, j := strings.Index(v, "Limit (GB)"), strings.Index(v, "✗ Limit_gb"); j < i || j > strings.Index(v, "Mode ") {
+	v = r.wait("✗ Limit (GB) must be a positive number")
+	if i, j := strings.Index(v, "Limit (GB)"), strings.Index(v, "✗ Limit (GB)"); j < i || j > strings.Index(v, "Mode ") {
 		t.Fatalf("the error is not under the limit:\n%s", v)
 	}
 	r.press(tea.KeyCtrlU)

@@ -23,7 +23,7 @@ func TestGoldenPolicy(t *testing.T) {
 	r.press(tea.KeyTab, tea.KeyTab, tea.KeyTab, tea.KeyTab)
 	r.typ("ok.example, a@@b")
 	r.press(tea.KeyCtrlS)
-	r.goldenAs("inbox_error", r.wait("✗ Recipients.block[1]"))
+	r.goldenAs("inbox_error", r.wait("✗ Block list: not an email address"))
 	r.press(tea.KeyEsc)
 	r.wait("Display name")
 	r.press(tea.KeyEsc)
@@ -58,7 +58,7 @@ func TestFlowPolicy(t *testing.T) {
 	r.wait("✗ Per day must be a whole number, not \"ten\".")
 	r.press(tea.KeyCtrlU)
 	r.press(tea.KeyCtrlS)
-	v := r.wait("✗ Recipients.block[1]")
+	v := r.wait("✗ Block list: not an email address")
 	if !strings.Contains(v, "› Block list") {
 		t.Fatalf("the focus is not on the field in error:\n%s", v)
 	}

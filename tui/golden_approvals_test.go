@@ -87,6 +87,8 @@ func TestGoldenApprovals(t *testing.T) {
 	r.press(tea.KeyCtrlU)
 	r.typ("ann@")
 	r.press(tea.KeyCtrlS)
+	r.goldenAs("edit_review", r.wait("as shown?", "Cc:      billing@example.net"))
+	r.runes("y")
 	r.goldenAs("edit_error", r.wait("✗ "))
 	r.press(tea.KeyEsc, tea.KeyEsc)
 

@@ -291,3 +291,39 @@ func TestNewScreensFitTheTerminal(t *testing.T) {
 		}
 	}
 }
+
+// A screen that takes every key still lets ? show the keys where it says
+// it takes no text (the token wizard's inbox and scopes steps).
+type choosingScreen struct {
+	*screens.Users
+	takes bool
+}
+
+func (*choosingScreen) Typing() bool      { return true }
+func (s *choosingScreen) TakesHelp() bool { return s.takes }
+func (s *choosingScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	_, cmd := s.Users.Update(msg)
+	return s, cmd
+}
+
+func TestHelpKeyWhileChoosing(t *testing.T) {
+	m := signedInModel(t, models.RoleOwner)
+	s := &choosingScreen{Users: screens.NewUsers(m.c)}
+	m.push(s)
+	send(m, "?")
+	if m.help.ShowAll {
+		t.Fatal("? shown the keys while the screen takes text")
+	}
+	s.takes = true
+	if v := m.View(); !strings.Contains(v[strings.LastIndex(v, "\n")+1:], "? more keys") {
+		t.Fatalf("help line lacks ?:\n%s", v)
+	}
+	send(m, "?")
+	if !m.help.ShowAll {
+		t.Fatal("? did not show every key")
+	}
+	send(m, "?")
+	if m.help.ShowAll {
+		t.Fatal("? did not go back to fewer keys")
+	}
+}

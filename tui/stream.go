@@ -63,10 +63,14 @@ func (m *Model) handleStream(msg streamMsg) tea.Cmd {
 	next := waitStream(m.streamCh, m.streamGen)
 	switch {
 	case u.Event != nil:
+		m.notify(*u.Event)
 		return tea.Batch(m.broadcast(common.EventMsg{Event: *u.Event}), next)
 	case u.Connected:
+		// Back after an outage: every open screen reloads, since what it
+		// loaded meanwhile may have failed.
+		was := m.streamDown != ""
 		m.streamDown = ""
-		return tea.Batch(m.broadcast(common.StreamMsg{Live: true, Missed: u.Missed}), next)
+		return tea.Batch(m.broadcast(common.StreamMsg{Live: true, Missed: u.Missed, Reconnected: was}), next)
 	case u.Final:
 		m.streamStop, m.streamCh = nil, nil
 		if common.Unauthorized(u.Err) && m.c.Me != nil {

@@ -143,3 +143,84 @@ func TestApprovalsAndCapsFitTheTerminal(t *testing.T) {
 		}
 	}
 }
+
+// Back after an outage, every open screen reloads: the dashboard counts
+// again what failed while the daemon was away.
+func TestStreamReconnectReloads(t *testing.T) {
+	m, _ := withStream(t, models.RoleOwner)
+	m.stack = []common.Component{screens.NewDashboard(m.c)} // not started: no spinner
+	m.Update(streamMsg{gen: m.streamGen, u: client.StreamUpdate{Err: client.ErrStreamClosed, Retry: 1}})
+	if busy, _ := m.busy(); busy {
+		t.Fatal("the dashboard reloads while the daemon is away")
+	}
+	m.Update(streamMsg{gen: m.streamGen, u: client.StreamUpdate{Connected: true}})
+	if busy, label := m.busy(); !busy || !strings.HasPrefix(label, "Counting") && !strings.HasPrefix(label, "Loading") && !strings.HasPrefix(label, "Checking") {
+		t.Fatalf("no reload after reconnecting: busy %v %q", busy, label)
+	}
+}
+
+// The stream's first connection reloads nothing: the screens have just
+// loaded.
+func TestStreamFirstConnectDoesNotReload(t *testing.T) {
+	m, _ := withStream(t, models.RoleOwner)
+	m.stack = []common.Component{screens.NewDashboard(m.c)}
+	m.Update(streamMsg{gen: m.streamGen, u: client.StreamUpdate{Connected: true}})
+	if busy, label := m.busy(); busy {
+		t.Fatalf("reload on the first connection: %q", label)
+	}
+}
+
+// esc back to a screen reloads it: it shows fresh data, not what it
+// loaded before the screen above it opened.
+func TestBackReloadsTheScreenUnder(t *testing.T) {
+	m := signedInModel(t, models.RoleOwner)
+	send(m, "u")
+	if m.top().Title() != "Users" {
+		t.Fatalf("u opened %q", m.top().Title())
+	}
+	// Let the users list's call be answered, as if it had.
+	m.stack[0] = screens.NewDashboard(m.c) // an idle dashboard under it
+	send(m, "esc")
+	if busy, label := m.busy(); m.top().Title() != "Dashboard" || !busy {
+		t.Fatalf("back on %q without a reload (busy %v %q)", m.top().Title(), busy, label)
+	}
+}
+
+// A send held while the reviewer is elsewhere rings the bell and says so
+// in the status line; on the approvals screen it only shows up there.
+func TestHeldSendRingsElsewhere(t *testing.T) {
+	m, _ := withStream(t, models.RoleReviewer)
+	term := &strings.Builder{}
+	m.c.Output = term
+	ev := models.Event{ID: "evt_1", Type: models.EventApprovalRequested,
+		Payload: map[string]any{"subject": "Your refund", "token_label": "reply-agent"}}
+	m.Update(streamMsg{gen: m.streamGen, u: client.StreamUpdate{Event: &ev}})
+	if !strings.Contains(term.String(), "\a") {
+		t.Fatal("no bell")
+	}
+	if v := m.View(); !strings.Contains(v, "! New held send “Your refund” from reply-agent") {
+		t.Fatalf("no notice:\n%s", v)
+	}
+	// Unrelated events say nothing.
+	term.Reset()
+	m.Update(keyMsg("j"))
+	other := models.Event{ID: "evt_2", Type: models.EventDomainVerified}
+	m.Update(streamMsg{gen: m.streamGen, u: client.StreamUpdate{Event: &other}})
+	if term.Len() != 0 || strings.Contains(m.View(), "New held send") {
+		t.Fatal("an unrelated event rang")
+	}
+	// On the approvals screen the send appears in the queue: no bell.
+	send(m, "a")
+	if m.top().Title() != "Approvals" {
+		t.Fatalf("a opened %q", m.top().Title())
+	}
+	m.Update(streamMsg{gen: m.streamGen, u: client.StreamUpdate{Event: &ev}})
+	if term.Len() != 0 {
+		t.Fatal("rang on the approvals screen")
+	}
+	q := models.Event{ID: "evt_3", Type: models.EventMessageQuarantined, Payload: map[string]any{"subject": "Invoice", "from": "x@evil.test"}}
+	m.Update(streamMsg{gen: m.streamGen, u: client.StreamUpdate{Event: &q}})
+	if !strings.Contains(term.String(), "\a") || !strings.Contains(m.View(), "Message quarantined “Invoice” from x@evil.test") {
+		t.Fatalf("quarantine: no bell or notice:\n%s", m.View())
+	}
+}

@@ -59,7 +59,7 @@ func (m *Model) body() string {
 // the last note.
 func (m *Model) status() string {
 	st := m.c.Styles
-	if busy, label := m.busy(); busy {
+	if busy, label := m.busy(); busy && !m.flash.Notice {
 		return m.spinner.View() + " " + st.Muted.Render(label)
 	}
 	switch {
@@ -69,6 +69,8 @@ func (m *Model) status() string {
 		return ""
 	case m.flash.Error:
 		return ansi.Truncate(st.Error.Render(styles.Fail+" "+m.flash.Text), m.width, "…")
+	case m.flash.Notice:
+		return ansi.Truncate(st.Warning.Render(styles.Warn+" "+m.flash.Text), m.width, "…")
 	}
 	return ansi.Truncate(st.Success.Render(styles.OK+" "+m.flash.Text), m.width, "…")
 }
@@ -98,6 +100,7 @@ func (m *Model) helpView() string {
 type frameKeys struct {
 	screen help.KeyMap
 	global []key.Binding
+	more   []key.Binding // global keys only the full help lists
 }
 
 func (f frameKeys) ShortHelp() []key.Binding {
@@ -113,7 +116,7 @@ func (f frameKeys) FullHelp() [][]key.Binding {
 	if f.screen != nil {
 		b = f.screen.FullHelp()
 	}
-	return append(b, f.global)
+	return append(b, append(append([]key.Binding(nil), f.global...), f.more...))
 }
 
 func (m *Model) keyMap() frameKeys {
@@ -123,6 +126,8 @@ func (m *Model) keyMap() frameKeys {
 		return frameKeys{global: []key.Binding{k.Retry, k.Quit}}
 	case m.state == stateStarting:
 		return frameKeys{global: []key.Binding{k.Quit}}
+	case m.typing() && m.helpKeyFree():
+		return frameKeys{screen: m.top(), global: []key.Binding{m.helpBinding()}, more: []key.Binding{k.ForceQuit}}
 	case m.typing():
 		return frameKeys{screen: m.top(), global: []key.Binding{k.ForceQuit}}
 	}
@@ -130,11 +135,14 @@ func (m *Model) keyMap() frameKeys {
 	if len(m.stack) > 1 {
 		g = append(g, k.Back)
 	}
-	helpKey := k.Help
+	return frameKeys{screen: m.top(), global: append(g, m.helpBinding(), k.Quit)}
+}
+
+func (m *Model) helpBinding() key.Binding {
 	if m.help.ShowAll {
-		helpKey = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "fewer keys"))
+		return key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "fewer keys"))
 	}
-	return frameKeys{screen: m.top(), global: append(g, helpKey, k.Quit)}
+	return m.c.Keys.Help
 }
 
 // fit cuts or pads s to exactly h lines of at most w columns.

@@ -47,6 +47,6 @@ func run(args []string, getenv func(string) string, stderr io.Writer) error {
 		return err
 	}
 	defer m.Close() // stops the event stream
-	_, err = tea.NewProgram(m, tea.WithAltScreen(), tea.WithOutput(opts.Output)).Run()
+	_, err = tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithOutput(opts.Output)).Run()
 	return err
 }

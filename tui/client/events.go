@@ -17,12 +17,13 @@ import (
 )
 
 // Stream timing defaults: the first reconnect waits about MinBackoff, each
-// failed attempt doubles the wait up to MaxBackoff, and a connection that
+// failed attempt doubles the wait up to MaxBackoff (short: the stream is
+// back at most two seconds after the daemon is), and a connection that
 // carries nothing (not even the daemon's heartbeat, every 15 s by
 // default) for Idle is taken for dead and replaced.
 const (
 	DefaultStreamMinBackoff = 500 * time.Millisecond
-	DefaultStreamMaxBackoff = 30 * time.Second
+	DefaultStreamMaxBackoff = 2 * time.Second
 	DefaultStreamIdle       = time.Minute
 )
 

@@ -75,6 +75,13 @@ type Typist interface {
 	Typing() bool
 }
 
+// HelpTaker is implemented by typing screens some of whose steps have no
+// text field (a wizard's choices): while TakesHelp is true, ? still shows
+// every key.
+type HelpTaker interface {
+	TakesHelp() bool
+}
+
 // Busy is implemented by screens that make API calls: while Busy is true
 // the root model shows a spinner with the label.
 type Busy interface {
@@ -94,9 +101,12 @@ type (
 	// SignOutMsg asks the root model to sign out.
 	SignOutMsg struct{}
 	// FlashMsg shows a one-line note in the status line until the next key.
+	// A Notice is news from elsewhere (a send held for approval), not the
+	// outcome of the user's action.
 	FlashMsg struct {
-		Text  string
-		Error bool
+		Text   string
+		Error  bool
+		Notice bool
 	}
 )
 

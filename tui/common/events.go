@@ -17,14 +17,23 @@ type (
 	EventMsg struct{ Event models.Event }
 	// StreamMsg says the stream connected (Live) or lost its connection
 	// (Err; it reconnects by itself). Missed is set when it reconnected
-	// without being able to resume: events of the outage may be missing,
-	// so screens reload.
+	// without being able to resume: events of the outage may be missing.
+	// Reconnected is set when it connected again after losing its
+	// connection: what the screens loaded meanwhile may have failed (the
+	// daemon was away). Either way screens reload (Stale).
 	StreamMsg struct {
-		Live   bool
-		Missed bool
-		Err    error
+		Live        bool
+		Missed      bool
+		Reconnected bool
+		Err         error
 	}
+	// ShownMsg is sent to the screen that is on top again after the one
+	// above it closed (esc): it reloads what may have changed meanwhile.
+	ShownMsg struct{}
 )
+
+// Stale reports whether what the screens show should be loaded again.
+func (m StreamMsg) Stale() bool { return m.Live && (m.Missed || m.Reconnected) }
 
 // RefreshDelay is how long a screen gathers events before it reloads:
 // a burst of events costs one reload.

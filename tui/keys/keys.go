@@ -70,6 +70,7 @@ type KeyMap struct {
 	PresetAgent  key.Binding
 	PresetSuperv key.Binding
 	PresetReader key.Binding
+	Presets      key.Binding // the three presets, in one help entry
 
 	// Approvals.
 	Approvals     key.Binding
@@ -167,10 +168,11 @@ func Default() KeyMap {
 		Continue:     b("enter", "continue", "enter"),
 		StepBack:     b("esc", "back", "esc"),
 		Toggle:       b("space", "check", " "),
-		Hold:         b("h", "hold for approval", "h"),
+		Hold:         b("h", "hold", "h"),
 		PresetAgent:  b("1", "default agent", "1"),
 		PresetSuperv: b("2", "supervised send", "2"),
 		PresetReader: b("3", "read-only observer", "3"),
+		Presets:      b("1/2/3", "presets", "1", "2", "3"),
 
 		Approvals:     b("a", "approvals", "a"),
 		Approve:       b("a", "approve", "a"),

@@ -34,6 +34,17 @@ func loadActivity(c *common.Common, q client.AuditQuery, names map[string]string
 				return activity{}, err
 			}
 		}
+		// Held sends are named by their subject, for reviewers too.
+		if unnamedApprovals(a.Names, page.Data) {
+			if a.Names, err = approvalNames(ctx, cl, a.Names); err != nil {
+				return activity{}, err
+			}
+			for _, e := range page.Data { // gone from the lists: not asked again
+				if _, ok := a.Names[e.TargetID]; strings.HasPrefix(e.TargetID, models.PrefixApproval) && !ok {
+					a.Names[e.TargetID] = e.TargetID
+				}
+			}
+		}
 		return a, nil
 	}
 }
@@ -68,6 +79,34 @@ func orgNames(ctx context.Context, cl *client.Client) (map[string]string, error)
 		names[t.ID] = t.Label
 	}
 	return names, nil
+}
+
+// approvalNames adds the organization's recent held sends of every
+// status to names (copied), by their subject.
+func approvalNames(ctx context.Context, cl *client.Client, names map[string]string) (map[string]string, error) {
+	out := make(map[string]string, len(names))
+	for k, v := range names {
+		out[k] = v
+	}
+	for _, st := range approvalStatuses {
+		l, err := cl.Approvals(ctx, client.ApprovalQuery{Status: st, Page: client.Page{Limit: 100}})
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range l.Data {
+			out[a.ID] = "held send " + quoteSubject(a.Subject)
+		}
+	}
+	return out, nil
+}
+
+func unnamedApprovals(names map[string]string, entries []models.AuditEntry) bool {
+	for _, e := range entries {
+		if _, ok := names[e.TargetID]; strings.HasPrefix(e.TargetID, models.PrefixApproval) && !ok {
+			return true
+		}
+	}
+	return false
 }
 
 // unnamed reports whether the page names an actor or target that names

@@ -109,6 +109,12 @@ func (s *Approval) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.Kind == kindApprovals && msg.ID == s.a.ID {
 			return s, s.load() // refused: show where it stands now
 		}
+	case common.StreamMsg:
+		if msg.Stale() {
+			return s, s.load()
+		}
+	case common.ShownMsg:
+		return s, s.load()
 	case common.EventMsg:
 		// Decided elsewhere (another reviewer, the expiry job).
 		if id, _ := msg.Event.Payload["approval_id"].(string); id == s.a.ID && msg.Event.Type != models.EventApprovalRequested {
@@ -162,7 +168,7 @@ func (s *Approval) View() string { return fitWidth(s.view(), s.w) }
 
 func (s *Approval) view() string {
 	st := s.c.Styles
-	head := st.Title.Render(clip(subjectOr(s.a.Subject), max(10, s.w))) + "\n" + approvalState(st, s.a)
+	head := st.Title.Render(clip(subjectOr(s.a.Subject), max(10, s.w))) + "\n" + approvalState(st, s.a, deciderName(s.c, nil, s.a.DecidedBy))
 	switch {
 	case s.err != "":
 		return head + "\n\n" + errorView(st, s.err)

@@ -1,26 +1,33 @@
 package screens
 
 import (
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"gent/models"
 	"gent/tui/client"
 	"gent/tui/common"
+	"gent/tui/components/confirm"
 	"gent/tui/components/form"
 	"gent/tui/styles"
 )
 
 // ApprovalEdit corrects a held send, then approves it as corrected: the
-// recipients, the subject and the text body; the HTML body can be kept or
-// dropped. Only what was changed is sent as an edit; the daemon checks
-// the corrected message like a new send and names a bad field, shown
-// under it.
+// recipients (To, Cc and Bcc), the subject and the text body; the HTML
+// body can be kept or dropped. ctrl+s first shows what will be sent (the
+// final recipients, the subject and what changed) and approves only on y.
+// Only what was changed is sent as an edit; the daemon checks the
+// corrected message like a new send and names a bad field, shown under
+// it.
 type ApprovalEdit struct {
 	// The form is nil until the message is loaded.
 	formScreen
-	a   models.Approval
-	d   *models.ApprovalDetail
-	err string
+	asker // the final look before approving
+	a     models.Approval
+	d     *models.ApprovalDetail
+	err   string
 }
 
 // NewApprovalEdit builds the form for a; d is its message when already
@@ -47,7 +54,9 @@ func (s *ApprovalEdit) setDetail(d *models.ApprovalDetail) {
 	s.d, s.a = d, d.Approval
 	m := d.Message
 	fields := []*form.Field{
-		form.Text("edits.to", "To").WithLimit(4000).WithValue(addrList(m.To)).WithHint("addresses, comma-separated"),
+		form.Text("edits.to", "To").WithLimit(4000).WithValue(addrList(m.To)),
+		form.Text("edits.cc", "Cc").WithLimit(4000).WithValue(addrList(m.Cc)),
+		form.Text("edits.bcc", "Bcc").WithLimit(4000).WithValue(addrList(m.Bcc)).WithHint("addresses, comma-separated; empty: none"),
 		form.Text("edits.subject", "Subject").WithLimit(998).WithValue(m.Subject),
 		form.Area("edits.text", "Text", 6).WithValue(m.Text).WithHint("enter breaks lines; ctrl+s approves as edited"),
 	}
@@ -75,6 +84,12 @@ func (s *ApprovalEdit) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if _, ok := s.req.Done(msg.ID); ok {
 			return s, tea.Batch(common.Pop, decidedCmds(msg.Value))
 		}
+	case tea.KeyMsg:
+		if s.confirm != nil {
+			cmd, _ := s.answer(msg)
+			return s, cmd
+		}
+		return s, s.updateForm(msg, s.review)
 	case common.ErrorMsg:
 		if name, ok := s.req.Done(msg.ID); ok {
 			switch {
@@ -87,9 +102,61 @@ func (s *ApprovalEdit) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 	default:
-		return s, s.updateForm(msg, s.submit)
+		return s, s.updateForm(msg, s.review)
 	}
 	return s, nil
+}
+
+// ShortHelp is the question's keys while it is open.
+func (s *ApprovalEdit) ShortHelp() []key.Binding { return s.shortHelp(s.formScreen.ShortHelp()...) }
+
+func (s *ApprovalEdit) FullHelp() [][]key.Binding { return [][]key.Binding{s.ShortHelp()} }
+
+// review asks for a final look: who receives the message, its subject,
+// and what the reviewer changed. y approves it as shown.
+func (s *ApprovalEdit) review() tea.Cmd {
+	e := s.edits()
+	m := s.d.Message
+	list := func(field string, was []models.Address) string {
+		if v := strings.Join(splitAddresses(s.form.Value(field)), ", "); v != "" {
+			return v
+		}
+		if len(was) > 0 {
+			return "(none: removed)"
+		}
+		return "(none)"
+	}
+	lines := []string{
+		"To:      " + list("edits.to", m.To),
+		"Cc:      " + list("edits.cc", m.Cc),
+		"Bcc:     " + list("edits.bcc", m.Bcc),
+		"Subject: " + s.form.Value("edits.subject"),
+		"",
+		"Changed: " + changes(e),
+	}
+	s.ask(confirm.New(s.c, "Approve "+quoteSubject(s.form.Value("edits.subject"))+" as shown?", lines...), s.submit)
+	s.confirm.SetWidth(s.w)
+	return nil
+}
+
+// changes says in words what edits change.
+func changes(e *models.ApprovalEdits) string {
+	if e == nil {
+		return "nothing; it is sent as the agent wrote it."
+	}
+	var parts []string
+	for _, c := range []struct {
+		set  bool
+		name string
+	}{{e.To != nil, "To"}, {e.Cc != nil, "Cc"}, {e.Bcc != nil, "Bcc"}, {e.Subject != nil, "subject"}, {e.Text != nil, "text"}} {
+		if c.set {
+			parts = append(parts, c.name)
+		}
+	}
+	if e.HTML != nil {
+		parts = append(parts, "HTML part dropped")
+	}
+	return strings.Join(parts, ", ") + "."
 }
 
 // edits are the fields the reviewer changed (nil when none was).
@@ -100,6 +167,14 @@ func (s *ApprovalEdit) edits() *models.ApprovalEdits {
 	if v := s.form.Value("edits.to"); v != addrList(m.To) {
 		to := splitAddresses(v)
 		e.To, changed = &to, true
+	}
+	if v := s.form.Value("edits.cc"); v != addrList(m.Cc) {
+		cc := splitAddresses(v)
+		e.Cc, changed = &cc, true
+	}
+	if v := s.form.Value("edits.bcc"); v != addrList(m.Bcc) {
+		bcc := splitAddresses(v)
+		e.Bcc, changed = &bcc, true
 	}
 	if v := s.form.Value("edits.subject"); v != m.Subject {
 		e.Subject, changed = &v, true
@@ -131,6 +206,9 @@ func (s *ApprovalEdit) view() string {
 		return head + "\n" + st.Error.Render(styles.Fail+" "+s.err)
 	case s.form == nil:
 		return head + "\n" + st.Muted.Render("Loading the held message…")
+	}
+	if s.confirm != nil {
+		return head + "\n" + s.question()
 	}
 	return head + st.Muted.Render("From "+s.a.TokenLabel+". It is sent as corrected here; the agent sees it\nlabelled edited.") +
 		"\n\n" + s.form.View()

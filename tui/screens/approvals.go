@@ -35,6 +35,7 @@ type Approvals struct {
 	status string
 	items  []models.Approval
 	more   bool // more than approvalPage of them
+	names  map[string]string
 	dec    decider
 }
 
@@ -43,18 +44,22 @@ type approvalList struct {
 	Status string
 	Items  []models.Approval
 	More   bool
+	// Names are the users' emails by id, to say who decided (owners and
+	// admins; reviewers see their own decisions named).
+	Names map[string]string
 }
 
 // NewApprovals builds the queue, showing pending sends.
 func NewApprovals(c *common.Common) *Approvals {
 	s := &Approvals{status: models.ApprovalPending, dec: newDecider(c), table: table.New(c,
 		table.Column{Title: "Held", Width: 11},
-		table.Column{Title: "Agent", Width: 18},
-		table.Column{Title: "To", Width: 20},
-		table.Column{Title: "Subject", Width: 0},
+		table.Column{Title: "Agent", Width: 18, Min: 12, Grow: true, Max: 30, Priority: 1},
+		table.Column{Title: "To", Width: 20, Min: 14, Grow: true, Max: 48, Priority: 2},
+		table.Column{Title: "Subject", Width: 0, Min: 16},
 	)}
 	s.list = newList[approvalList](c, s)
 	s.follow("Updating the queue…", approvalEvents...)
+	s.tbl = s.table
 	return s
 }
 
@@ -105,12 +110,24 @@ func (s *Approvals) FullHelp() [][]key.Binding {
 
 func (s *Approvals) load() tea.Cmd {
 	status := s.status
+	admin := s.c.IsAdmin()
 	return common.Start(s.c, &s.req, "list", "Loading "+status+" sends…", func(ctx context.Context, cl *client.Client) (approvalList, error) {
 		l, err := cl.Approvals(ctx, client.ApprovalQuery{Status: status, Page: client.Page{Limit: approvalPage}})
 		if err != nil {
 			return approvalList{}, err
 		}
-		return approvalList{Status: status, Items: l.Data, More: l.NextCursor != ""}, nil
+		out := approvalList{Status: status, Items: l.Data, More: l.NextCursor != ""}
+		if admin && status != models.ApprovalPending && status != models.ApprovalExpired {
+			users, err := cl.AllUsers(ctx)
+			if err != nil {
+				return approvalList{}, err
+			}
+			out.Names = map[string]string{}
+			for _, u := range users {
+				out.Names[u.ID] = u.Email
+			}
+		}
+		return out, nil
 	})
 }
 
@@ -146,7 +163,7 @@ func (s *Approvals) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.RefreshQueue):
 		return s.load()
 	}
-	if len(s.items) == 0 {
+	if len(s.items) == 0 || s.table.Empty() {
 		return nil
 	}
 	a := s.items[s.table.Cursor()]
@@ -198,7 +215,7 @@ func (s *Approvals) show(l approvalList) {
 	if len(s.items) > 0 && keep == "" {
 		keep = s.items[s.table.Cursor()].ID
 	}
-	s.items, s.more, s.err = l.Items, l.More, ""
+	s.items, s.more, s.names, s.err = l.Items, l.More, l.Names, ""
 	rows := make([][]string, len(l.Items))
 	sel := -1
 	for i, a := range l.Items {
@@ -289,26 +306,50 @@ func (s *Approvals) summary() string {
 // preview is the selected send in a few lines.
 func (s *Approvals) preview() string {
 	st := s.c.Styles
+	if s.table.Empty() {
+		return st.Muted.Render("No held send matches the filter.")
+	}
 	a := s.items[s.table.Cursor()]
 	head := st.Title.Render(clip(subjectOr(a.Subject), 50)) + st.Muted.Render(" · from "+a.TokenLabel)
 	to := st.Label.Render("To") + "  " + st.Value.Render(strings.Join(a.To, ", "))
-	return head + "\n" + to + "\n" + approvalState(st, a)
+	return head + "\n" + to + "\n" + approvalState(st, a, deciderName(s.c, s.names, a.DecidedBy))
+}
+
+// deciderName names who decided a held send: you, a user's email when known,
+// else the id.
+func deciderName(c *common.Common, names map[string]string, id string) string {
+	switch {
+	case id == "":
+		return ""
+	case c.Me != nil && id == c.Me.User.ID:
+		return "you"
+	case names[id] != "":
+		return names[id]
+	}
+	return id
+}
+
+func by(who string) string {
+	if who == "" {
+		return ""
+	}
+	return " by " + who
 }
 
 // approvalState says where a held send stands, with a symbol.
-func approvalState(st styles.Styles, a models.Approval) string {
+func approvalState(st styles.Styles, a models.Approval, who string) string {
 	switch a.Status {
 	case models.ApprovalPending:
 		return st.Warning.Render(styles.Pending+" pending") + st.Muted.Render(" · held "+localTime(a.CreatedAt, dateShort)+
 			" · expires "+localTime(a.ExpiresAt, dateShort))
 	case models.ApprovalApproved:
-		s := st.Success.Render(styles.OK+" approved") + st.Muted.Render(" "+whenOr(a.DecidedAt, ""))
+		s := st.Success.Render(styles.OK+" approved") + st.Muted.Render(" "+whenOr(a.DecidedAt, "")+by(who))
 		if a.Edited {
 			s += st.Muted.Render(" · edited by the reviewer")
 		}
 		return s
 	case models.ApprovalRejected:
-		return st.Error.Render(styles.Fail+" rejected") + st.Muted.Render(" "+whenOr(a.DecidedAt, "")+": ") + st.Value.Render(a.Reason)
+		return st.Error.Render(styles.Fail+" rejected") + st.Muted.Render(" "+whenOr(a.DecidedAt, "")+by(who)+": ") + st.Value.Render(a.Reason)
 	}
 	return st.Warning.Render(styles.Warn+" expired") + st.Muted.Render(" "+localTime(a.ExpiresAt, dateShort)+": not sent")
 }

@@ -205,3 +205,49 @@ func TestSplitAddresses(t *testing.T) {
 		}
 	}
 }
+
+// The edit form shows Cc and Bcc, and a removed Cc is sent as an empty
+// list; ctrl+s shows the final recipients and what changed, and approves
+// only on y.
+func TestApprovalEditCcBccAndFinalLook(t *testing.T) {
+	c := newCommon(t, models.RoleReviewer)
+	d := &models.ApprovalDetail{Approval: heldSend("apr_1", "Refund"), Message: models.HeldMessage{
+		To: []models.Address{{Address: "ann@example.net"}}, Cc: []models.Address{{Address: "billing@example.net"}},
+		Bcc: []models.Address{{Address: "audit@acme.test"}}, Subject: "Refund", Text: "Hi"}}
+	s := NewApprovalEdit(c, d.Approval, d)
+	s.SetSize(80, 20)
+	s.Init()
+	v := s.View()
+	for _, want := range []string{"Cc              billing@example.net", "Bcc             audit@acme.test"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("no %q in the form:\n%s", want, v)
+		}
+	}
+	s.form.Field("edits.cc").WithValue("")
+	e := s.edits()
+	if e == nil || e.Cc == nil || len(*e.Cc) != 0 || e.Bcc != nil || e.To != nil {
+		t.Fatalf("edits %+v", e)
+	}
+
+	if _, cmd := s.Update(tea.KeyMsg{Type: tea.KeyCtrlS}); cmd != nil || s.req.Pending("approve") {
+		t.Fatal("ctrl+s approved without a final look")
+	}
+	v = s.View()
+	for _, want := range []string{"Approve “Refund” as shown?", "To:      ann@example.net", "Cc:      (none: removed)",
+		"Bcc:     audit@acme.test", "Changed: Cc."} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("no %q in the summary:\n%s", want, v)
+		}
+	}
+	// n goes back to the form, unchanged.
+	if _, cmd := s.Update(runes("n")); cmd != nil || strings.Contains(s.View(), "as shown?") || s.req.Pending("approve") {
+		t.Fatal("n did not go back to the form")
+	}
+	if !strings.Contains(s.View(), "HTML") && !strings.Contains(s.View(), "Subject") {
+		t.Fatalf("form gone:\n%s", s.View())
+	}
+	s.Update(tea.KeyMsg{Type: tea.KeyCtrlS})
+	if _, cmd := s.Update(runes("y")); cmd == nil || !s.req.Pending("approve") {
+		t.Fatal("y did not approve")
+	}
+}

@@ -38,16 +38,47 @@ type Audit struct {
 // auditFilter is what the user typed.
 type auditFilter struct{ Action, Actor string }
 
+// exactAction reports whether the action typed is a whole action name
+// (users.create), which the daemon filters on. Anything else — a prefix
+// (approval, approvals., users.*) or free text — is matched here, against
+// each page's actions, actors and targets by name.
+func (f auditFilter) exactAction() bool {
+	a := f.Action
+	return strings.Contains(a, ".") && !strings.ContainsAny(a, " *") && !strings.HasSuffix(a, ".")
+}
+
+// matches reports whether e, as shown, matches a filter the daemon did
+// not apply.
+func (s *Audit) matches(e models.AuditEntry) bool {
+	a := strings.ToLower(strings.TrimSuffix(s.filter.Action, "*"))
+	if a == "" || s.filter.exactAction() {
+		return true
+	}
+	if strings.HasPrefix(e.Action, a) {
+		return true
+	}
+	for _, v := range []string{e.Action, actorName(s.c, s.names, e), targetName(s.c, s.names, e), e.TargetType} {
+		if strings.Contains(strings.ToLower(v), a) {
+			return true
+		}
+	}
+	return false
+}
+
 // NewAudit builds the audit log screen.
 func NewAudit(c *common.Common) *Audit {
 	s := &Audit{cursors: []string{""}, table: table.New(c,
 		table.Column{Title: "Time", Width: 14},
-		table.Column{Title: "Actor", Width: 20},
-		table.Column{Title: "Action", Width: 15},
+		// An action is never cut: approvals.reject and approval.rejected
+		// would read alike. The actor gives way first.
+		table.Column{Title: "Actor", Width: 20, Min: 12, Grow: true, Max: 32, Priority: 1},
+		table.Column{Title: "Action", Width: 15, Grow: true, Max: 40, Priority: 3},
 		table.Column{Title: "Result", Width: 6},
-		table.Column{Title: "Target", Width: 0},
+		table.Column{Title: "Target", Width: 0, Min: 10},
 	)}
 	s.list = newList[activity](c, s)
+	s.tbl = s.table
+	s.table.Filterable = false // / is the audit filter (action, actor, text)
 	return s
 }
 
@@ -82,7 +113,10 @@ func (s *Audit) FullHelp() [][]key.Binding {
 // query turns the filter into API parameters. The actor may be an email
 // (of a user this screen knows), an id, or a kind of actor.
 func (s *Audit) query() (client.AuditQuery, error) {
-	q := client.AuditQuery{Page: client.Page{Cursor: s.cursors[s.page], Limit: auditPageSize}, Action: s.filter.Action}
+	q := client.AuditQuery{Page: client.Page{Cursor: s.cursors[s.page], Limit: auditPageSize}}
+	if s.filter.exactAction() {
+		q.Action = s.filter.Action
+	}
 	a := s.filter.Actor
 	switch {
 	case a == "":
@@ -117,6 +151,11 @@ func (s *Audit) load() tea.Cmd {
 }
 
 func (s *Audit) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, ok := msg.(common.ShownMsg); ok {
+		// A page of the log does not change; page 1 gains entries, which
+		// r loads. Reloading here would hold n and p back meanwhile.
+		return s, nil
+	}
 	if handled, cmd := s.updateList(msg); handled || !s.filtering {
 		return s, cmd
 	}
@@ -125,7 +164,13 @@ func (s *Audit) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (s *Audit) show(a activity) {
-	s.entries, s.names, s.next, s.err = a.Page.Data, a.Names, a.Page.NextCursor, ""
+	s.names, s.next, s.err = a.Names, a.Page.NextCursor, ""
+	s.entries = []models.AuditEntry{}
+	for _, e := range a.Page.Data {
+		if s.matches(e) {
+			s.entries = append(s.entries, e)
+		}
+	}
 	rows := make([][]string, len(s.entries))
 	for i, e := range s.entries {
 		rows[i] = []string{localTime(e.CreatedAt, stampShort), actorName(s.c, s.names, e), e.Action,
@@ -165,7 +210,7 @@ func (s *Audit) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Refresh):
 		return s.load()
 	case key.Matches(msg, k.Open):
-		if len(s.entries) > 0 {
+		if len(s.entries) > 0 && !s.table.Empty() {
 			e := s.entries[s.table.Cursor()]
 			return common.Push(NewAuditDetail(s.c, e, s.names))
 		}
@@ -183,7 +228,7 @@ func (s *Audit) firstPage() tea.Cmd {
 func (s *Audit) openFilter() tea.Cmd {
 	s.filtering = true
 	s.form = form.New(s.c,
-		form.Text("action", "Action").WithValue(s.filter.Action).WithHint("e.g. users.create, auth.login"),
+		form.Text("action", "Action").WithValue(s.filter.Action).WithHint("users.create exactly; approval (a prefix) or any text"),
 		form.Text("actor", "Actor").WithValue(s.filter.Actor).WithHint("an email, a usr_/tok_ id, or user, token, system, anonymous"),
 	)
 	s.SetSize(s.w, s.h)
@@ -256,8 +301,11 @@ func (s *Audit) filterLine() string {
 		return st.Muted.Render("All entries. / to filter by action or actor.")
 	}
 	var parts []string
-	if s.filter.Action != "" {
+	switch {
+	case s.filter.exactAction():
 		parts = append(parts, "action "+s.filter.Action)
+	case s.filter.Action != "":
+		parts = append(parts, "“"+s.filter.Action+"” on this page")
 	}
 	if s.filter.Actor != "" {
 		parts = append(parts, "actor "+s.filter.Actor)

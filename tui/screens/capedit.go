@@ -116,14 +116,20 @@ func capSummary(c *models.Cap) string {
 	if len(c.AlertThresholds) > 0 {
 		alerts = "alerts at " + strings.ReplaceAll(joinInts(c.AlertThresholds), ",", "%,") + "%"
 	}
-	return gbString(c.LimitGB) + ", " + modeName(c.Mode) + ", " + alerts
+	return capLimit(c) + ", " + modeName(c.Mode) + ", " + alerts
 }
 
-func (s *CapEdit) View() string { return fitWidth(s.view(), s.w) }
+func (s *CapEdit) View() string {
+	v := fitWidth(s.view(), s.w)
+	if s.h > 0 {
+		v = cutLines(v, s.h)
+	}
+	return v
+}
 
 func (s *CapEdit) view() string {
 	st := s.c.Styles
-	about := fmt.Sprintf("Uses %s in %s now.", decBytes(s.it.UsedBytes), plural(int(s.it.MessageCount), "message"))
+	about := fmt.Sprintf("Uses %s in %s now.", humanBytes(s.it.UsedBytes), plural(int(s.it.MessageCount), "message"))
 	if s.it.Cap != nil {
 		about += " Current cap: " + capSummary(s.it.Cap) + "."
 	}

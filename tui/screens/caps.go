@@ -219,14 +219,14 @@ func (s *Caps) entry(it models.MailboxCap, selected bool) string {
 	first := marker + addr + strings.Repeat(" ", gap) + mode
 	if it.Cap == nil {
 		return first + "\n  " + st.Muted.Render(fmt.Sprintf("%s in %s · no limit, no alerts (e sets a cap)",
-			decBytes(it.UsedBytes), plural(int(it.MessageCount), "message"))) + "\n"
+			humanBytes(it.UsedBytes), plural(int(it.MessageCount), "message"))) + "\n"
 	}
 	barW := min(50, max(10, s.w-44))
 	pct := ""
 	if it.Percent != nil {
 		pct = " · " + trimFloat(*it.Percent) + "%"
 	}
-	second := "  " + capBar(st, it, barW) + "  " + st.Value.Render(decBytes(it.UsedBytes)+" of "+gbString(it.Cap.LimitGB)) + st.Muted.Render(pct)
+	second := "  " + capBar(st, it, barW) + "  " + st.Value.Render(humanBytes(it.UsedBytes)+" of "+capLimit(it.Cap)) + st.Muted.Render(pct)
 	return first + "\n" + second + "\n  " + s.alertLine(it)
 }
 
@@ -258,7 +258,7 @@ func (s *Caps) alerts(it models.MailboxCap, times bool) string {
 		parts = append(parts, st.Muted.Render("no alerts"))
 	}
 	if it.UsedBytes > it.Cap.LimitBytes {
-		over := decBytes(it.UsedBytes - it.Cap.LimitBytes)
+		over := humanBytes(it.UsedBytes - it.Cap.LimitBytes)
 		if it.Cap.Mode == models.CapEnforce {
 			parts = append(parts, st.Error.Render(styles.Fail+" "+over+" over: new mail is refused"))
 		} else {
@@ -337,20 +337,11 @@ func modeName(mode string) string {
 	return "no cap"
 }
 
-// decBytes is a size in decimal units (1 GB = 10^9 bytes), the unit caps
-// are set and billed in.
-func decBytes(n int64) string {
-	if n < 1000 {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, unit := float64(n)/1000, "kB"
-	for _, u := range []string{"MB", "GB", "TB", "PB"} {
-		if v < 1000 {
-			break
-		}
-		v, unit = v/1000, u
-	}
-	return trimFloat(v) + " " + unit
+// capLimit is a cap's limit in the binary units every size is shown in,
+// with the decimal GB it was set in, as the API takes it:
+// "9.3 GiB (10 GB)", "48.8 KiB (0.00005 GB)".
+func capLimit(c *models.Cap) string {
+	return humanBytes(c.LimitBytes) + " (" + gbString(c.LimitGB) + ")"
 }
 
 // gbString is a limit in GB as it was given (10 GB, 0.5 GB).

@@ -57,11 +57,40 @@ func TestParseThresholds(t *testing.T) {
 	}
 }
 
-func TestDecBytes(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 B", 999: "999 B", 12_345: "12.35 kB", 8_125_000_000: "8.13 GB", 10e9: "10 GB", 1.5e12: "1.5 TB"} {
-		if got := decBytes(n); got != want {
-			t.Errorf("decBytes(%d) = %q, want %q", n, got, want)
+func TestHumanBytesUnits(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 42_170: "41.2 KiB", 8_125_000_000: "7.6 GiB", 10e9: "9.3 GiB", 1.5e12: "1.4 TiB"} {
+		if got := humanBytes(n); got != want {
+			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// The caps screen and its form show sizes as the dashboard and the
+// inboxes do (binary units), and a limit in those units with the GB it
+// was set in (issue 22: 41.2 KiB on the dashboard, 42.17 kB here, limits
+// as 0.00005 GB).
+func TestCapsSizesAgree(t *testing.T) {
+	c := newCommon(t, models.RoleAdmin)
+	s := NewCaps(c)
+	s.SetSize(80, 20)
+	s.Init()
+	small := capped(42_170, 0.00005, models.CapEnforce)
+	open := models.MailboxCap{InboxID: "inb_2", Address: "sales@example.com", UsedBytes: 42_170, MessageCount: 3}
+	s.Update(common.ResultMsg[[]models.MailboxCap]{ID: 1, Value: []models.MailboxCap{small, open}})
+	v := s.View()
+	for _, want := range []string{"41.2 KiB of 48.8 KiB (0.00005 GB)", "41.2 KiB in 3 messages"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("no %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "kB") {
+		t.Fatalf("decimal units:\n%s", v)
+	}
+	e := NewCapEdit(c, small)
+	e.SetSize(80, 20)
+	e.Init()
+	if v := e.View(); !strings.Contains(v, "Uses 41.2 KiB") || !strings.Contains(v, "Current cap: 48.8 KiB (0.00005 GB)") {
+		t.Fatalf("cap form:\n%s", v)
 	}
 }
 
@@ -73,7 +102,7 @@ func TestCapsKeys(t *testing.T) {
 	open := models.MailboxCap{InboxID: "inb_2", Address: "sales@example.com", UsedBytes: 10}
 	s.Update(common.ResultMsg[[]models.MailboxCap]{ID: 1, Value: []models.MailboxCap{capped(5e9, 10, models.CapEnforce), open}})
 	v := s.View()
-	if !strings.Contains(v, "2 inboxes · 1 capped") || !strings.Contains(v, "5 GB of 10 GB · 50%") || !strings.Contains(v, "no cap") {
+	if !strings.Contains(v, "2 inboxes · 1 capped") || !strings.Contains(v, "4.7 GiB of 9.3 GiB (10 GB) · 50%") || !strings.Contains(v, "no cap") {
 		t.Fatalf("caps:\n%s", v)
 	}
 	// d asks before removing; n keeps it.
@@ -161,4 +190,35 @@ func TestApprovalsAndCapsViewsFit(t *testing.T) {
 		caps.Update(runes("d"))
 		check("caps")
 	}
+}
+
+// At 80 columns the mode's explanation is shown whole, wrapped under the
+// field (issue 22: "…billed as overa…").
+func TestCapEditModeHelpNotCut(t *testing.T) {
+	e := NewCapEdit(newCommon(t, models.RoleAdmin), capped(5e9, 10, models.CapEnforce))
+	e.SetSize(80, 22)
+	e.Init()
+	e.Update(tea.KeyMsg{Type: tea.KeyTab})
+	e.Update(tea.KeyMsg{Type: tea.KeyRight}) // allow and bill
+	v := e.View()
+	if strings.Contains(v, "…") {
+		t.Fatalf("cut:\n%s", v)
+	}
+}
+
+// The dashboard's caps line fits 80 columns, counts in the hundreds
+// included (issue 22: it was cut).
+func TestDashboardCapsLineFits(t *testing.T) {
+	d := NewDashboard(newCommon(t, models.RoleAdmin))
+	d.SetSize(80, 24)
+	d.counts["Caps"] = count{N: 120, Detail: capsDetail(120, 15, 300, 450), Alert: true}
+	for _, l := range strings.Split(d.View(), "\n") {
+		if strings.Contains(l, "[c]") {
+			if w := ansi.StringWidth(l); w > 80 || !strings.HasSuffix(l, "300 of 450 capped") {
+				t.Fatalf("caps line %q is %d wide", l, w)
+			}
+			return
+		}
+	}
+	t.Fatalf("no caps line:\n%s", d.View())
 }

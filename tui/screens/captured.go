@@ -38,9 +38,9 @@ type capturedList struct {
 func NewCaptured(c *common.Common) *Captured {
 	s := &Captured{table: table.New(c,
 		table.Column{Title: "Captured", Width: 14},
-		table.Column{Title: "From", Width: 18},
-		table.Column{Title: "To", Width: 20},
-		table.Column{Title: "Subject", Width: 0},
+		table.Column{Title: "From", Width: 18, Min: 12, Grow: true, Max: 40, Priority: 1},
+		table.Column{Title: "To", Width: 20, Min: 14, Grow: true, Max: 40, Priority: 2},
+		table.Column{Title: "Subject", Width: 0, Min: 20},
 	)}
 	s.list = newList[capturedList](c, s)
 	s.follow("Updating captured mail…", models.EventMessageCaptured)
@@ -78,7 +78,7 @@ func (s *Captured) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Refresh):
 		return s.load()
 	case key.Matches(msg, k.Open):
-		if len(s.items) > 0 {
+		if len(s.items) > 0 && !s.table.Empty() {
 			return common.Push(NewCapturedDetail(s.c, s.items[s.table.Cursor()]))
 		}
 		return nil

@@ -33,6 +33,7 @@ func NewCapUsage(c *common.Common) *CapUsage {
 		table.Column{Title: fmt.Sprintf("%5s", "Hours"), Width: 5},
 	)}
 	s.list = newList[*models.UsageReport](c, s)
+	s.tbl = s.table
 	return s
 }
 
@@ -83,7 +84,7 @@ func (s *CapUsage) show(rep *models.UsageReport) {
 	rows := make([][]string, len(rep.Data))
 	for i, u := range rep.Data {
 		rows[i] = []string{u.Address, fmt.Sprintf("%10.6f", u.UsageGBHours), fmt.Sprintf("%12.6f", u.OverageGBHours),
-			fmt.Sprintf("%10s", decBytes(u.PeakBytes)), fmt.Sprintf("%5d", len(u.Hours))}
+			fmt.Sprintf("%10s", humanBytes(u.PeakBytes)), fmt.Sprintf("%5d", len(u.Hours))}
 	}
 	s.table.SetRows(rows)
 }

@@ -26,6 +26,7 @@ type Dashboard struct {
 	recent    []models.AuditEntry
 	names     map[string]string
 	recentErr string
+	width     int
 	height    int
 
 	// first is the first-run checklist (owners and admins; nil until
@@ -49,7 +50,7 @@ func NewDashboard(c *common.Common) *Dashboard {
 }
 
 func (d *Dashboard) Title() string    { return "Dashboard" }
-func (d *Dashboard) SetSize(_, h int) { d.height = h }
+func (d *Dashboard) SetSize(w, h int) { d.width, d.height = w, h }
 func (d *Dashboard) Busy() (bool, string) {
 	if d.live.Pending() {
 		return true, "Updating…"
@@ -189,9 +190,11 @@ func (d *Dashboard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 	case common.StreamMsg:
-		if msg.Missed {
+		if msg.Stale() {
 			return d, d.refresh()
 		}
+	case common.ShownMsg:
+		return d, d.refresh()
 	case tea.KeyMsg:
 		return d, d.handleKey(msg)
 	}
@@ -272,16 +275,25 @@ func (d *Dashboard) recentView() string {
 	case len(d.recent) == 0:
 		return "  " + st.Muted.Render("Nothing yet.")
 	}
+	shown := d.recent[:min(len(d.recent), d.recentRows())]
+	// An action is never cut (approvals.reject and approval.rejected
+	// would read alike): its column is as wide as the longest shown, and
+	// the actor gives way when the width is short.
+	aw := 15
+	for _, e := range shown {
+		aw = max(aw, len([]rune(e.Action)))
+	}
+	actorW := 20
+	if d.width > 0 {
+		actorW = min(20, max(12, d.width-2-14-2-2-aw-2-5-2-10))
+	}
 	var lines []string
-	for i, e := range d.recent {
-		if i == d.recentRows() {
-			break
-		}
+	for _, e := range shown {
 		res := outcome(st, e)
 		res += strings.Repeat(" ", max(0, 5-ansi.StringWidth(res)))
-		lines = append(lines, fmt.Sprintf("  %s  %-20s  %-15s  %s  %s",
-			st.Muted.Render(localTime(e.CreatedAt, stampShort)), clip(actorName(d.c, d.names, e), 20),
-			clip(e.Action, 15), res, targetName(d.c, d.names, e)))
+		lines = append(lines, fmt.Sprintf("  %s  %-*s  %-*s  %s  %s",
+			st.Muted.Render(localTime(e.CreatedAt, stampShort)), actorW, clip(actorName(d.c, d.names, e), actorW),
+			aw, e.Action, res, targetName(d.c, d.names, e)))
 	}
 	return strings.Join(lines, "\n")
 }

@@ -214,12 +214,18 @@ func countCaps(ctx context.Context, cl *client.Client) (count, error) {
 	if capped == 0 {
 		return count{Detail: "no caps: inboxes may grow without limit"}, nil
 	}
+	return count{N: fired, Detail: capsDetail(fired, over, capped, len(items)), Alert: fired > 0 || over > 0}, nil
+}
+
+// capsDetail is the caps line of the dashboard, short enough for 80
+// columns with counts in the hundreds.
+func capsDetail(fired, over, capped, inboxes int) string {
 	parts := []string{plural(fired, "alert") + " fired"}
 	if over > 0 {
-		parts = append(parts, fmt.Sprintf("%d over the limit", over))
+		parts = append(parts, fmt.Sprintf("%d over limit", over))
 	}
-	parts = append(parts, fmt.Sprintf("%d of %s capped", capped, plural(len(items), "inbox")))
-	return count{N: fired, Detail: strings.Join(parts, " · "), Alert: fired > 0 || over > 0}, nil
+	parts = append(parts, fmt.Sprintf("%d of %d capped", capped, inboxes))
+	return strings.Join(parts, " · ")
 }
 
 // breakdown is "n key" for each key with a count, in order.

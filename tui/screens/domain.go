@@ -41,6 +41,7 @@ func NewDomain(c *common.Common, d models.Domain, verify bool) *Domain {
 		table.Column{Title: "Name", Width: 0},
 		table.Column{Title: "Status", Width: 10},
 	)}
+	s.table.Filterable = false // a few records: the keys are the screen's
 	s.setDomain(d)
 	return s
 }
@@ -277,14 +278,15 @@ func (s *Domain) View() string {
 	if s.confirm != nil {
 		b.WriteString(s.confirm.View())
 	} else {
-		b.WriteString(s.recordView())
+		b.WriteString(s.recordView(s.h - lines(b.String()) + 1))
 	}
 	return b.String()
 }
 
-// recordView shows the selected record: the value to publish, what the
-// last check found, and why it is not valid.
-func (s *Domain) recordView() string {
+// recordView shows the selected record in room lines: the value to
+// publish (a long one, DKIM's key, uses the lines left), what the last
+// check found, and why it is not valid.
+func (s *Domain) recordView(room int) string {
 	if len(s.d.Records) == 0 {
 		return ""
 	}
@@ -305,9 +307,6 @@ func (s *Domain) recordView() string {
 	width := s.w - 12
 	label := func(l string) string { return "  " + st.Label.Render(fmt.Sprintf("%-8s", l)) + "  " }
 	pad := strings.Repeat(" ", 12)
-	for i, l := range wrap(r.Value, width, 3) {
-		out = append(out, ifElse(i == 0, label("Publish"), pad)+st.Value.Render(l))
-	}
 	found := []string{st.Muted.Render("nothing")}
 	if r.LookupError != "" {
 		found = []string{st.Muted.Render("unknown: the lookup failed (" + r.LookupError + ")")}
@@ -321,19 +320,23 @@ func (s *Domain) recordView() string {
 			}
 		}
 	}
-	for i, l := range found {
-		out = append(out, ifElse(i == 0, label("Found"), pad)+l)
-	}
+	var detail []string
 	if r.Detail != "" {
 		sym, style := styles.Pending, st.Warning
 		if r.Status == models.RecordInvalid {
 			sym, style = styles.Fail, st.Error
 		}
 		for i, l := range wrap(r.Detail, s.w-4, 2) {
-			out = append(out, "  "+style.Render(ifElse(i == 0, sym+" ", "  ")+l))
+			detail = append(detail, "  "+style.Render(ifElse(i == 0, sym+" ", "  ")+l))
 		}
 	}
-	return strings.Join(out, "\n")
+	for i, l := range wrap(r.Value, width, max(3, room-1-len(found)-len(detail))) {
+		out = append(out, ifElse(i == 0, label("Publish"), pad)+st.Value.Render(l))
+	}
+	for i, l := range found {
+		out = append(out, ifElse(i == 0, label("Found"), pad)+l)
+	}
+	return strings.Join(append(out, detail...), "\n")
 }
 
 func ifElse(c bool, a, b string) string {

@@ -33,6 +33,7 @@ func NewDomains(c *common.Common) *Domains {
 		table.Column{Title: "Checked", Width: 16},
 	)}
 	s.list = newList[[]models.Domain](c, s, kindDomains)
+	s.follow("Updating domains…", models.EventDomainVerified, models.EventDomainChanged)
 	return s
 }
 
@@ -106,7 +107,7 @@ func deleteDomain(c *common.Common, req *common.Requests, d models.Domain) tea.C
 }
 
 func (s *Domains) selected() (models.Domain, bool) {
-	if len(s.domains) == 0 {
+	if len(s.domains) == 0 || s.table.Empty() {
 		return models.Domain{}, false
 	}
 	return s.domains[s.table.Cursor()], true

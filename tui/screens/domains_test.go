@@ -92,3 +92,24 @@ func TestHumanBytes(t *testing.T) {
 		}
 	}
 }
+
+// A long value (DKIM's key) uses the free height: at 120×40 it is shown
+// whole, not cut after three lines; at 80×24 it still fits.
+func TestDomainLongValueUsesTheHeight(t *testing.T) {
+	key := "v=DKIM1; k=rsa; p=" + strings.Repeat("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA", 9)
+	d := models.Domain{ID: "dom_1", Name: "mail.example.com", Status: models.DomainPending, Records: []models.DNSRecord{
+		{Purpose: "dkim", Type: "TXT", Name: "gent._domainkey.mail.example.com", Value: key, Required: true, Status: models.RecordPending}}}
+	for _, size := range [][2]int{{120, 36}, {80, 20}} {
+		s := NewDomain(newCommon(t, models.RoleAdmin), d, false)
+		s.SetSize(size[0], size[1])
+		v := s.View()
+		flat := strings.Join(strings.Fields(v), "")
+		whole := strings.Contains(flat, strings.Join(strings.Fields(key), ""))
+		if size[0] == 120 && !whole {
+			t.Fatalf("%v: the key is cut with room to spare:\n%s", size, v)
+		}
+		if n := strings.Count(v, "\n") + 1; n > size[1] {
+			t.Fatalf("%v: %d lines:\n%s", size, n, v)
+		}
+	}
+}

@@ -91,7 +91,8 @@ func useLong(use string) string {
 	return "existing domain"
 }
 
-// humanBytes is a size in B, KiB, MiB or GiB.
+// humanBytes is a size in B, KiB, MiB, GiB or TiB: the one way sizes are
+// shown, on every screen (a cap's limit adds the GB it was set in).
 func humanBytes(n int64) string {
 	if n < 1024 {
 		return fmt.Sprintf("%d B", n)

@@ -15,7 +15,7 @@ type formScreen struct {
 	c    *common.Common
 	req  common.Requests
 	form *form.Form // nil while what the form offers is loading
-	w    int
+	w, h int
 	// call names the submit call: keys wait while it is in flight.
 	call string
 	// cancel lets esc close the screen. The setup and sign-in screens
@@ -41,8 +41,8 @@ func (f *formScreen) initPast(filled, next string) tea.Cmd {
 // true while a text field has the focus.
 func (f *formScreen) Typing() bool { return f.cancel || f.form.Typing() }
 
-func (f *formScreen) SetSize(w, _ int) {
-	f.w = w
+func (f *formScreen) SetSize(w, h int) {
+	f.w, f.h = w, h
 	if f.form != nil {
 		f.form.SetWidth(w)
 	}

@@ -106,6 +106,9 @@ func (s *InboxAdd) address() string {
 }
 
 func (s *InboxAdd) submit() tea.Cmd {
+	if strings.TrimSpace(s.form.Value("address")) == "" {
+		return s.form.SetError(models.Invalid("address", "Give the part before the @, e.g. support."))
+	}
 	req := models.CreateInboxRequest{Address: s.address(), DisplayName: strings.TrimSpace(s.form.Value("display_name"))}
 	return common.Start(s.c, &s.req, s.call, "Creating "+req.Address+"…", func(ctx context.Context, cl *client.Client) (*models.Inbox, error) {
 		return cl.CreateInbox(ctx, req)

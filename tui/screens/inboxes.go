@@ -31,6 +31,7 @@ func NewInboxes(c *common.Common) *Inboxes {
 		table.Column{Title: fmt.Sprintf("%10s", "Used"), Width: 10},
 	)}
 	s.list = newList[[]models.Inbox](c, s, kindInboxes)
+	s.follow("Updating inboxes…", models.EventMessageReceived, models.EventMessageSent, models.EventMessageCaptured)
 	return s
 }
 
@@ -73,7 +74,7 @@ func (s *Inboxes) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Refresh):
 		return s.load()
 	}
-	if len(s.inboxes) == 0 {
+	if len(s.inboxes) == 0 || s.table.Empty() {
 		return nil
 	}
 	in := s.inboxes[s.table.Cursor()]

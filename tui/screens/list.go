@@ -2,6 +2,9 @@ package screens
 
 import (
 	"slices"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -13,6 +16,7 @@ import (
 // shows a freshly loaded one and handles a key, and the layout, done
 // again when a question opens or closes.
 type lister[T any] interface {
+	View() string
 	load() tea.Cmd
 	show(T)
 	handleKey(tea.KeyMsg) tea.Cmd
@@ -42,6 +46,8 @@ type list[T any] struct {
 	events    []string
 	liveLabel string
 	live      common.Debouncer
+	// tbl is the list's table, which filters with / (setRows records it).
+	tbl *table.Model
 }
 
 // newList builds the list of screen s, reloaded by changes of kinds.
@@ -55,8 +61,9 @@ func (l *list[T]) follow(label string, types ...string) { l.liveLabel, l.events 
 
 func (l *list[T]) Init() tea.Cmd { return l.screen.load() }
 
-// Typing is true while a question is open: it takes every key.
-func (l *list[T]) Typing() bool { return l.confirm != nil }
+// Typing is true while a question is open or the table's filter is being
+// typed: they take every key.
+func (l *list[T]) Typing() bool { return l.confirm != nil || l.tbl != nil && l.tbl.Filtering() }
 
 func (l *list[T]) Busy() (bool, string) {
 	if l.live.Pending() {
@@ -117,10 +124,31 @@ func (l *list[T]) updateList(msg tea.Msg) (handled bool, cmd tea.Cmd) {
 			return true, l.live.Add(l.c, msg.Event.Type)
 		}
 	case common.StreamMsg:
-		if msg.Missed && l.events != nil {
+		if msg.Stale() {
 			return true, l.screen.load()
 		}
+	case common.ShownMsg:
+		// Back on this list: what changed meanwhile without an event it
+		// follows (or while the daemon was away) shows.
+		return true, l.screen.load()
+	case tea.MouseMsg:
+		if l.tbl != nil && l.confirm == nil {
+			// Y is the screen's line: make it the table's.
+			head := ansi.Strip(l.tbl.Header())
+			for i, line := range strings.Split(l.screen.View(), "\n") {
+				if ansi.Strip(line) == head {
+					msg.Y -= i
+					l.tbl.Update(msg)
+					break
+				}
+			}
+		}
+		return true, nil
 	case tea.KeyMsg:
+		if l.confirm == nil && l.tbl != nil && l.tbl.Filtering() {
+			l.tbl.Update(msg)
+			return true, nil
+		}
 		if l.confirm == nil {
 			return true, l.screen.handleKey(msg)
 		}
@@ -136,6 +164,7 @@ func (l *list[T]) updateList(msg tea.Msg) (handled bool, cmd tea.Cmd) {
 // setRows shows a freshly loaded list in t: n rows, row(i) giving the
 // i-th's id and cells. The row selectID names is selected.
 func (l *list[T]) setRows(t *table.Model, n int, row func(i int) (id string, cells []string)) {
+	l.tbl = t
 	l.err = ""
 	rows := make([][]string, n)
 	sel := -1

@@ -3,6 +3,7 @@ package screens
 import (
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -142,5 +143,152 @@ func TestAuditPagesByCursor(t *testing.T) {
 	key("p") // request 3, back to the first cursor
 	if q, _ := s.query(); q.Cursor != "" {
 		t.Fatalf("page 1 cursor %q", q.Cursor)
+	}
+}
+
+// An empty local part is refused here, under its field, in the form's
+// words; the daemon would name the whole address ("@mail.example.com").
+func TestInboxAddEmptyLocalPart(t *testing.T) {
+	s := NewInboxAdd(newCommon(t, models.RoleOwner))
+	s.Init()
+	s.Update(common.ResultMsg[[]models.Domain]{ID: 1, Value: []models.Domain{{Name: "mail.example.com", Status: models.DomainVerified}}})
+	s.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	s.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	s.Update(tea.KeyMsg{Type: tea.KeyEnter}) // submit from the last field
+	v := s.View()
+	if s.req.Pending("create") || !strings.Contains(v, "✗ Give the part before the @") || strings.Contains(v, `"@mail.example.com"`) {
+		t.Fatalf("empty local part:\n%s", v)
+	}
+	s.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("s")})
+	if strings.Contains(s.View(), "✗") {
+		t.Fatalf("error stays after typing:\n%s", s.View())
+	}
+}
+
+// The dashboard's recent activity never cuts an action name: two
+// actions that differ at their end stay apart at 80 columns.
+func TestDashboardActionsNotCut(t *testing.T) {
+	c := newCommon(t, models.RoleReviewer)
+	d := NewDashboard(c)
+	d.SetSize(80, 20)
+	d.Init()
+	var entries []models.AuditEntry
+	for _, a := range []string{"approvals.reject", "approval.rejected", "cap.threshold_crossed"} {
+		entries = append(entries, models.AuditEntry{ID: "aud_" + a, Action: a, ActorType: "system", Outcome: "success"})
+	}
+	for id := 1; id < 10; id++ { // whichever call was the recent activity's
+		d.Update(common.ResultMsg[activity]{ID: id, Value: activity{Page: models.List[models.AuditEntry]{Data: entries}}})
+	}
+	v := d.View()
+	for _, a := range []string{"approvals.reject ", "approval.rejected", "cap.threshold_crossed"} {
+		if !strings.Contains(v, a) {
+			t.Fatalf("%q cut:\n%s", a, v)
+		}
+	}
+}
+
+// The audit filter takes a whole action (the daemon filters), a prefix or
+// any text (matched on the page, by the names shown); held sends show by
+// subject instead of their apr_ id.
+func TestAuditFilterPrefixAndText(t *testing.T) {
+	s := NewAudit(newCommon(t, models.RoleReviewer))
+	s.SetSize(80, 20)
+	s.Init()
+	entries := []models.AuditEntry{
+		{ID: "aud_1", Action: "approvals.reject", ActorType: "user", ActorID: "usr_me", TargetID: "apr_1", Outcome: "success"},
+		{ID: "aud_2", Action: "approval.rejected", ActorType: "user", ActorID: "usr_me", TargetID: "apr_1", Outcome: "success"},
+		{ID: "aud_3", Action: "users.create", ActorType: "user", ActorID: "usr_ada", TargetID: "usr_rex", Outcome: "success"},
+	}
+	names := map[string]string{"apr_1": "held send “Refund”", "usr_ada": "ada@acme.test", "usr_rex": "rex@acme.test"}
+	for _, c := range []struct {
+		action, exact string
+		shown         []string
+	}{
+		{"users.create", "users.create", []string{"aud_1", "aud_2", "aud_3"}}, // the daemon filtered
+		{"approval", "", []string{"aud_1", "aud_2"}},
+		{"approval.*", "", []string{"aud_2"}},
+		{"approvals.", "", []string{"aud_1"}},
+		{"refund", "", []string{"aud_1", "aud_2"}},
+		{"rex@", "", []string{"aud_3"}},
+	} {
+		s.filter = auditFilter{Action: c.action}
+		if q, _ := s.query(); q.Action != c.exact {
+			t.Errorf("%q: the daemon filters on %q, want %q", c.action, q.Action, c.exact)
+		}
+		s.show(activity{Page: models.List[models.AuditEntry]{Data: entries}, Names: names})
+		var got []string
+		for _, e := range s.entries {
+			got = append(got, e.ID)
+		}
+		if strings.Join(got, ",") != strings.Join(c.shown, ",") {
+			t.Errorf("%q shows %v, want %v", c.action, got, c.shown)
+		}
+	}
+	s.filter = auditFilter{}
+	s.show(activity{Page: models.List[models.AuditEntry]{Data: entries}, Names: names})
+	if v := s.View(); !strings.Contains(v, "held send “Refund”") || strings.Contains(v, "apr_1") {
+		t.Fatalf("held send not named:\n%s", v)
+	}
+}
+
+// Decided sends say who decided; the token list follows what agents do.
+func TestApprovalsSayWhoDecidedAndTokensFollowUse(t *testing.T) {
+	c := newCommon(t, models.RoleAdmin)
+	s := NewApprovals(c)
+	s.SetSize(80, 20)
+	s.Init()
+	s.Update(runes("s")) // approved: request 2
+	now := time.Now()
+	a := heldSend("apr_1", "Refund")
+	a.Status, a.DecidedBy, a.DecidedAt = models.ApprovalApproved, "usr_ada", &now
+	s.Update(common.ResultMsg[approvalList]{ID: 2, Value: approvalList{Status: models.ApprovalApproved, Items: []models.Approval{a},
+		Names: map[string]string{"usr_ada": "ada@acme.test"}}})
+	if v := s.View(); !strings.Contains(v, "approved") || !strings.Contains(v, "by ada@acme.test") {
+		t.Fatalf("who decided is not said:\n%s", v)
+	}
+	a.DecidedBy = "usr_me"
+	if st := approvalState(c.Styles, a, deciderName(c, nil, a.DecidedBy)); !strings.Contains(st, "by you") {
+		t.Fatalf("own decision: %q", st)
+	}
+
+	tk := NewTokens(c, nil)
+	tk.SetSize(80, 20)
+	tk.Init()
+	if _, cmd := tk.Update(common.EventMsg{Event: models.Event{Type: models.EventMessageSent}}); cmd == nil {
+		t.Fatal("an agent's send does not refresh the tokens' Last used")
+	}
+}
+
+// Every list filters with /: the typed text goes to the filter (a is not
+// "add"), and a click in the screen selects the row under it.
+func TestListFilterAndClick(t *testing.T) {
+	c := newCommon(t, models.RoleOwner)
+	s := NewUsers(c)
+	s.SetSize(80, 20)
+	s.Init()
+	s.Update(common.ResultMsg[[]models.User]{ID: 1, Value: users("ann@acme.test", "bob@acme.test", "rex@acme.test")})
+	s.Update(runes("/"))
+	if !s.Typing() {
+		t.Fatal("the filter does not take the keys")
+	}
+	if _, cmd := s.Update(runes("a")); cmd != nil {
+		t.Fatal("a typed into the filter did something")
+	}
+	s.Update(runes("n"))
+	s.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if v := s.View(); strings.Contains(v, "bob@") || !strings.Contains(v, "ann@") || s.Typing() {
+		t.Fatalf("filter an:\n%s", v)
+	}
+	s.Update(runes("/"))
+	s.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	// A click on rex's line selects rex.
+	lines := strings.Split(s.View(), "\n")
+	for y, l := range lines {
+		if strings.Contains(l, "rex@acme.test") {
+			s.Update(tea.MouseMsg{Y: y, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+		}
+	}
+	if !strings.Contains(s.View(), "› rex@acme.test") {
+		t.Fatalf("click did not select rex:\n%s", s.View())
 	}
 }

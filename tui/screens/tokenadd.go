@@ -58,6 +58,7 @@ func NewTokenAdd(c *common.Common, inbox *models.Inbox) *TokenAdd {
 		expiry: form.New(c, form.Text("expires_at", "Expires").
 			WithHint("empty: never · 30d · 12h · 2026-12-31 (through that day)")),
 	}
+	s.picker.Filterable = false // the wizard's keys: a short list of inboxes
 	if inbox != nil {
 		s.step = stepLabel
 	}
@@ -96,6 +97,12 @@ func (s *TokenAdd) Init() tea.Cmd {
 	return tea.Batch(cmd, s.label.Init())
 }
 
+// TakesHelp is true on the steps without a text field: ? shows every key
+// there, although the wizard takes every other key.
+func (s *TokenAdd) TakesHelp() bool {
+	return s.scopes != nil && (s.step == stepInbox || s.step == stepScopes)
+}
+
 func (s *TokenAdd) ShortHelp() []key.Binding {
 	k := s.c.Keys
 	back := k.StepBack
@@ -118,7 +125,7 @@ func (s *TokenAdd) ShortHelp() []key.Binding {
 func (s *TokenAdd) FullHelp() [][]key.Binding {
 	if s.step == stepScopes && s.scopes != nil {
 		k := s.c.Keys
-		return [][]key.Binding{s.ShortHelp(), {k.Up, k.Down}, {k.PresetAgent, k.PresetSuperv, k.PresetReader}}
+		return [][]key.Binding{s.ShortHelp(), {k.Up, k.Down}, {k.PresetAgent, k.PresetSuperv, k.PresetReader, k.Hold}}
 	}
 	return [][]key.Binding{s.ShortHelp()}
 }

@@ -31,16 +31,24 @@ type tokenList struct {
 	Names  map[string]string
 }
 
+// tokenEvents are the events of an agent using its token, or of a token
+// revoked elsewhere.
+var tokenEvents = []string{models.EventTokenRevoked, models.EventMessageSent, models.EventApprovalRequested,
+	models.EventMessageCaptured}
+
 // NewTokens builds the tokens screen; with inbox, only that inbox's.
 func NewTokens(c *common.Common, inbox *models.Inbox) *Tokens {
 	s := &Tokens{inbox: inbox, table: table.New(c,
-		table.Column{Title: "Label", Width: 0},
-		table.Column{Title: "Inbox", Width: 20},
+		table.Column{Title: "Label", Width: 0, Min: 12},
+		table.Column{Title: "Inbox", Width: 20, Grow: true, Max: 40, Priority: 2},
 		table.Column{Title: "Prefix", Width: 12},
 		table.Column{Title: "Status", Width: 9},
 		table.Column{Title: "Last used", Width: 11},
 	)}
 	s.list = newList[tokenList](c, s, kindTokens)
+	// What agents do with their tokens changes Last used; revocations
+	// made elsewhere change the status.
+	s.follow("Updating tokens…", tokenEvents...)
 	return s
 }
 
@@ -117,7 +125,7 @@ func (s *Tokens) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Refresh):
 		return s.load()
 	}
-	if len(s.tokens) == 0 {
+	if len(s.tokens) == 0 || s.table.Empty() {
 		return nil
 	}
 	t := s.tokens[s.table.Cursor()]
@@ -216,6 +224,9 @@ func (s *Tokens) summary() string {
 // detail shows the selected token in full: label, inbox, scopes, dates.
 func (s *Tokens) detail() string {
 	st := s.c.Styles
+	if s.table.Empty() {
+		return st.Muted.Render("No token matches the filter.")
+	}
 	t := s.tokens[s.table.Cursor()]
 	row := func(k, v string) string { return st.Label.Render(fmt.Sprintf("%-8s", k)) + "  " + st.Value.Render(v) }
 	return strings.Join([]string{

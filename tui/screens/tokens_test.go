@@ -305,11 +305,48 @@ func TestTokenWizardShowsRefusalsAtTheirStep(t *testing.T) {
 		w.Update(enter)
 		w.Update(enter) // create: request 2
 		w.Update(common.ErrorMsg{ID: 2, Err: c.err})
-		if w.step != c.step || !strings.Contains(w.View(), strings.TrimSuffix(common.Describe(c.err), ".")) {
+		// The form names the field by its label (Expires must be…).
+		want := strings.TrimSuffix(common.Describe(c.err), ".")
+		want = strings.Replace(want, "Expires_at", "Expires", 1)
+		if w.step != c.step || !strings.Contains(w.View(), want) {
 			t.Errorf("%s: step %s, want %s:\n%s", c.err.Field, stepNames[w.step], stepNames[c.step], w.View())
 		}
 		if c.step == stepInbox && w.fixed != nil {
 			t.Errorf("the gone inbox stayed chosen")
 		}
+	}
+}
+
+// The scopes step takes ? for the keys (the label step types it), and its
+// help line names the presets and h.
+func TestTokenWizardScopesHelp(t *testing.T) {
+	in := models.Inbox{ID: "inb_1", Address: "support@mail.example.com"}
+	w := NewTokenAdd(newCommon(t, models.RoleOwner), &in)
+	w.SetSize(80, 20)
+	w.Init()
+	w.Update(common.ResultMsg[wizardData]{ID: 1, Value: wizardData{Inboxes: []models.Inbox{in}, Scopes: models.Scopes}})
+	if w.TakesHelp() {
+		t.Fatal("? taken on the label step")
+	}
+	w.Update(runes("x"))
+	w.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if !w.TakesHelp() {
+		t.Fatal("? not taken on the scopes step")
+	}
+	var keys []string
+	for _, b := range w.ShortHelp() {
+		keys = append(keys, b.Help().Key)
+	}
+	if got := strings.Join(keys, " "); !strings.Contains(got, "1/2/3") {
+		t.Fatalf("help keys %q", got)
+	}
+	var all []string
+	for _, g := range w.FullHelp() {
+		for _, b := range g {
+			all = append(all, b.Help().Key)
+		}
+	}
+	if got := strings.Join(all, " "); !strings.Contains(got, " h") || !strings.Contains(got, "3") {
+		t.Fatalf("full help keys %q", got)
 	}
 }

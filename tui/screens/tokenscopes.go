@@ -148,7 +148,9 @@ func (l *scopeList) Update(msg tea.KeyMsg) (done bool) {
 // checklist); h only while the selected scope can be held.
 func (l *scopeList) Bindings() []key.Binding {
 	k := l.c.Keys
-	b := []key.Binding{k.Toggle}
+	b := []key.Binding{k.Toggle, k.Presets}
+	// h is offered where it works: a checked scope that can be held (the
+	// full help lists it always).
 	if len(l.scopes) > 0 && l.canHold(l.scopes[l.cursor].Scope) {
 		b = append(b, k.Hold)
 	}

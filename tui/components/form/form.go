@@ -7,6 +7,7 @@
 package form
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"gent/models"
 	"gent/tui/common"
 	"gent/tui/styles"
 )
@@ -194,19 +196,47 @@ func (f *Form) Typing() bool { return !f.fields[f.focus].isChoice() }
 // SetError shows err under the field it names (and focuses that field), or
 // above the form when it names none. It returns the focus command. An
 // error naming a part of a field (alert_thresholds[1], edits.to[0]) goes
-// under that field.
+// under that field. The API's name of the field in the message
+// ("limit_gb must be…") reads as the form's label ("Limit (GB) must be…").
+// The error goes once the field is changed.
 func (f *Form) SetError(err error) tea.Cmd {
 	f.ClearErrors()
-	msg := common.Describe(err)
 	name := common.Field(err)
 	for i, fl := range f.fields {
 		if name != "" && names(fl.Name, name) {
-			fl.err = msg
+			fl.err = common.Describe(labelled(err, fl.Label, name, fl.Name))
 			return f.focusOn(i)
 		}
 	}
-	f.err = msg
+	f.err = common.Describe(labelled(err, "", name))
 	return nil
+}
+
+// labelled is err with the API field names in its message replaced by
+// label, or by words when label is empty (org_name: "org name"). A plain
+// word (email) is replaced only where it starts the message, so "Not an
+// email address" stays.
+func labelled(err error, label string, fields ...string) error {
+	var me *models.Error
+	if !errors.As(err, &me) {
+		return err
+	}
+	out := *me
+	for _, n := range fields {
+		if n == "" {
+			continue
+		}
+		with := label
+		if with == "" {
+			with = strings.NewReplacer("_", " ", ".", " ").Replace(n)
+		}
+		if strings.ContainsAny(n, "_.[") {
+			out.Message = strings.ReplaceAll(out.Message, n, with)
+		} else if strings.HasPrefix(out.Message, n+" ") {
+			out.Message = with + strings.TrimPrefix(out.Message, n)
+		}
+	}
+	return &out
 }
 
 // names reports whether the error field errField is the field name or a
@@ -277,16 +307,22 @@ func (f *Form) Update(msg tea.Msg) (submit bool, cmd tea.Cmd) {
 			return false, f.focusOn(f.focus - 1)
 		case cur.isChoice() && key.Matches(km, k.Left):
 			cur.sel = (cur.sel - 1 + len(cur.choices)) % len(cur.choices)
+			cur.err = ""
 			return false, nil
 		case cur.isChoice() && key.Matches(km, k.Right):
 			cur.sel = (cur.sel + 1) % len(cur.choices)
+			cur.err = ""
 			return false, nil
 		}
 	}
 	if cur.isChoice() {
 		return false, nil
 	}
+	before := cur.input.Value()
 	cur.input, cmd = cur.input.Update(msg)
+	if cur.input.Value() != before {
+		cur.err = "" // fixed, or on its way: the daemon judges it again on submit
+	}
 	return false, cmd
 }
 
@@ -302,8 +338,12 @@ func (f *Form) updateArea(cur *Field, msg tea.Msg) tea.Cmd {
 			return f.focusOn(f.focus - 1)
 		}
 	}
+	before := cur.area.Value()
 	ta, cmd := cur.area.Update(msg)
 	*cur.area = ta
+	if cur.area.Value() != before {
+		cur.err = ""
+	}
 	return cmd
 }
 
@@ -348,19 +388,22 @@ func (f *Form) View() string {
 		view := fl.view(st, i == f.focus, f.width-labelWidth-2)
 		view = strings.ReplaceAll(view, "\n", "\n"+pad)
 		b.WriteString(marker + label.Render(padRight(fl.Label, labelWidth)) + view + "\n")
+		// A choice's help and errors (the daemon's messages) can be
+		// long: they wrap under the field rather than being cut.
+		w := max(20, f.width-labelWidth-2)
+		under := func(style lipgloss.Style, text string) {
+			for _, l := range strings.Split(lipgloss.NewStyle().Width(w).Render(text), "\n") {
+				b.WriteString(pad + style.Render(strings.TrimRight(l, " ")) + "\n")
+			}
+		}
 		if fl.isChoice() && fl.choices[fl.sel].Help != "" {
-			b.WriteString(pad + st.Hint.Render(fl.choices[fl.sel].Help) + "\n")
+			under(st.Hint, fl.choices[fl.sel].Help)
 		}
 		if fl.Hint != "" {
 			b.WriteString(pad + st.Hint.Render(fl.Hint) + "\n")
 		}
 		if fl.err != "" {
-			// Errors can be long (the daemon's messages): wrap them under
-			// the field rather than cut them.
-			w := max(20, f.width-labelWidth-2)
-			for _, l := range strings.Split(lipgloss.NewStyle().Width(w).Render(styles.Fail+" "+fl.err), "\n") {
-				b.WriteString(pad + st.Error.Render(strings.TrimRight(l, " ")) + "\n")
-			}
+			under(st.Error, styles.Fail+" "+fl.err)
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")

@@ -189,3 +189,51 @@ func TestErrorUnderThePartsField(t *testing.T) {
 		t.Fatal("an error for an unknown field was placed under a field")
 	}
 }
+
+// A field's error goes once the field is changed; the other fields'
+// errors stay until theirs are (issue 22: errors stayed after the fix).
+func TestErrorClearsOnChange(t *testing.T) {
+	f := newForm(t)
+	f.SetError(&client.APIError{Status: 422, Err: models.Invalid("email", "not an email address: %q", "ann@")})
+	if !strings.Contains(f.View(), "Not an email address") {
+		t.Fatalf("error not shown:\n%s", f.View())
+	}
+	typeIn(f, "x")
+	if strings.Contains(f.View(), "✗") {
+		t.Fatalf("error stays after the field changed:\n%s", f.View())
+	}
+	// Moving through a field changes nothing: its error stays.
+	f.SetError(models.Invalid("role", "pick a role")) // focuses role
+	f.Update(press(tea.KeyTab))
+	f.Update(press(tea.KeyShiftTab))
+	if !strings.Contains(f.View(), "Pick a role") {
+		t.Fatalf("error gone without a change:\n%s", f.View())
+	}
+	f.Update(press(tea.KeyRight))
+	if strings.Contains(f.View(), "Pick a role") {
+		t.Fatalf("a choice's error stays after a new choice:\n%s", f.View())
+	}
+}
+
+// The API's name of a field reads as the form's label; plain words that
+// happen to be a field name are left alone.
+func TestErrorNamesTheLabel(t *testing.T) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	cl, _ := client.New("http://127.0.0.1:9")
+	f := New(common.NewCommon(cl), Text("limit_gb", "Limit (GB)"), Text("email", "Email"))
+	f.Init()
+	for _, c := range []struct {
+		err  *models.Error
+		want string
+	}{
+		{models.Invalid("limit_gb", "limit_gb must be a positive number of GB"), "Limit (GB) must be a positive number of GB."},
+		{models.Invalid("email", "email is required"), "Email is required."},
+		{models.Invalid("email", "not an email address: %q", "x"), `Not an email address: "x".`},
+		{models.Invalid("org_name", "org_name is required"), "Org name is required."}, // not in the form: above it
+	} {
+		f.SetError(c.err)
+		if v := f.View(); !strings.Contains(v, c.want) || strings.Contains(v, "_") {
+			t.Errorf("%q: want %q in\n%s", c.err.Message, c.want, v)
+		}
+	}
+}
