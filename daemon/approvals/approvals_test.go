@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -179,6 +180,10 @@ func TestRejectedNeverSent(t *testing.T) {
 	m := h.message(r.ID)
 	if m.Status != "rejected" || m.Approval.Reason != "Do not promise refunds; escalate to billing." {
 		t.Fatalf("agent view %s %+v", m.Status, m.Approval)
+	}
+	// It was never sent, and its label says so.
+	if slices.Contains(m.Labels, "sent") || !slices.Contains(m.Labels, "rejected") {
+		t.Fatalf("labels of a rejected send: %v", m.Labels)
 	}
 	h.env.MustStatus(409, "POST", "/v1/approvals/"+r.ApprovalID+"/approve", h.reviewer, nil)
 	time.Sleep(500 * time.Millisecond)

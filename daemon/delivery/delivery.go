@@ -252,7 +252,9 @@ func (s *Service) Close(ctx context.Context, tx *gorm.DB, id, status string) err
 	if res.RowsAffected == 0 {
 		return models.Errorf(models.CodeConflict, "the send is no longer pending approval")
 	}
-	if err := tx.Exec(`UPDATE messages SET status = ? WHERE id = ?`, status, id).Error; err != nil {
+	// It was never sent: its label says what became of it instead.
+	if err := tx.Exec(`UPDATE messages SET status = ?, labels = array_append(array_remove(array_remove(labels, 'sent'), ?), ?)
+		WHERE id = ?`, status, status, status, id).Error; err != nil {
 		return fmt.Errorf("update message status: %w", err)
 	}
 	// Its recipients were never queued: they take the send's status.

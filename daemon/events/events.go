@@ -158,6 +158,8 @@ const emitWithStepsSQL = `WITH ev AS (
 		INSERT INTO message_lifecycle (org_id, inbox_id, message_id, kind, detail, at)
 		SELECT @org, @step_inbox, @msg, s.value->>'kind', s.value->'detail', @at
 		FROM jsonb_array_elements(CAST(@steps AS jsonb)) WITH ORDINALITY AS s
+		-- An event about a message already deleted records no step.
+		WHERE EXISTS (SELECT 1 FROM messages WHERE id = @msg)
 		ORDER BY s.ordinality)
 	SELECT pg_notify(@channel, @notify)::text AS notified,
 		(SELECT coalesce(array_agg(w.id ORDER BY w.id), '{}') FROM webhooks w
