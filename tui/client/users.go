@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"gent/models"
 )
@@ -26,4 +27,35 @@ func (c *Client) CreateUser(ctx context.Context, req models.CreateUserRequest) (
 		return nil, err
 	}
 	return &u, nil
+}
+
+// UpdateUser changes a user's role or disables or enables it; nil fields
+// are left as they are.
+func (c *Client) UpdateUser(ctx context.Context, id string, req models.UpdateUserRequest) (*models.User, error) {
+	var u models.User
+	if err := c.Do(ctx, http.MethodPatch, "/v1/users/"+url.PathEscape(id), nil, req, &u); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// DeleteUser removes a user (the signed-in user may remove itself).
+func (c *Client) DeleteUser(ctx context.Context, id string) error {
+	return c.Do(ctx, http.MethodDelete, "/v1/users/"+url.PathEscape(id), nil, nil, nil)
+}
+
+// ResetUserPassword issues a one-time reset code for a user: its password
+// stops working and its sessions end.
+func (c *Client) ResetUserPassword(ctx context.Context, id string) (*models.PasswordResetCode, error) {
+	var r models.PasswordResetCode
+	if err := c.Do(ctx, http.MethodPost, "/v1/users/"+url.PathEscape(id)+"/password-reset", nil, nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// ChangePassword changes the signed-in user's own password; its other
+// sessions end, this one stays.
+func (c *Client) ChangePassword(ctx context.Context, req models.ChangePasswordRequest) error {
+	return c.Do(ctx, http.MethodPost, "/v1/auth/password", nil, req, nil)
 }

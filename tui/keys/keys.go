@@ -103,6 +103,13 @@ type KeyMap struct {
 	Release    key.Binding
 	Reload     key.Binding // refresh where r means something else
 
+	// Users: role, disable/enable, password reset, one's own password.
+	ChangeRole    key.Binding
+	DisableUser   key.Binding
+	ResetPassword key.Binding
+	MyPassword    key.Binding
+	CopyCode      key.Binding
+
 	// Confirmations.
 	Confirm key.Binding
 	Decline key.Binding
@@ -199,6 +206,12 @@ func Default() KeyMap {
 		Quarantine: b("Q", "quarantine", "Q"),
 		Release:    b("R", "release", "R"),
 		Reload:     b("ctrl+r", "refresh", "ctrl+r"),
+
+		ChangeRole:    b("e", "change role", "e"),
+		DisableUser:   b("D", "disable/enable", "D"),
+		ResetPassword: b("P", "reset password", "P"),
+		MyPassword:    b("p", "my password", "p"),
+		CopyCode:      b("c", "copy code", "c"),
 
 		Confirm: b("y", "confirm", "y"),
 		Decline: b("n/esc", "cancel", "n", "esc"),

@@ -102,7 +102,7 @@ func (d *Dashboard) FullHelp() [][]key.Binding {
 	if c := d.checklistHelp(); c != nil {
 		cols = append(cols, c)
 	}
-	return append(cols, d.ShortHelp())
+	return append(cols, append(d.ShortHelp(), d.c.Keys.MyPassword))
 }
 
 // refresh starts every count and the recent activity.
@@ -208,6 +208,8 @@ func (d *Dashboard) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return d.refresh()
 	case key.Matches(msg, k.Logout):
 		return func() tea.Msg { return common.SignOutMsg{} }
+	case key.Matches(msg, k.MyPassword):
+		return common.Push(NewPasswordChange(d.c))
 	}
 	if d.first.shown() {
 		if cmd, ok := firstRunKey(d.c, d.first, msg); ok {
