@@ -207,9 +207,9 @@ func Default() KeyMap {
 		Release:    b("R", "release", "R"),
 		Reload:     b("ctrl+r", "refresh", "ctrl+r"),
 
-		ChangeRole:    b("e", "change role", "e"),
-		DisableUser:   b("D", "disable/enable", "D"),
-		ResetPassword: b("P", "reset password", "P"),
+		ChangeRole:    b("e", "role", "e"),
+		DisableUser:   b("D", "disable", "D"),
+		ResetPassword: b("P", "reset", "P"),
 		MyPassword:    b("p", "my password", "p"),
 		CopyCode:      b("c", "copy code", "c"),
 

@@ -2,6 +2,7 @@ package screens
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -37,7 +38,11 @@ func (s *Login) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case common.ErrorMsg:
 		if _, ok := s.req.Done(msg.ID); ok {
 			cmd := s.form.SetError(msg.Err)
-			if common.Code(msg.Err) == models.CodeUnauthorized {
+			switch common.Code(msg.Err) {
+			case models.CodeUserDisabled:
+				// The daemon's sentence is too long for one line.
+				cmd = s.form.SetError(errors.New("this account is disabled: ask an owner or admin to enable it"))
+			case models.CodeUnauthorized:
 				// Wrong email or password: retype the password.
 				s.form.Field("password").WithValue("")
 				cmd = s.form.Focus("password")

@@ -21,7 +21,7 @@ type passwordChanged struct{}
 // NewPasswordChange builds the form.
 func NewPasswordChange(c *common.Common) *PasswordChange {
 	return &PasswordChange{formScreen{c: c, call: "password", cancel: true, w: 80, form: form.New(c,
-		form.Password("current_password", "Current password"),
+		form.Password("current_password", "Old password"),
 		form.Password("new_password", "New password").WithHint("10 to 1024 characters"),
 		form.Password("repeat", "Repeat it"),
 	)}}

@@ -29,7 +29,7 @@ func NewUserRole(c *common.Common, u models.User) *UserRole {
 		}
 	}
 	f := form.New(c, form.Select("role", "Role", choices, sel).
-		WithHint("a demotion signs them out: they sign in again with the new role"))
+		WithHint("a demotion signs them out at once"))
 	return &UserRole{formScreen: formScreen{c: c, call: "role", cancel: true, form: f, w: 80}, u: u}
 }
 

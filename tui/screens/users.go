@@ -48,7 +48,7 @@ func (s *Users) Title() string    { return "Users" }
 func (s *Users) SetSize(w, h int) { s.table.SetSize(w, s.resize(w, h)-2) }
 func (s *Users) ShortHelp() []key.Binding {
 	k := s.c.Keys
-	return s.shortHelp(k.AddUser, k.ChangeRole, k.DisableUser, k.Delete, k.ResetPassword, k.MyPassword)
+	return s.shortHelp(k.AddUser, k.ChangeRole, k.DisableUser, k.ResetPassword)
 }
 
 func (s *Users) FullHelp() [][]key.Binding {
@@ -110,7 +110,7 @@ func (s *Users) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func describeUserError(err error) string {
 	switch common.Code(err) {
 	case models.CodeLastOwner:
-		return "Refused: this is the organization's last enabled owner. Make another user owner first (e), then try again."
+		return "Refused: the last enabled owner stays. Make another user owner first."
 	case models.CodeUserDisabled:
 		return "This account is disabled: an owner or admin can enable it again (D)."
 	case models.CodeForbidden:
