@@ -89,7 +89,7 @@ func TestFlowUsers(t *testing.T) {
 
 	// Sign out and in again with the new password.
 	r.press(tea.KeyEsc)
-	r.wait("Recent activity")
+	r.wait("Recent activity", "1 owner · 2 reviewers · 1 disabled")
 	r.runes("X")
 	r.wait("Sign in to Gent", "Signed out.")
 	r.typ("a brand new passphrase")

@@ -110,6 +110,9 @@ func countUsers(ctx context.Context, cl *client.Client) (count, error) {
 			parts = append(parts, plural(n, r))
 		}
 	}
+	if n := disabledCount(users); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d disabled", n))
+	}
 	return count{N: len(users), Detail: strings.Join(parts, " · ")}, nil
 }
 
