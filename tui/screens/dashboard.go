@@ -68,7 +68,13 @@ func (d *Dashboard) checklist() []string {
 	if !d.first.shown() {
 		return nil
 	}
-	return append([]string{""}, firstRunView(d.c, d.first)...)
+	lines := firstRunView(d.c, d.first)
+	// On a short screen (80×24) the blank line above goes first, so the
+	// Recent activity heading still shows under the sections.
+	if d.height > 0 && 3+len(d.sections)+1+len(lines)+2 > d.height {
+		return lines
+	}
+	return append([]string{""}, lines...)
 }
 
 // ShortHelp leaves out the sections' keys: each section's line shows

@@ -77,6 +77,12 @@ func sections() []section {
 			Events: []string{models.EventMessageCaptured},
 		},
 		{
+			Name: "Queue", Key: func(*common.Common) key.Binding { return queueKeys.Queue },
+			Count:  countQueue,
+			Open:   func(c *common.Common) common.Component { return NewQueue(c) },
+			Events: queueEvents,
+		},
+		{
 			Name: "Caps", Key: func(c *common.Common) key.Binding { return c.Keys.Caps },
 			AdminOnly: true, Count: countCaps,
 			Open:   func(c *common.Common) common.Component { return NewCaps(c) },
