@@ -140,18 +140,8 @@ func (s *Approval) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return common.Push(NewApprovalEdit(s.c, s.a, s.d))
 	case key.Matches(msg, k.RefreshQueue):
 		return s.load()
-	case key.Matches(msg, k.Up):
-		s.offset--
-	case key.Matches(msg, k.Down):
-		s.offset++
-	case key.Matches(msg, k.PageUp):
-		s.offset -= s.pageHeight()
-	case key.Matches(msg, k.PageDown):
-		s.offset += s.pageHeight()
-	case key.Matches(msg, k.Top):
-		s.offset = 0
-	case key.Matches(msg, k.Bottom):
-		s.offset = len(s.content())
+	default:
+		s.offset, _ = scroll(k, msg, s.offset, s.pageHeight(), len(s.content()))
 	}
 	s.clamp()
 	return nil

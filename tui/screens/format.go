@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
 	"gent/models"
+	"gent/tui/keys"
 	"gent/tui/styles"
 )
 
@@ -145,4 +147,25 @@ func cutLines(s string, h int) string {
 		lines = lines[:max(1, h)]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// scroll moves offset for the scrolling keys (↑/↓, pgup/pgdn, g/G) of a
+// view of total lines shown page lines at a time; ok is false for any
+// other key. The caller clamps.
+func scroll(k keys.KeyMap, msg tea.KeyMsg, offset, page, total int) (int, bool) {
+	switch {
+	case key.Matches(msg, k.Up):
+		return offset - 1, true
+	case key.Matches(msg, k.Down):
+		return offset + 1, true
+	case key.Matches(msg, k.PageUp):
+		return offset - page, true
+	case key.Matches(msg, k.PageDown):
+		return offset + page, true
+	case key.Matches(msg, k.Top):
+		return 0, true
+	case key.Matches(msg, k.Bottom):
+		return total, true
+	}
+	return offset, false
 }

@@ -143,18 +143,8 @@ func (s *MessageView) handleKey(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, k.Refresh):
 		return tea.Batch(s.loadMessage(), s.loadSteps())
-	case key.Matches(msg, k.Up):
-		s.offset--
-	case key.Matches(msg, k.Down):
-		s.offset++
-	case key.Matches(msg, k.PageUp):
-		s.offset -= s.pageHeight()
-	case key.Matches(msg, k.PageDown):
-		s.offset += s.pageHeight()
-	case key.Matches(msg, k.Top):
-		s.offset = 0
-	case key.Matches(msg, k.Bottom):
-		s.offset = len(s.content())
+	default:
+		s.offset, _ = scroll(k, msg, s.offset, s.pageHeight(), len(s.content()))
 	}
 	s.clamp()
 	return nil

@@ -348,18 +348,8 @@ func (s *Quarantined) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Delete):
 		s.ask(deleteQuestion(s.c, s.sum), func() tea.Cmd { return deleteCall(s.c, &s.req, s.sum) })
 		s.confirm.SetWidth(s.w)
-	case key.Matches(msg, k.Up):
-		s.offset--
-	case key.Matches(msg, k.Down):
-		s.offset++
-	case key.Matches(msg, k.PageUp):
-		s.offset -= s.pageHeight()
-	case key.Matches(msg, k.PageDown):
-		s.offset += s.pageHeight()
-	case key.Matches(msg, k.Top):
-		s.offset = 0
-	case key.Matches(msg, k.Bottom):
-		s.offset = len(s.content())
+	default:
+		s.offset, _ = scroll(k, msg, s.offset, s.pageHeight(), len(s.content()))
 	}
 	s.clamp()
 	return nil
