@@ -140,32 +140,30 @@ func (s *Service) emit(ctx context.Context, tx *gorm.DB, orgID, inboxID, typ str
 	return ev, nil
 }
 
-const emitSQL = `WITH ev AS (
+// emitInsert, emitSelect: the event's row, then the NOTIFY (delivered at
+// commit, dropped with a rollback) and the webhooks the event goes to.
+const (
+	emitInsert = `WITH ev AS (
 		INSERT INTO events (id, org_id, inbox_id, type, payload, created_at)
-		VALUES (@id, @org, @inbox, @type, @payload, @at) RETURNING id)
+		VALUES (@id, @org, @inbox, @type, @payload, @at) RETURNING id)`
+	emitSelect = `
 	SELECT pg_notify(@channel, @notify)::text AS notified,
 		(SELECT coalesce(array_agg(w.id ORDER BY w.id), '{}') FROM webhooks w
 		 WHERE w.org_id = @org AND w.status = 'enabled' AND w.event_types @> jsonb_build_array(CAST(@type AS text))
 		   AND (w.inbox_id IS NULL OR w.inbox_id = @inbox)) AS webhooks
 	FROM ev`
-
-// emitWithStepsSQL is emitSQL that also appends the event's steps to the
-// lifecycle of its message, in order.
-const emitWithStepsSQL = `WITH ev AS (
-		INSERT INTO events (id, org_id, inbox_id, type, payload, created_at)
-		VALUES (@id, @org, @inbox, @type, @payload, @at) RETURNING id),
+	emitSQL = emitInsert + emitSelect
+	// emitWithStepsSQL also appends the event's steps to the lifecycle of
+	// its message, in order.
+	emitWithStepsSQL = emitInsert + `,
 	steps AS (
 		INSERT INTO message_lifecycle (org_id, inbox_id, message_id, kind, detail, at)
 		SELECT @org, @step_inbox, @msg, s.value->>'kind', s.value->'detail', @at
 		FROM jsonb_array_elements(CAST(@steps AS jsonb)) WITH ORDINALITY AS s
 		-- An event about a message already deleted records no step.
 		WHERE EXISTS (SELECT 1 FROM messages WHERE id = @msg)
-		ORDER BY s.ordinality)
-	SELECT pg_notify(@channel, @notify)::text AS notified,
-		(SELECT coalesce(array_agg(w.id ORDER BY w.id), '{}') FROM webhooks w
-		 WHERE w.org_id = @org AND w.status = 'enabled' AND w.event_types @> jsonb_build_array(CAST(@type AS text))
-		   AND (w.inbox_id IS NULL OR w.inbox_id = @inbox)) AS webhooks
-	FROM ev`
+		ORDER BY s.ordinality)` + emitSelect
+)
 
 // notifyPayload is the NOTIFY payload of an event (see Channel).
 func notifyPayload(orgID, inboxID string) string {
