@@ -36,14 +36,14 @@ lint:
 # message store, inbound screening; the shared rate limit alone and after token auth; MCP tool calls
 # against the same REST calls, as mcp/rest; the API's metrics middleware, as api-metrics/on against /off)
 # and the screening corpus rates, then the load program against a gentd it starts itself:
-# inbound SMTP, the send pipeline, token auth, the read API, idle memory.
+# inbound SMTP (each case between two runs of an fsync-per-message sink, --baseline), the send pipeline, token auth, the read API, idle memory.
 # A few minutes; docs/BENCHMARKS.md has the figures and longer runs.
 # BENCH_FLAGS adds gentbench flags, e.g. BENCH_FLAGS="--repeat 3 --pprof prof".
 BENCH_PKGS = ./daemon/mail/ ./daemon/delivery/ ./daemon/auth/ ./daemon/ratelimit/ ./daemon/screening/ ./daemon/mcp/ ./daemon/api/ ./daemon/metrics/
 bench: postgres deps ## Go benchmarks of the hot paths, then the load program (gentbench)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s $(BENCH_PKGS)
 	$(GO) test -count=1 -v -run '^TestCorpus$$' ./daemon/screening/ | grep -E 'malicious:|benign:'
-	$(GO) run ./cmd/gentbench $(BENCH_FLAGS)
+	$(GO) run ./cmd/gentbench --baseline $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin

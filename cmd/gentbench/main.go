@@ -37,6 +37,7 @@ type options struct {
 	sizes       []int
 	inboxes     []int
 	multipart   bool
+	baseline    bool
 	warmup      time.Duration
 	dur         time.Duration
 	count       int
@@ -133,6 +134,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.conns, "conns", 8, "concurrent SMTP connections")
 	sizes := fs.String("size", "1KiB,10KiB,64KiB", "message sizes for the SMTP load (comma-separated)")
 	inboxes := fs.String("inboxes", "100,1", "how many inboxes the SMTP load spreads over (comma-separated; each size runs with each)")
+	fs.BoolVar(&o.baseline, "baseline", false, "before and after each SMTP case, load a go-smtp sink that appends each message to a file and fsyncs it before 250, and print gentd's rate as a ratio to it")
 	fs.BoolVar(&o.multipart, "multipart", false, "send multipart messages (text, HTML, an attachment) instead of plain text")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "load before measuring, per case")
 	fs.DurationVar(&o.dur, "duration", 10*time.Second, "measured time per case")
@@ -251,6 +253,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				return err
 			}
 		}
+		var sink *fsyncSink
+		if o.baseline {
+			dir := s.dir
+			if dir == "" {
+				dir = os.TempDir()
+			}
+			if sink, err = startFsyncSink(dir); err != nil {
+				return err
+			}
+			defer sink.Close()
+		}
 		for _, size := range o.sizes {
 			msgs, err := messagePool(256, size, o.multipart, s.senderKey)
 			if err != nil {
@@ -267,12 +280,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				}
 				c := smtpCase{name: fmt.Sprintf("smtp %s %s x%d conns, %d inbox(es)", sizeName(size), shape, o.conns, len(rcpts)),
 					conns: o.conns, msgs: msgs, rcpts: rcpts, warmup: o.warmup, dur: o.dur, count: o.count}
-				var runs []result
-				for i := 0; i < o.repeat && ctx.Err() == nil; i++ {
-					runs = append(runs, runSMTP(ctx, s, c, o.pprofDir))
+				gentd := func() result {
+					var runs []result
+					for i := 0; i < o.repeat && ctx.Err() == nil; i++ {
+						runs = append(runs, runSMTP(ctx, s, c, o.pprofDir))
+					}
+					if len(runs) == 0 {
+						return result{name: c.name}
+					}
+					return median(runs)
 				}
-				if len(runs) > 0 {
-					emit(median(runs))
+				if sink != nil {
+					withBaseline(ctx, sink, c, gentd, emit)
+				} else {
+					emit(gentd())
 				}
 			}
 		}

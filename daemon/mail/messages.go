@@ -184,6 +184,13 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 	if len(searchText) > searchTextLimit {
 		searchText = strings.ToValidUTF8(searchText[:searchTextLimit], "")
 	}
+	// The text without quoted history is most often the whole text,
+	// tidied: then it is not stored a second time (NULL reads as the text
+	// tidied, messageRow.detail).
+	var extracted any = p.ExtractedText
+	if p.ExtractedText == tidy(p.Text) {
+		extracted = nil
+	}
 	err = db.Exec(`INSERT INTO messages (id, org_id, inbox_id, thread_id, direction, status, mail_from, rcpt_to,
 			message_id, in_reply_to, refs, from_addr, reply_to, to_addrs, cc_addrs, bcc_addrs, subject, sent_at,
 			headers, text_body, html_body, extracted_text, preview, auth, labels, read, raw, size, screening, quarantined, search)
@@ -200,7 +207,7 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 			"from": jsonText(p.From), "reply_to": jsonText(nonNil(p.ReplyTo)), "to": jsonText(nonNil(p.To)),
 			"cc": jsonText(nonNil(p.Cc)), "bcc": jsonText(nonNil(p.Bcc)), "subject": p.Subject,
 			"sent_at": p.Date, "headers": jsonText(p.Headers), "text": p.Text, "html": p.HTML,
-			"extracted": p.ExtractedText, "preview": preview, "auth": authJSON,
+			"extracted": extracted, "preview": preview, "auth": authJSON,
 			"labels": models.StringArray(labels), "read": read, "raw": in.Raw, "size": size,
 			"addr_text": addressText(p), "search_text": searchText,
 			"screening": screeningJSON(verdict), "quarantined": quarantined,
@@ -440,7 +447,7 @@ type messageRow struct {
 	CreatedAt     time.Time
 	TextBody      string
 	HTMLBody      string
-	ExtractedText string
+	ExtractedText *string // nil: the text tidied (Store keeps one copy)
 	Headers       []byte
 	Screening     []byte
 }
@@ -490,7 +497,12 @@ func (r *messageRow) summary() models.MessageSummary {
 }
 
 func (r *messageRow) detail() models.Message {
-	m := models.Message{MessageSummary: r.summary(), Text: r.TextBody, HTML: r.HTMLBody, ExtractedText: r.ExtractedText}
+	m := models.Message{MessageSummary: r.summary(), Text: r.TextBody, HTML: r.HTMLBody}
+	if r.ExtractedText != nil {
+		m.ExtractedText = *r.ExtractedText
+	} else {
+		m.ExtractedText = tidy(r.TextBody)
+	}
 	_ = json.Unmarshal(r.Headers, &m.Headers)
 	if m.Headers == nil {
 		m.Headers = []models.HeaderField{}

@@ -261,3 +261,37 @@ func TestSearchPlans(t *testing.T) {
 		}
 	}
 }
+
+// The text without quoted history is stored only when it differs from
+// the text; either way a reader gets both.
+func TestExtractedTextStoredOnce(t *testing.T) {
+	env, _, in := setup(t)
+	for _, c := range []struct {
+		name, body, extracted string
+		stored                bool
+	}{
+		{"no quoted history", "Hello agent,\r\nthe invoice is attached.\r\n", "Hello agent,\nthe invoice is attached.", false},
+		{"a reply", "Thanks, done.\r\n\r\nOn Mon, 1 Dec 2026, Ada wrote:\r\n> Can you do it?\r\n", "Thanks, done.", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			raw := []byte("From: ada@example.org\r\nTo: agent@mail.example.com\r\nSubject: " + c.name + "\r\n\r\n" + c.body)
+			st, err := store(env, mail.StoreInput{OrgID: in.OrgID, InboxID: in.ID, Direction: models.DirectionInbound,
+				Status: models.StatusReceived, Raw: raw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stored *string
+			env.Store.DB.Raw(`SELECT extracted_text FROM messages WHERE id = ?`, st.ID).Scan(&stored)
+			if (stored != nil) != c.stored {
+				t.Fatalf("extracted_text stored: %v, want %v", stored != nil, c.stored)
+			}
+			m, err := env.Mail.GetMessage(context.Background(), in.OrgID, in.ID, st.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.TrimSpace(m.ExtractedText) != c.extracted || m.Text == "" {
+				t.Fatalf("extracted %q text %q", m.ExtractedText, m.Text)
+			}
+		})
+	}
+}
