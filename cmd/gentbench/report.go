@@ -22,6 +22,7 @@ type result struct {
 	pgOp    time.Duration
 	client  time.Duration // load generator CPU per op
 	mem     memory
+	walOp   int64 // PostgreSQL WAL bytes written per op (0: unknown)
 	note    string
 }
 
@@ -76,15 +77,19 @@ func us(d time.Duration) string {
 
 func printTable(w io.Writer, rows []result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tops\terr\tops/s\tMB/s\tp50 ms\tp95 ms\tp99 ms\tcpu µs/op\tgentd µs/op\tpg µs/op\tclient µs/op\tgentd RSS MiB\tpg PSS MiB\t")
+	fmt.Fprintln(tw, "scenario\tops\terr\tops/s\tMB/s\tp50 ms\tp95 ms\tp99 ms\tcpu µs/op\tgentd µs/op\tpg µs/op\tclient µs/op\tgentd RSS MiB\tpg PSS MiB\tWAL KiB/op\t")
 	for _, r := range rows {
 		mb := "-"
 		if r.mbps > 0 {
 			mb = fmt.Sprintf("%.1f", r.mbps)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.name, r.ops, r.errors, r.rate, mb,
+		wal := "-"
+		if r.walOp > 0 {
+			wal = fmt.Sprintf("%.1f", float64(r.walOp)/1024)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.name, r.ops, r.errors, r.rate, mb,
 			ms(r.lat.percentile(0.50)), ms(r.lat.percentile(0.95)), ms(r.lat.percentile(0.99)),
-			us(r.cpuOp), us(r.gentdOp), us(r.pgOp), us(r.client), mib(r.mem.gentdRSS), mib(r.mem.pgPSS))
+			us(r.cpuOp), us(r.gentdOp), us(r.pgOp), us(r.client), mib(r.mem.gentdRSS), mib(r.mem.pgPSS), wal)
 	}
 	tw.Flush()
 	for _, r := range rows {

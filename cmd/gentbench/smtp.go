@@ -167,7 +167,10 @@ func runSMTP(ctx context.Context, s *server, c smtpCase, pprofDir string) result
 		}(g)
 	}
 	var prof sync.WaitGroup
+	wal := newWALMeter(ctx, s.dbURL)
+	defer wal.close()
 	before, after := w.run(ctx, c.warmup, c.dur, c.count, s.procs, func(d time.Duration) {
+		wal.start()
 		if pprofDir != "" && s.pprofAddr != "" && c.count == 0 {
 			prof.Add(1)
 			go func() {
@@ -176,9 +179,13 @@ func runSMTP(ctx context.Context, s *server, c smtpCase, pprofDir string) result
 			}()
 		}
 	})
+	walBytes := wal.stop()
 	wg.Wait()
 	prof.Wait()
 	r := measure(c.name, int(w.ops.Load()), int(errs.Load()), bytes.Load(), lat, before, after, s.procs.memory())
+	if n := w.ops.Load(); n > 0 && walBytes > 0 {
+		r.walOp = walBytes / n
+	}
 	if e, ok := lastErr.Load().(error); ok {
 		r.note = "last error: " + e.Error()
 	}

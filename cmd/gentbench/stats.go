@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // latencies collects request latencies of one scenario.
@@ -177,4 +180,51 @@ func mib(b int64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f", float64(b)/(1<<20))
+}
+
+// walMeter reads how much WAL PostgreSQL wrote over a measured window
+// (pg_current_wal_lsn before and after); without a database URL it
+// measures nothing.
+type walMeter struct {
+	ctx  context.Context
+	conn *pgx.Conn
+	from int64
+}
+
+func newWALMeter(ctx context.Context, url string) *walMeter {
+	m := &walMeter{ctx: ctx}
+	if url != "" {
+		m.conn, _ = pgx.Connect(ctx, url)
+	}
+	return m
+}
+
+func (m *walMeter) lsn() int64 {
+	if m.conn == nil {
+		return 0
+	}
+	var n int64
+	if err := m.conn.QueryRow(m.ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`).Scan(&n); err != nil {
+		return 0
+	}
+	return n
+}
+
+func (m *walMeter) start() { m.from = m.lsn() }
+
+// stop returns the WAL bytes written since start (0: unknown).
+func (m *walMeter) stop() int64 {
+	if m.from == 0 {
+		return 0
+	}
+	if to := m.lsn(); to > m.from {
+		return to - m.from
+	}
+	return 0
+}
+
+func (m *walMeter) close() {
+	if m.conn != nil {
+		m.conn.Close(context.Background())
+	}
 }
