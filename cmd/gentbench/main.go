@@ -38,6 +38,7 @@ type options struct {
 	inboxes     []int
 	multipart   bool
 	baseline    bool
+	intoReader  bool
 	warmup      time.Duration
 	dur         time.Duration
 	count       int
@@ -135,6 +136,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	sizes := fs.String("size", "1KiB,10KiB,64KiB", "message sizes for the SMTP load (comma-separated)")
 	inboxes := fs.String("inboxes", "100,1", "how many inboxes the SMTP load spreads over (comma-separated; each size runs with each)")
 	fs.BoolVar(&o.baseline, "baseline", false, "before and after each SMTP case, load a go-smtp sink that appends each message to a file and fsyncs it before 250, and print gentd's rate as a ratio to it")
+	fs.BoolVar(&o.intoReader, "into-reader", false, "send the SMTP load into the reader's inbox (the one --seed fills) instead of --inboxes: ingest into a large inbox")
 	fs.BoolVar(&o.multipart, "multipart", false, "send multipart messages (text, HTML, an attachment) instead of plain text")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "load before measuring, per case")
 	fs.DurationVar(&o.dur, "duration", 10*time.Second, "measured time per case")
@@ -269,7 +271,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			if err != nil {
 				return err
 			}
-			for _, n := range o.inboxes {
+			counts := o.inboxes
+			if o.intoReader {
+				counts = []int{1}
+			}
+			for _, n := range counts {
 				var rcpts []string
 				for i := 0; i < n && i < len(s.st.Inboxes); i++ {
 					rcpts = append(rcpts, s.st.Inboxes[i].Address)
@@ -278,8 +284,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				if o.multipart {
 					shape = "multipart"
 				}
-				c := smtpCase{name: fmt.Sprintf("smtp %s %s x%d conns, %d inbox(es)", sizeName(size), shape, o.conns, len(rcpts)),
-					conns: o.conns, msgs: msgs, rcpts: rcpts, warmup: o.warmup, dur: o.dur, count: o.count}
+				name := fmt.Sprintf("smtp %s %s x%d conns, %d inbox(es)", sizeName(size), shape, o.conns, len(rcpts))
+				if o.intoReader {
+					rcpts = []string{s.st.Reader.Address}
+					held := "?"
+					if n, err := inboxSize(ctx, s); err == nil {
+						held = strconv.Itoa(n)
+					}
+					name = fmt.Sprintf("smtp %s %s x%d conns, into the reader inbox (%s messages)", sizeName(size), shape, o.conns, held)
+				}
+				c := smtpCase{name: name, conns: o.conns, msgs: msgs, rcpts: rcpts, warmup: o.warmup, dur: o.dur, count: o.count}
 				gentd := func() result {
 					var runs []result
 					for i := 0; i < o.repeat && ctx.Err() == nil; i++ {
