@@ -184,6 +184,12 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 	if len(searchText) > searchTextLimit {
 		searchText = strings.ToValidUTF8(searchText[:searchTextLimit], "")
 	}
+	// Most often the search text is the text itself: it is then sent once
+	// (NULL, read as @text), not twice.
+	var search any = searchText
+	if searchText == p.Text {
+		search = nil
+	}
 	// The text without quoted history is most often the whole text,
 	// tidied: then it is not stored a second time (NULL reads as the text
 	// tidied, messageRow.detail).
@@ -199,7 +205,7 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 			@headers, @text, @html, @extracted, @preview, @auth, @labels, @read, @raw, @size, @screening, @quarantined,
 			setweight(to_tsvector('english', @subject), 'A') ||
 			setweight(to_tsvector('english', @addr_text), 'B') ||
-			setweight(to_tsvector('english', @search_text), 'C'))`,
+			setweight(to_tsvector('english', coalesce(@search_text, @text)), 'C'))`,
 		map[string]any{
 			"id": id, "org": in.OrgID, "inbox": in.InboxID, "thread": threadID, "dir": in.Direction,
 			"status": in.Status, "mail_from": clean(in.MailFrom), "rcpt_to": clean(in.RcptTo),
@@ -209,7 +215,7 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 			"sent_at": p.Date, "headers": jsonText(p.Headers), "text": p.Text, "html": p.HTML,
 			"extracted": extracted, "preview": preview, "auth": authJSON,
 			"labels": models.StringArray(labels), "read": read, "raw": in.Raw, "size": size,
-			"addr_text": addressText(p), "search_text": searchText,
+			"addr_text": addressText(p), "search_text": search,
 			"screening": screeningJSON(verdict), "quarantined": quarantined,
 		}).Error
 	if err != nil {
