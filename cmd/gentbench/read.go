@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -237,7 +238,7 @@ func runHTTP(ctx context.Context, s *server, c httpCase) result {
 	wg.Wait()
 	r := measure(c.name, int(w.ops.Load()), int(errs.Load()), 0, lat, before, after, s.procs.memory())
 	if e, ok := lastErr.Load().(error); ok {
-		r.note = "last error: " + e.Error()
+		r.note = strings.TrimSpace(r.note + " last error: " + e.Error())
 	}
 	return r
 }

@@ -39,6 +39,10 @@ func measure(name string, ops, errs int, bytes int64, lat latencies, before, aft
 		r.gentdOp = (after.gentdCPU - before.gentdCPU) / time.Duration(ops)
 		r.pgOp = (after.pgCPU - before.pgCPU) / time.Duration(ops)
 		r.cpuOp = r.gentdOp + r.pgOp
+		if client := (after.pgClientCPU - before.pgClientCPU) / time.Duration(ops); r.pgOp > 0 {
+			r.note = fmt.Sprintf("PostgreSQL per op: backends %s µs, its own processes (WAL writer, checkpointer, autovacuum, exited) %s µs;",
+				us(client), us(r.pgOp-client))
+		}
 		r.client = (after.selfCPU - before.selfCPU) / time.Duration(ops)
 	}
 	return r

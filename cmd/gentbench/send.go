@@ -135,7 +135,7 @@ func sendOnce(ctx context.Context, s *server, o *options) (result, result, error
 	prof.Wait()
 	acc := measure(name+" (accepted)", int(w.ops.Load()), int(errs.Load()), payload.Load(), lat, before, after, s.procs.memory())
 	if e, ok := lastErr.Load().(error); ok {
-		acc.note = "last error: " + e.Error()
+		acc.note = strings.TrimSpace(acc.note + " last error: " + e.Error())
 	}
 	// Delivered during the same window: the queue's drain rate while it
 	// is being filled.

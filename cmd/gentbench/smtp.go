@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,7 +188,7 @@ func runSMTP(ctx context.Context, s *server, c smtpCase, pprofDir string) result
 		r.walOp = walBytes / n
 	}
 	if e, ok := lastErr.Load().(error); ok {
-		r.note = "last error: " + e.Error()
+		r.note = strings.TrimSpace(r.note + " last error: " + e.Error())
 	}
 	return r
 }

@@ -139,7 +139,11 @@ type sample struct {
 	at       time.Time
 	gentdCPU time.Duration
 	pgCPU    time.Duration
-	selfCPU  time.Duration
+	// pgClientCPU is the part of pgCPU spent by the backends serving
+	// clients (gentd's connections); the rest is PostgreSQL's own work:
+	// WAL writer, checkpointer, autovacuum, exited processes.
+	pgClientCPU time.Duration
+	selfCPU     time.Duration
 }
 
 func (p procs) sample() sample {
@@ -150,6 +154,9 @@ func (p procs) sample() sample {
 	for _, pid := range p.pg() {
 		c, _ := cpuOf(pid)
 		s.pgCPU += c
+		if isClientBackend(pid) {
+			s.pgClientCPU += c
+		}
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
@@ -227,4 +234,25 @@ func (m *walMeter) close() {
 	if m.conn != nil {
 		m.conn.Close(context.Background())
 	}
+}
+
+// isClientBackend reports a postgres process serving a client connection
+// (its title is "postgres: user database host ...", not one of the
+// server's own processes such as "postgres: walwriter").
+func isClientBackend(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	title := strings.TrimRight(string(b), "\x00")
+	if !strings.HasPrefix(title, "postgres: ") {
+		return false
+	}
+	for _, own := range []string{"checkpointer", "background writer", "walwriter", "autovacuum", "logical replication",
+		"stats collector", "archiver", "walsender", "walreceiver", "startup", "parallel worker"} {
+		if strings.HasPrefix(title[len("postgres: "):], own) {
+			return false
+		}
+	}
+	return true
 }
