@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -116,4 +118,51 @@ func TestFlowQuarantine(t *testing.T) {
 	third := quarantinedIDs(t, d, org.Owner)["Third"]
 	d.MustStatus(200, "POST", "/v1/quarantine/"+third+"/release", org.Owner, nil)
 	r.wait("“Third” was released elsewhere.", "Nothing in quarantine")
+}
+
+// TestFlowQuarantinePaging: 52 quarantined messages are more than a page
+// of 50. n shows the oldest two, p goes back; releasing both from page 2
+// empties it, and the queue shows page 1 again, now the whole of it.
+func TestFlowQuarantinePaging(t *testing.T) {
+	d, org, r := signedIn(t)
+	d.addDomain(t, org.Owner, "mail.example.com", true)
+	in := d.Inbox(org, "support@mail.example.com")
+	for i := range 52 {
+		d.Deliver(in, injection(in.Address, fmt.Sprintf("Bulk %02d", i)))
+	}
+	r.runes("Q")
+	v := r.wait("Page 1: 50 messages held back · newest first · older: n", "n/p older/newer", "Bulk 51")
+	if strings.Contains(v, "newer: p") {
+		t.Fatalf("page 1 offers a newer page:\n%s", v)
+	}
+	r.runes("n")
+	v = r.wait("Page 2: 2 messages held back · newest first · newer: p", "Bulk 01", "Bulk 00")
+	if strings.Contains(v, "older: n") || strings.Contains(v, "Bulk 02") {
+		t.Fatalf("page 2 is not the oldest two:\n%s", v)
+	}
+	r.runes("p")
+	r.wait("Page 1: 50 messages held back", "Bulk 51")
+	r.runes("G") // the last row of page 1; page 2 opens on its first
+	r.wait("Bulk 02")
+	r.runes("n")
+	v = r.wait("Page 2: 2 messages held back")
+	if !regexp.MustCompile(`(?m)^› .*Bulk 01`).MatchString(v) {
+		t.Fatalf("page 2 does not start at its first row:\n%s", v)
+	}
+
+	// Release both from page 2: it empties, and page 1 is the whole queue.
+	r.runes("R")
+	r.wait("Release “Bulk 01”?")
+	r.runes("y")
+	r.wait("Released “Bulk 01” to its inbox", "Page 2: 1 message held back", "Bulk 00")
+	r.runes("R")
+	r.wait("Release “Bulk 00”?")
+	r.runes("y")
+	v = r.wait("Released “Bulk 00” to its inbox", "50 messages held back from the agents · newest first · enter shows one")
+	if strings.Contains(v, "Page ") || strings.Contains(v, "older/newer") {
+		t.Fatalf("one page left, still paged:\n%s", v)
+	}
+	if got := len(quarantinedIDs(t, d, org.Owner)); got != 50 {
+		t.Fatalf("%d quarantined after two releases, want 50", got)
+	}
 }

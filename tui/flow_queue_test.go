@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -90,4 +92,65 @@ func TestFlowQueue(t *testing.T) {
 	}
 	r.runes("p")
 	r.wait("1 delivery", "1 attempt", "0 domains paused")
+}
+
+// TestFlowQueuePaging: 60 deliveries (two sends of 30 recipients; no
+// delivery worker runs, so they stay queued) are more than a page of 50.
+// n shows the oldest ten, exactly those the API lists last; N goes back;
+// a status tab starts again on page 1.
+func TestFlowQueuePaging(t *testing.T) {
+	d, org, r := signedIn(t)
+	d.addDomain(t, org.Owner, "mail.example.com", true)
+	in := d.Inbox(org, "support@mail.example.com")
+	tok := d.Token(org, in.ID, []string{models.ScopeEmailSend})
+	for s := range 2 {
+		var to models.AddressList
+		for i := range 30 {
+			to = append(to, fmt.Sprintf("r%02d@example.net", s*30+i))
+		}
+		d.MustStatus(202, "POST", "/v1/inboxes/"+in.ID+"/messages/send", tok.Secret,
+			models.SendRequest{To: to, Subject: fmt.Sprintf("Batch %d", s), Text: "Hello."})
+	}
+	var all models.List[models.QueuedDelivery]
+	d.MustStatus(200, "GET", "/v1/deliveries?limit=200", org.Owner, nil).JSON(t, &all)
+	if len(all.Data) != 60 {
+		t.Fatalf("%d deliveries, want 60", len(all.Data))
+	}
+	oldest := map[string]bool{}
+	for _, q := range all.Data[50:] {
+		oldest[q.Recipient] = true
+	}
+
+	r.runes("o")
+	v := r.wait("page 1 · 50 deliveries, newest first · older: n", "n/N older/newer", all.Data[0].Recipient)
+	if strings.Contains(v, "newer: N") {
+		t.Fatalf("page 1 offers a newer page:\n%s", v)
+	}
+	r.runes("n")
+	v = r.wait("page 2 · 10 deliveries, newest first · newer: N")
+	if strings.Contains(v, "older: n") {
+		t.Fatalf("page 2 offers an older page:\n%s", v)
+	}
+	seen := 0
+	row := regexp.MustCompile(`^[› ] (r\d\d@example\.net) +queued`)
+	for _, l := range strings.Split(v, "\n") {
+		if m := row.FindStringSubmatch(l); m != nil {
+			if !oldest[m[1]] {
+				t.Fatalf("page 2 shows %s, not one of the oldest ten:\n%s", m[1], v)
+			}
+			seen++
+		}
+	}
+	if seen != 10 {
+		t.Fatalf("page 2 shows %d of the oldest ten:\n%s", seen, v)
+	}
+	r.runes("n") // the last page: nothing to load
+	r.wait("page 2 · 10 deliveries")
+
+	r.runes("N")
+	r.wait("page 1 · 50 deliveries", all.Data[0].Recipient)
+	r.runes("n")
+	r.wait("page 2 · 10 deliveries")
+	r.runes("s") // queued: page 1 of that status
+	r.wait("[queued]", "page 1 · 50 deliveries, newest first · older: n")
 }

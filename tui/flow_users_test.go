@@ -2,6 +2,7 @@ package tui
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -95,4 +96,96 @@ func TestFlowUsers(t *testing.T) {
 	r.typ("a brand new passphrase")
 	r.press(tea.KeyEnter)
 	r.wait("Signed in as owner@acme.test", "Recent activity")
+}
+
+// issueReset has an admin issue a reset code for the user with email,
+// through the API, and returns the code.
+func (d *daemon) issueReset(t *testing.T, admin, owner, email string) string {
+	t.Helper()
+	u := d.userByEmail(t, owner, email)
+	var rc models.PasswordResetCode
+	d.MustStatus(201, "POST", "/v1/users/"+u.ID+"/password-reset", admin, nil).JSON(t, &rc)
+	if !resetCode.MatchString(rc.Code) {
+		t.Fatalf("reset code %q", rc.Code)
+	}
+	return rc.Code
+}
+
+// resetAtSignIn fills the reset form, opened from the sign-in screen.
+func (r *tui) resetAtSignIn(code, newPassword string) {
+	r.t.Helper()
+	r.press(tea.KeyCtrlR)
+	r.wait("Set a new password with a reset code", "› Reset code")
+	r.typ(code)
+	r.press(tea.KeyTab)
+	r.typ(newPassword)
+	r.press(tea.KeyTab)
+	r.typ(newPassword)
+	r.press(tea.KeyEnter)
+}
+
+// TestFlowPasswordResetAtSignIn: an admin issues a reset code for rex;
+// rex, at the sign-in screen, sets a new password with it (ctrl+r), and
+// then signs in with it, the old password refused. A wrong, a used and an
+// expired code are refused under the code's field; a short password under
+// its own, in the form's words.
+func TestFlowPasswordResetAtSignIn(t *testing.T) {
+	d := startDaemon(t)
+	org := d.Setup()
+	d.addUser(t, org.Owner, "ada@acme.test", models.RoleAdmin)
+	d.addUser(t, org.Owner, "rex@acme.test", models.RoleReviewer)
+	ada := d.Login("ada@acme.test")
+	code := d.issueReset(t, ada, org.Owner, "rex@acme.test")
+
+	r := startTUI(t, d)
+	r.wait("Sign in to Gent", "ctrl+r use a reset code")
+	r.typ("rex@acme.test")
+
+	// A wrong code: the daemon's 401 goes under the code.
+	r.resetAtSignIn("gpr_notacodeatall", "rex's brand new passphrase")
+	r.wait("› Reset code", "✗ The reset code is not valid, has expired or was already")
+	// A short password: under its field; the code is not used up.
+	r.press(tea.KeyCtrlU)
+	r.typ(code)
+	r.press(tea.KeyTab, tea.KeyCtrlU)
+	r.typ("short")
+	r.press(tea.KeyTab, tea.KeyCtrlU)
+	r.typ("short")
+	r.press(tea.KeyEnter)
+	r.wait("› New password", "New password must be at least 10 characters.")
+	r.press(tea.KeyCtrlU)
+	r.typ("rex's brand new passphrase")
+	r.press(tea.KeyTab, tea.KeyCtrlU)
+	r.typ("rex's brand new passphrase")
+	r.press(tea.KeyEnter)
+
+	// Back on the sign-in screen, the email kept and the password to type.
+	v := r.wait("Sign in to Gent", "Your new password is set. Sign in with it.")
+	if !strings.Contains(v, "  Email           rex@acme.test") || !strings.Contains(v, "› Password") {
+		t.Fatalf("the sign-in screen after the reset:\n%s", v)
+	}
+	r.typ(password) // the old password no longer works
+	r.press(tea.KeyEnter)
+	r.wait("Email or password is not correct.")
+	r.typ("rex's brand new passphrase")
+	r.press(tea.KeyEnter)
+	r.wait("Signed in as rex@acme.test (reviewer)", "Recent activity")
+	d.MustStatus(401, "POST", "/v1/auth/login", "", models.LoginRequest{Email: "rex@acme.test", Password: password})
+
+	// The code worked once.
+	r.runes("X")
+	r.wait("Sign in to Gent", "Signed out.")
+	r.resetAtSignIn(code, "yet another passphrase")
+	r.wait("The reset code is not valid, has expired or was already")
+
+	// An expired code.
+	expired := d.issueReset(t, ada, org.Owner, "rex@acme.test")
+	if err := d.Store.DB.Exec(`UPDATE password_resets SET expires_at = now() - interval '1 second' WHERE used_at IS NULL`).Error; err != nil {
+		t.Fatal(err)
+	}
+	r.press(tea.KeyEsc)
+	r.wait("Sign in to Gent", "› Password")
+	r.resetAtSignIn(expired, "yet another passphrase")
+	r.wait("The reset code is not valid, has expired or was already")
+	d.MustStatus(401, "POST", "/v1/auth/login", "", models.LoginRequest{Email: "rex@acme.test", Password: "yet another passphrase"})
 }

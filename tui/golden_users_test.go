@@ -79,3 +79,33 @@ func TestGoldenLoginDisabled(t *testing.T) {
 	r.press(tea.KeyEnter)
 	r.golden(r.wait("disabled"))
 }
+
+// TestGoldenPasswordReset: the reset form opened from the sign-in screen
+// (ctrl+r), a mismatched repeat caught before any call, a code the
+// daemon refuses, and the sign-in screen after a reset that worked.
+func TestGoldenPasswordReset(t *testing.T) {
+	d := startDaemon(t)
+	org := d.Setup()
+	d.addUser(t, org.Owner, "rex@acme.test", models.RoleReviewer)
+	code := d.issueReset(t, org.Owner, org.Owner, "rex@acme.test")
+	r := startTUI(t, d)
+	r.wait("Sign in to Gent")
+	r.typ("rex@acme.test")
+	r.press(tea.KeyCtrlR)
+	r.goldenAs("form", r.wait("Set a new password with a reset code"))
+
+	r.typ("gpr_notacodeatall")
+	r.press(tea.KeyTab)
+	r.typ("rex's brand new passphrase")
+	r.press(tea.KeyTab)
+	r.typ("rex's brand new passphrase!")
+	r.press(tea.KeyEnter)
+	r.goldenAs("mismatch", r.wait("two new passwords differ"))
+	r.press(tea.KeyBackspace, tea.KeyEnter)
+	r.goldenAs("bad_code", r.wait("reset code is not valid"))
+
+	r.press(tea.KeyCtrlU)
+	r.typ(code)
+	r.press(tea.KeyEnter, tea.KeyEnter, tea.KeyEnter)
+	r.goldenAs("signin", r.wait("Your new password is set."))
+}

@@ -327,3 +327,44 @@ func TestHelpKeyWhileChoosing(t *testing.T) {
 		t.Fatal("? did not go back to fewer keys")
 	}
 }
+
+// ctrl+r on the sign-in screen opens the reset form over it, which takes
+// every key (q is typed), fits the terminal, and esc closes it.
+func TestSignInResetCodeKeys(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}, {60, 16}} {
+		m := newModel(t)
+		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		m.replace(screens.NewLogin(m.c, "rex@acme.test"))
+		if !strings.Contains(m.View(), "ctrl+r") {
+			t.Fatalf("%v: the sign-in screen does not offer ctrl+r:\n%s", size, m.View())
+		}
+		_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyCtrlR})
+		if cmd == nil {
+			t.Fatal("ctrl+r did nothing")
+		}
+		push, ok := cmd().(common.PushMsg)
+		if !ok {
+			t.Fatalf("ctrl+r: %#v", cmd())
+		}
+		m.Update(push)
+		if got := m.top().Title(); got != "Reset password" {
+			t.Fatalf("ctrl+r opened %q", got)
+		}
+		if quits(send(m, "q")) {
+			t.Fatal("q quit the reset form")
+		}
+		lines := strings.Split(m.View(), "\n")
+		if len(lines) != size[1] {
+			t.Fatalf("%v: %d lines", size, len(lines))
+		}
+		for _, l := range lines {
+			if w := displayWidth(l); w > size[0] {
+				t.Fatalf("%v: line %q is %d wide", size, l, w)
+			}
+		}
+		send(m, "esc")
+		if got := m.top().Title(); got != "Sign in" {
+			t.Fatalf("esc left %q open", got)
+		}
+	}
+}

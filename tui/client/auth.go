@@ -57,3 +57,12 @@ func (c *Client) Me(ctx context.Context) (*models.Me, error) {
 	}
 	return &me, nil
 }
+
+// ResetPassword sets a user's new password with the one-time code an
+// owner or admin issued (POST /v1/auth/password-reset, no session). A code
+// that is unknown, used or expired is an *APIError 401 with field code;
+// repeated failures are throttled (429 with RetryAfter). The user then
+// signs in with Login.
+func (c *Client) ResetPassword(ctx context.Context, req models.ResetPasswordRequest) error {
+	return c.Do(ctx, http.MethodPost, "/v1/auth/password-reset", nil, req, nil)
+}

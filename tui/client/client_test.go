@@ -169,6 +169,38 @@ func TestLoginThrottleCarriesRetryAfter(t *testing.T) {
 	}
 }
 
+// ResetPassword uses an admin's code without a session: the 401 names
+// code, the 422 new_password; the new password then signs in, once.
+func TestResetPasswordAgainstDaemon(t *testing.T) {
+	env := servertest.New(t)
+	url := serve(t, env)
+	org := env.Setup()
+	ctx := context.Background()
+	admin, _ := client.New(url, client.WithToken(client.Secret(org.Owner)))
+	u, err := admin.CreateUser(ctx, models.CreateUserRequest{Email: "rex@acme.test", Password: password, Role: models.RoleReviewer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := admin.ResetUserPassword(ctx, u.ID)
+	if err != nil || rc.Code == "" {
+		t.Fatalf("issue: %+v %v", rc, err)
+	}
+
+	c, _ := client.New(url) // no session: the sign-in screen's client
+	err = c.ResetPassword(ctx, models.ResetPasswordRequest{Code: "gpr_nothing", NewPassword: "a brand new passphrase"})
+	apiErr(t, err, 401, models.CodeUnauthorized, "code")
+	err = c.ResetPassword(ctx, models.ResetPasswordRequest{Code: rc.Code, NewPassword: "short"})
+	apiErr(t, err, 422, models.CodeValidation, "new_password")
+	if err := c.ResetPassword(ctx, models.ResetPasswordRequest{Code: rc.Code, NewPassword: "a brand new passphrase"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(ctx, models.LoginRequest{Email: "rex@acme.test", Password: "a brand new passphrase"}); err != nil {
+		t.Fatalf("sign in with the new password: %v", err)
+	}
+	err = c.ResetPassword(ctx, models.ResetPasswordRequest{Code: rc.Code, NewPassword: "another passphrase"})
+	apiErr(t, err, 401, models.CodeUnauthorized, "code")
+}
+
 func TestNonAPIErrorBody(t *testing.T) {
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")

@@ -110,6 +110,9 @@ type KeyMap struct {
 	MyPassword    key.Binding
 	CopyCode      key.Binding
 
+	// Sign-in: set a new password with a reset code an admin issued.
+	UseResetCode key.Binding
+
 	// Confirmations.
 	Confirm key.Binding
 	Decline key.Binding
@@ -212,6 +215,8 @@ func Default() KeyMap {
 		ResetPassword: b("P", "reset", "P"),
 		MyPassword:    b("p", "my password", "p"),
 		CopyCode:      b("c", "copy code", "c"),
+
+		UseResetCode: b("ctrl+r", "use a reset code", "ctrl+r"),
 
 		Confirm: b("y", "confirm", "y"),
 		Decline: b("n/esc", "cancel", "n", "esc"),

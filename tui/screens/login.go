@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"gent/models"
@@ -13,7 +14,8 @@ import (
 	"gent/tui/components/form"
 )
 
-// Login signs a user in with email and password.
+// Login signs a user in with email and password. ctrl+r opens the form
+// that sets a new password with a reset code (PasswordReset).
 type Login struct{ formScreen }
 
 // NewLogin builds the sign-in screen, with email pre-filled if known.
@@ -49,11 +51,36 @@ func (s *Login) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return s, cmd
 		}
+	case passwordResetDone:
+		// Back from the reset form: sign in with the new password.
+		s.form.ClearErrors()
+		s.form.Field("password").WithValue("")
+		note := "Your new password is set. Sign in with it."
+		focus := s.form.Focus("password")
+		if strings.TrimSpace(s.form.Value("email")) == "" {
+			note = "Your new password is set. Sign in with your email and the new password."
+			focus = s.form.Focus("email")
+		}
+		return s, tea.Batch(focus, common.Flash(note))
+	case tea.KeyMsg:
+		if key.Matches(msg, s.c.Keys.UseResetCode) {
+			if s.req.Pending(s.call) {
+				return s, nil
+			}
+			return s, common.Push(NewPasswordReset(s.c))
+		}
+		return s, s.updateForm(msg, s.submit)
 	default:
 		return s, s.updateForm(msg, s.submit)
 	}
 	return s, nil
 }
+
+func (s *Login) ShortHelp() []key.Binding {
+	return append(s.formScreen.ShortHelp(), s.c.Keys.UseResetCode)
+}
+
+func (s *Login) FullHelp() [][]key.Binding { return [][]key.Binding{s.ShortHelp()} }
 
 func (s *Login) submit() tea.Cmd {
 	req := models.LoginRequest{Email: strings.TrimSpace(s.form.Value("email")), Password: s.form.Value("password")}
@@ -66,5 +93,6 @@ func (s *Login) View() string {
 	st := s.c.Styles
 	return st.Title.Render("Sign in to Gent") + "\n\n" +
 		st.Muted.Render("Server "+s.c.Client.Server()) + "\n\n" +
-		s.form.View()
+		s.form.View() + "\n\n" +
+		st.Muted.Render("Have a password reset code from an admin? ctrl+r sets a new password.")
 }

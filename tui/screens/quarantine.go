@@ -20,8 +20,13 @@ import (
 // kindQuarantine is the ChangedMsg kind of a message released or deleted.
 const kindQuarantine = "quarantine"
 
-// quarantinePage is the most quarantined messages the queue shows.
-const quarantinePage = 200
+// quarantinePage is the messages of one page of the queue; n and p page
+// through the rest with the API's cursors.
+const quarantinePage = 50
+
+// quarantineCountLimit is the most quarantined messages the dashboard
+// counts.
+const quarantineCountLimit = 200
 
 // quarantineEvents change the queue: a message quarantined, or one
 // released (it then arrives as message.received).
@@ -31,23 +36,28 @@ var quarantineEvents = []string{models.EventMessageQuarantined, models.EventMess
 // back from the agents (docs/screening.md), newest first. It updates
 // itself; under the list, the selected message's findings. enter shows
 // one whole, R releases it to its inbox, d deletes it (both ask first).
+// The messages come a page at a time (n older, p newer).
 type Quarantine struct {
 	list[quarantined]
 	table *table.Model
 	q     *quarantined
+	pg    pager
+	// back is set when the page shown came back empty: the page before
+	// it is loaded.
+	back bool
 }
 
-// quarantined is the queue with the inboxes' addresses (owners and
-// admins; reviewers see the inbox ids).
+// quarantined is a page of the queue with the inboxes' addresses (owners
+// and admins; reviewers see the inbox ids).
 type quarantined struct {
 	Messages []models.QuarantinedMessage
-	More     bool
+	Next     string // the API's next_cursor
 	Inboxes  map[string]string
 }
 
 // NewQuarantine builds the quarantine queue.
 func NewQuarantine(c *common.Common) *Quarantine {
-	s := &Quarantine{table: table.New(c,
+	s := &Quarantine{pg: newPager(quarantinePage), table: table.New(c,
 		table.Column{Title: "Received", Width: 11},
 		table.Column{Title: "Inbox", Width: 20},
 		table.Column{Title: "From", Width: 18},
@@ -70,27 +80,31 @@ func (s *Quarantine) SetSize(w, h int) {
 
 func (s *Quarantine) ShortHelp() []key.Binding {
 	k := s.c.Keys
+	if s.pg.paged() {
+		return s.shortHelp(k.Open, pageHelp(k.NextPage, k.PrevPage), k.Release, k.Delete, k.Refresh)
+	}
 	return s.shortHelp(k.Open, k.Release, k.Delete, k.Refresh)
 }
 
 func (s *Quarantine) FullHelp() [][]key.Binding {
 	k := s.c.Keys
-	return s.fullHelp([][]key.Binding{{k.Open, k.Release, k.Delete}, {k.Refresh}, s.table.Bindings()})
+	return s.fullHelp([][]key.Binding{{k.Open, k.Release, k.Delete}, {k.NextPage, k.PrevPage, k.Refresh}, s.table.Bindings()})
 }
 
 func (s *Quarantine) load() tea.Cmd {
-	admin := s.c.IsAdmin()
+	admin, cursor := s.c.IsAdmin(), s.pg.cursor()
 	return common.Start(s.c, &s.req, "list", "Loading the quarantine…", func(ctx context.Context, cl *client.Client) (quarantined, error) {
-		return loadQuarantine(ctx, cl, admin)
+		return loadQuarantine(ctx, cl, cursor, admin)
 	})
 }
 
-func loadQuarantine(ctx context.Context, cl *client.Client, admin bool) (quarantined, error) {
-	l, err := cl.Quarantine(ctx, client.QuarantineQuery{Page: client.Page{Limit: quarantinePage}})
+// loadQuarantine loads the page of the queue that cursor starts.
+func loadQuarantine(ctx context.Context, cl *client.Client, cursor string, admin bool) (quarantined, error) {
+	l, err := cl.Quarantine(ctx, client.QuarantineQuery{Page: client.Page{Cursor: cursor, Limit: quarantinePage}})
 	if err != nil {
 		return quarantined{}, err
 	}
-	q := quarantined{Messages: l.Data, More: l.NextCursor != "", Inboxes: map[string]string{}}
+	q := quarantined{Messages: l.Data, Next: l.NextCursor, Inboxes: map[string]string{}}
 	if admin {
 		ins, err := cl.AllInboxes(ctx)
 		if err != nil {
@@ -111,10 +125,18 @@ func (s *Quarantine) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return s, nil
 	}
 	_, cmd := s.updateList(msg)
+	if s.back {
+		s.back = false
+		return s, tea.Batch(cmd, s.load())
+	}
 	return s, cmd
 }
 
 func (s *Quarantine) show(q quarantined) {
+	if s.pg.shown(len(q.Messages), q.Next) {
+		s.back = true // the page emptied: show the one before
+		return
+	}
 	s.q = &q
 	s.setRows(s.table, len(q.Messages), func(i int) (string, []string) {
 		m := q.Messages[i]
@@ -124,6 +146,9 @@ func (s *Quarantine) show(q quarantined) {
 		}
 		return m.ID, []string{localTime(m.CreatedAt, minuteShort), inboxName(q.Inboxes, m.InboxID), addrString(m.From), subjectOr(m.Subject), score}
 	})
+	if s.pg.takeTop() {
+		s.table.SetCursor(0)
+	}
 }
 
 func inboxName(names map[string]string, id string) string {
@@ -135,7 +160,18 @@ func inboxName(names map[string]string, id string) string {
 
 func (s *Quarantine) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := s.c.Keys
-	if key.Matches(msg, k.Refresh) {
+	switch {
+	case key.Matches(msg, k.Refresh):
+		return s.load()
+	case key.Matches(msg, k.NextPage):
+		if s.q == nil || s.req.Pending("list") || !s.pg.older() {
+			return nil
+		}
+		return s.load()
+	case key.Matches(msg, k.PrevPage):
+		if s.q == nil || s.req.Pending("list") || !s.pg.newer() {
+			return nil
+		}
 		return s.load()
 	}
 	if s.q == nil || len(s.q.Messages) == 0 {
@@ -220,10 +256,12 @@ func (s *Quarantine) View() string {
 	}
 	var b strings.Builder
 	head := plural(len(s.q.Messages), "message") + " held back from the agents"
-	if s.q.More {
-		head = fmt.Sprintf("The newest %d messages held back from the agents", len(s.q.Messages))
+	tail := " · newest first · enter shows one"
+	if s.pg.paged() {
+		head = fmt.Sprintf("Page %d: %s held back", s.pg.page+1, plural(len(s.q.Messages), "message"))
+		tail = " · newest first" + s.pg.where("n", "p")
 	}
-	b.WriteString(st.Title.Render(head) + st.Muted.Render(" · newest first · enter shows one") + "\n\n")
+	b.WriteString(st.Title.Render(head) + st.Muted.Render(tail) + "\n\n")
 	b.WriteString(s.question() + s.table.View() + "\n\n")
 	if s.confirm == nil {
 		b.WriteString(s.findingsView(s.q.Messages[s.table.Cursor()]))
@@ -447,7 +485,7 @@ func sideBySide(st styles.Styles, width int, leftTitle, left, rightTitle, right 
 // countQuarantine counts the quarantined messages (the newest page:
 // "200+" beyond); any draws attention.
 func countQuarantine(ctx context.Context, cl *client.Client) (count, error) {
-	l, err := cl.Quarantine(ctx, client.QuarantineQuery{Page: client.Page{Limit: quarantinePage}})
+	l, err := cl.Quarantine(ctx, client.QuarantineQuery{Page: client.Page{Limit: quarantineCountLimit}})
 	if err != nil {
 		return count{}, err
 	}

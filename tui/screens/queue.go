@@ -21,8 +21,13 @@ import (
 // a pause added or deleted.
 const kindQueue = "queue"
 
-// queuePage is the most deliveries the queue shows.
-const queuePage = 200
+// queuePage is the deliveries of one page of the queue; n and N page
+// through the rest with the API's cursors.
+const queuePage = 50
+
+// queueCountLimit is the most waiting deliveries of one status the
+// dashboard counts.
+const queueCountLimit = 200
 
 // queueEvents change the outbound queue: a send queued, a delivery
 // attempted, failed or cancelled (bounced).
@@ -36,7 +41,7 @@ var queueStatuses = []string{"", models.QueuedStatusQueued, models.QueuedStatusD
 
 // queueKeys are the queue's own keys.
 var queueKeys = struct {
-	Queue, Retry, Cancel, Pauses, Deliveries, AddPause, DeletePause key.Binding
+	Queue, Retry, Cancel, Pauses, Deliveries, AddPause, DeletePause, Newer key.Binding
 }{
 	Queue:       key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "queue")),
 	Retry:       key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "retry now")),
@@ -45,13 +50,17 @@ var queueKeys = struct {
 	Deliveries:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "deliveries")),
 	AddPause:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "pause a domain")),
 	DeletePause: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "end pause")),
+	// p is the pauses here, so the newer page is N (n is the older, as
+	// on the other paged lists).
+	Newer: key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "newer")),
 }
 
 // Queue is the outbound queue (docs/queue.md): every recipient of a send
 // on its way out, by status, and, with p, the domains whose deliveries
 // are paused. Owners and admins retry (R) or cancel (x) a delivery and
 // add (a) or end (d) a pause, each after a y/n question; reviewers read.
-// It updates itself on delivery events.
+// It updates itself on delivery events. The deliveries come a page at a
+// time (n older, N newer); the pauses all at once.
 type Queue struct {
 	list[queueData]
 	deliveries *table.Model
@@ -59,19 +68,25 @@ type Queue struct {
 	status     string // the status shown ("": all)
 	showPauses bool
 	q          *queueData
+	pg         pager
+	// back is set when the page shown came back empty: the page before
+	// it is loaded.
+	back bool
 }
 
-// queueData is one status's deliveries and the pauses in force.
+// queueData is one page of a status's deliveries and the pauses in
+// force.
 type queueData struct {
 	Status     string
 	Deliveries []models.QueuedDelivery
-	More       bool
+	Next       string // the API's next_cursor
 	Pauses     []models.DeliveryPause
 }
 
 // NewQueue builds the outbound queue.
 func NewQueue(c *common.Common) *Queue {
 	s := &Queue{
+		pg: newPager(queuePage),
 		deliveries: table.New(c,
 			table.Column{Title: "Recipient", Width: 22, Min: 16, Grow: true, Max: 40, Priority: 2},
 			table.Column{Title: "Status", Width: 9},
@@ -118,22 +133,36 @@ func (s *Queue) keys() []key.Binding {
 		}
 		return []key.Binding{queueKeys.Deliveries, k.Refresh}
 	}
-	if admin {
-		return []key.Binding{k.StatusFilter, queueKeys.Retry, queueKeys.Cancel, queueKeys.Pauses, k.Refresh}
+	b := []key.Binding{k.StatusFilter}
+	if s.pg.paged() {
+		// Only while there is another page, and early: the line is
+		// cut at the width.
+		b = append(b, pageHelp(k.NextPage, queueKeys.Newer))
 	}
-	return []key.Binding{k.StatusFilter, queueKeys.Pauses, k.Refresh}
+	if admin {
+		b = append(b, queueKeys.Retry, queueKeys.Cancel)
+	}
+	return append(b, queueKeys.Pauses, k.Refresh)
 }
 
 func (s *Queue) ShortHelp() []key.Binding { return s.shortHelp(s.keys()...) }
 
 func (s *Queue) FullHelp() [][]key.Binding {
-	return s.fullHelp([][]key.Binding{s.keys(), s.table().Bindings()})
+	if s.showPauses {
+		return s.fullHelp([][]key.Binding{s.keys(), s.table().Bindings()})
+	}
+	k := s.c.Keys
+	keys := []key.Binding{k.StatusFilter, k.NextPage, queueKeys.Newer}
+	if s.c.IsAdmin() {
+		keys = append(keys, queueKeys.Retry, queueKeys.Cancel)
+	}
+	return s.fullHelp([][]key.Binding{keys, {queueKeys.Pauses, k.Refresh}, s.table().Bindings()})
 }
 
 func (s *Queue) load() tea.Cmd {
-	status := s.status
+	status, cursor := s.status, s.pg.cursor()
 	return common.Start(s.c, &s.req, "list", "Loading the queue…", func(ctx context.Context, cl *client.Client) (queueData, error) {
-		l, err := cl.Deliveries(ctx, client.DeliveryQuery{Page: client.Page{Limit: queuePage}, Status: status})
+		l, err := cl.Deliveries(ctx, client.DeliveryQuery{Page: client.Page{Cursor: cursor, Limit: queuePage}, Status: status})
 		if err != nil {
 			return queueData{}, err
 		}
@@ -141,7 +170,7 @@ func (s *Queue) load() tea.Cmd {
 		if err != nil {
 			return queueData{}, err
 		}
-		return queueData{Status: status, Deliveries: l.Data, More: l.NextCursor != "", Pauses: ps}, nil
+		return queueData{Status: status, Deliveries: l.Data, Next: l.NextCursor, Pauses: ps}, nil
 	})
 }
 
@@ -159,6 +188,10 @@ func (s *Queue) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return s, nil
 	}
 	_, cmd := s.updateList(msg)
+	if s.back {
+		s.back = false
+		return s, tea.Batch(cmd, s.load())
+	}
 	return s, cmd
 }
 
@@ -166,8 +199,15 @@ func (s *Queue) show(q queueData) {
 	if q.Status != s.status {
 		return // a load for the status shown before
 	}
+	if s.pg.shown(len(q.Deliveries), q.Next) {
+		s.back = true // the page emptied: show the one before
+		return
+	}
 	s.q = &q
 	s.showTable()
+	if s.pg.takeTop() {
+		s.deliveries.SetCursor(0)
+	}
 }
 
 // showTable fills the table of the view shown (the list's filter follows
@@ -246,8 +286,19 @@ func (s *Queue) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case !s.showPauses && key.Matches(msg, k.StatusFilter):
 		s.status = nextQueueStatus(s.status)
 		s.q, s.err = nil, ""
+		s.pg.reset()
 		s.deliveries.SetRows(nil)
 		s.deliveries.SetCursor(0)
+		return s.load()
+	case !s.showPauses && key.Matches(msg, k.NextPage):
+		if s.q == nil || s.req.Pending("list") || !s.pg.older() {
+			return nil
+		}
+		return s.load()
+	case !s.showPauses && key.Matches(msg, queueKeys.Newer):
+		if s.q == nil || s.req.Pending("list") || !s.pg.newer() {
+			return nil
+		}
 		return s.load()
 	}
 	t := s.table()
@@ -328,10 +379,11 @@ func (s *Queue) View() string {
 	if len(s.q.Deliveries) != 1 {
 		n = fmt.Sprintf("%d deliveries", len(s.q.Deliveries))
 	}
-	if s.q.More {
-		n = fmt.Sprintf("the newest %d deliveries", len(s.q.Deliveries))
+	line := n + " · newest first"
+	if s.pg.paged() {
+		line = fmt.Sprintf("page %d · %s, newest first%s", s.pg.page+1, n, s.pg.where("n", "N"))
 	}
-	b.WriteString(st.Muted.Render(n+" · newest first · "+plural(len(s.q.Pauses), "domain")+" paused (p)") + "\n\n")
+	b.WriteString(st.Muted.Render(line+" · "+plural(len(s.q.Pauses), "domain")+" paused (p)") + "\n\n")
 	if len(s.q.Deliveries) == 0 {
 		b.WriteString(s.question() + st.Muted.Render("Nothing here. Every recipient of a send is a delivery with its own status."))
 		return b.String()
@@ -481,7 +533,7 @@ func (s *PauseAdd) View() string {
 func countQueue(ctx context.Context, cl *client.Client) (count, error) {
 	by := map[string]int{}
 	for _, st := range []string{models.QueuedStatusQueued, models.QueuedStatusDeferred} {
-		l, err := cl.Deliveries(ctx, client.DeliveryQuery{Page: client.Page{Limit: queuePage}, Status: st})
+		l, err := cl.Deliveries(ctx, client.DeliveryQuery{Page: client.Page{Limit: queueCountLimit}, Status: st})
 		if err != nil {
 			return count{}, err
 		}

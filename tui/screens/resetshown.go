@@ -80,6 +80,7 @@ func (s *ResetShown) View() string {
 	}
 	return head + st.AlertBox.Width(inner+2).Render(strings.Join(box, "\n")) + "\n\n" +
 		st.Muted.Render("Their old password stopped working and their sessions ended.\n"+
-			"They set a new password with the code (POST /v1/auth/password-reset,\n"+
-			"see docs/users.md), then sign in. Issue a new code if this one is lost.")
+			"They set a new password with the code on genttui's sign-in screen (ctrl+r)\n"+
+			"or POST /v1/auth/password-reset, then sign in. Issue a new code if this\n"+
+			"one is lost.")
 }
