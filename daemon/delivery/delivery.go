@@ -9,6 +9,7 @@ package delivery
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
+	"gent/daemon/audit"
 	"gent/daemon/config"
 	"gent/daemon/domains"
 	"gent/daemon/events"
@@ -41,12 +43,13 @@ type Resolver interface {
 // key always, then the Ed25519 key when its record is published.
 type Keys interface {
 	DKIMKeys(ctx context.Context, domainID string) ([]domains.DKIMKey, error)
+	// DKIMKeysOf opens the keys of a domain row read with
+	// domains.DKIMColumns.
+	DKIMKeysOf(m domains.DKIMMaterial) ([]domains.DKIMKey, error)
 }
 
 // Local stores mail for hosted recipients and notices for senders.
 type Local interface {
-	// Hosted reports whether mail for the domain stays on this server.
-	Hosted(ctx context.Context, domain string) (bool, error)
 	// DeliverLocal stores raw for rcpt inside tx. A *models.Error refusal
 	// with code not_found, forbidden (blocked) or storage_cap_exceeded is
 	// permanent; other errors are temporary.
@@ -96,6 +99,7 @@ type Service struct {
 	local    Local
 	mail     *mail.Service
 	holder   Holder
+	audit    *audit.Service
 	policy   *policy.Service
 	metrics  *metrics.Metrics
 	// sandboxOff: sandbox.domain is empty, so sandbox inboxes refuse sends.
@@ -174,33 +178,50 @@ func domainOf(addr string) string {
 }
 
 // Create records a send inside tx and, unless it is held, enqueues its
-// delivery jobs in the same transaction.
+// delivery jobs (one per recipient domain) in the same transaction: the
+// send and its recipients in one statement, the jobs in another.
 func (s *Service) Create(ctx context.Context, tx *gorm.DB, o Outbound) error {
-	status := StatusQueued
+	stx := store.SQLTx(tx)
+	if stx == nil {
+		return errors.New("record send: not inside a transaction")
+	}
+	status, rstatus := StatusQueued, RcptQueued
 	if o.Held {
-		status = StatusPendingApproval
+		status, rstatus = StatusPendingApproval, RcptHeld
 	}
-	err := tx.Exec(`INSERT INTO outbound_messages (id, org_id, inbox_id, domain_id, message_id_header, envelope_from, raw, digest, status, recipient_count)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, o.ID, o.OrgID, o.InboxID, o.DomainID, o.MessageIDHeader, o.EnvelopeFrom,
-		o.Raw, Digest(o.EnvelopeFrom, o.Recipients, o.Raw), status, len(o.Recipients)).Error
-	if err != nil {
-		return fmt.Errorf("record send: %w", err)
-	}
-	rstatus := RcptQueued
-	if o.Held {
-		rstatus = RcptHeld
-	}
-	for _, r := range o.Recipients {
-		if err := tx.Exec(`INSERT INTO delivery_recipients (outbound_id, address, org_id, inbox_id, domain, kind, status) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			o.ID, r.Address, o.OrgID, o.InboxID, domainOf(r.Address), r.Kind, rstatus).Error; err != nil {
-			return store.WrapError(err, "recipient")
+	n := len(o.Recipients)
+	addrs, doms, kinds := make([]string, n), make([]string, n), make([]string, n)
+	seen := map[string]bool{}
+	var domains []string
+	for i, r := range o.Recipients {
+		addrs[i], doms[i], kinds[i] = r.Address, domainOf(r.Address), r.Kind
+		if !seen[doms[i]] {
+			seen[doms[i]] = true
+			domains = append(domains, doms[i])
 		}
+	}
+	if _, err := stx.ExecContext(ctx, createSQL, o.ID, o.OrgID, o.InboxID, o.DomainID, o.MessageIDHeader, o.EnvelopeFrom,
+		o.Raw, Digest(o.EnvelopeFrom, o.Recipients, o.Raw), status, n, addrs, doms, kinds, rstatus); err != nil {
+		if werr := store.WrapError(err, "recipient"); werr != err {
+			return werr
+		}
+		return fmt.Errorf("record send: %w", err)
 	}
 	if o.Held {
 		return nil
 	}
-	return s.enqueue(ctx, tx, o.ID)
+	sort.Strings(domains)
+	return s.enqueueDomains(ctx, tx, o.ID, domains)
 }
+
+// createSQL records a send ($1–$10) and its recipients (addresses $11,
+// their domains $12 and kinds $13, status $14).
+const createSQL = `WITH o AS (
+		INSERT INTO outbound_messages (id, org_id, inbox_id, domain_id, message_id_header, envelope_from, raw, digest, status, recipient_count)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, org_id, inbox_id)
+	INSERT INTO delivery_recipients (outbound_id, address, org_id, inbox_id, domain, kind, status)
+	SELECT o.id, r.address, o.org_id, o.inbox_id, r.domain, r.kind, $14
+	FROM o, unnest($11::text[], $12::text[], $13::text[]) WITH ORDINALITY AS r(address, domain, kind, n) ORDER BY r.n`
 
 // Release queues a held send (after approval) inside tx. raw and rcpts,
 // when not nil, replace the held message (a reviewer's edit).
@@ -270,12 +291,20 @@ func (s *Service) enqueue(ctx context.Context, tx *gorm.DB, id string) error {
 	if err := tx.Raw(`SELECT DISTINCT domain FROM delivery_recipients WHERE outbound_id = ? ORDER BY domain`, id).Scan(&doms).Error; err != nil {
 		return fmt.Errorf("list recipient domains: %w", err)
 	}
-	for _, d := range doms {
-		if err := s.jobs.InsertTx(ctx, tx, DeliverArgs{OutboundID: id, Domain: d}, &river.InsertOpts{Queue: Queue, MaxAttempts: 1000}); err != nil {
-			return err
-		}
+	return s.enqueueDomains(ctx, tx, id, doms)
+}
+
+// enqueueDomains inserts the send's delivery jobs, one per recipient
+// domain, in one statement.
+func (s *Service) enqueueDomains(ctx context.Context, tx *gorm.DB, id string, doms []string) error {
+	if len(doms) == 0 {
+		return nil
 	}
-	return nil
+	args := make([]river.InsertManyParams, len(doms))
+	for i, d := range doms {
+		args[i] = river.InsertManyParams{Args: DeliverArgs{OutboundID: id, Domain: d}, InsertOpts: &river.InsertOpts{Queue: Queue, MaxAttempts: 1000}}
+	}
+	return s.jobs.InsertManyTx(ctx, tx, args)
 }
 
 // Suppressed returns those of addrs on the inbox's suppression list.
