@@ -102,6 +102,8 @@ type Service struct {
 	audit    *audit.Service
 	policy   *policy.Service
 	metrics  *metrics.Metrics
+	// conns keeps SMTP sessions open between deliveries to a host.
+	conns *connPool
 	// sandboxOff: sandbox.domain is empty, so sandbox inboxes refuse sends.
 	sandboxOff bool
 	log        *slog.Logger
@@ -115,7 +117,7 @@ func NewService(db *store.Store, ev *events.Service, cfg config.Config, resolver
 	}
 	return &Service{db: db, events: ev, cfg: cfg.Outbound, retries: retries, hostname: cfg.Hostname,
 		resolver: resolver, keys: keys, local: local, log: log, now: time.Now, sandboxOff: cfg.Sandbox.Domain == "",
-		limiter: ratelimit.New(db)}, nil
+		limiter: ratelimit.New(db), conns: newConnPool()}, nil
 }
 
 // SetMetrics makes the service count send decisions and delivery

@@ -271,7 +271,7 @@ func (s *Service) tryHosts(ctx context.Context, o *sendRow, domain string, rcpts
 	}
 	sess := &session{hostname: s.hostname, dialTimeout: s.cfg.ConnectTimeout.D(), cmdTimeout: s.cfg.CommandTimeout.D(),
 		dataTimeout: s.cfg.CommandTimeout.D() * 2, relay: s.cfg.Mode == "relay", relayUser: s.cfg.RelayUsername,
-		relayPass: s.cfg.RelayPassword, relaySkipVerify: s.cfg.RelayInsecureSkipVerify}
+		relayPass: s.cfg.RelayPassword, relaySkipVerify: s.cfg.RelayInsecureSkipVerify, pool: s.conns}
 	var lastErr error
 	for _, h := range hosts {
 		results, _, err := sess.deliver(ctx, h, o.EnvelopeFrom, rcpts, signed)

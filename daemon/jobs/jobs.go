@@ -111,7 +111,8 @@ func (j *Jobs) InsertTx(ctx context.Context, tx *gorm.DB, args river.JobArgs, op
 }
 
 // InsertManyTx enqueues jobs that commit (or not) with tx, in one
-// statement.
+// statement that returns nothing (River's fast insert: the job rows are
+// not read back).
 func (j *Jobs) InsertManyTx(ctx context.Context, tx *gorm.DB, params []river.InsertManyParams) error {
 	if len(params) == 0 {
 		return nil
@@ -121,7 +122,7 @@ func (j *Jobs) InsertManyTx(ctx context.Context, tx *gorm.DB, params []river.Ins
 	if stx == nil {
 		return fmt.Errorf("insert jobs %s: not inside a transaction", kind)
 	}
-	if _, err := j.inserter.InsertManyTx(ctx, stx, params); err != nil {
+	if _, err := j.inserter.InsertManyFastTx(ctx, stx, params); err != nil {
 		return fmt.Errorf("insert jobs %s: %w", kind, err)
 	}
 	return nil
