@@ -338,8 +338,9 @@ func (s *Service) Status(ctx context.Context, orgID, id string) (*models.SendSta
 	return &st, nil
 }
 
-// setStatus sets the send's status and its sent copy's; done sends drop
-// the queue's copy of the bytes (the sent copy stays in the inbox).
+// setStatus sets the send's status (the sent copy's, as the mail read
+// path shows it: mail.summaryColumns); done sends drop the queue's copy of
+// the bytes (the sent copy stays in the inbox).
 func setStatus(tx *gorm.DB, id, status string, done bool) error {
 	q := `UPDATE outbound_messages SET status = ?, updated_at = now() WHERE id = ?`
 	if done {
@@ -347,9 +348,6 @@ func setStatus(tx *gorm.DB, id, status string, done bool) error {
 	}
 	if err := tx.Exec(q, status, id).Error; err != nil {
 		return fmt.Errorf("update send status: %w", err)
-	}
-	if err := tx.Exec(`UPDATE messages SET status = ? WHERE id = ? AND status <> ?`, status, id, status).Error; err != nil {
-		return fmt.Errorf("update message status: %w", err)
 	}
 	return nil
 }

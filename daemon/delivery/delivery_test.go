@@ -366,6 +366,18 @@ func TestSendRecordsItsAuditEntryAndStepsWithIt(t *testing.T) {
 	h := newHarness(t)
 	r := h.send(simple("ann@example.net"))
 	h.waitStatus(r.ID, "delivered")
+	// The sent copy shows its send's status; its own row is not rewritten
+	// by the delivery (every new version of it would get entries in all
+	// its indexes).
+	var sent models.SentMessage
+	h.env.MustStatus(200, "GET", "/v1/inboxes/"+h.inbox.ID+"/messages/"+r.ID, h.agent.Secret, nil).JSON(t, &sent)
+	var stored string
+	if err := h.env.Store.DB.Raw(`SELECT status FROM messages WHERE id = ?`, r.ID).Scan(&stored).Error; err != nil {
+		t.Fatal(err)
+	}
+	if sent.Status != "delivered" || stored != "queued" {
+		t.Fatalf("sent copy shows %q, its row holds %q", sent.Status, stored)
+	}
 	type entry struct {
 		ActorType, ActorID, TargetID, Outcome string
 		Status                                int

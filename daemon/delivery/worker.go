@@ -453,11 +453,12 @@ const recordSQL = `WITH res AS (
 	SELECT address, status FROM upd`
 
 // aggregateCTEs derive a send's status from its recipients (the CTE
-// rcpts, their statuses; the send is $1) and set it on the send and its
-// sent copy; a finished send drops the queue's copy of the bytes (the sent
-// copy stays in the inbox). Every recipient delivered: delivered; every
-// one bounced or cancelled: bounced; all finished: partially_delivered;
-// otherwise deferred if one is, else queued.
+// rcpts, their statuses; the send is $1) and set it on the send, which is
+// the status its sent copy shows (mail.summaryColumns); a finished send
+// drops the queue's copy of the bytes (the sent copy stays in the inbox).
+// Every recipient delivered: delivered; every one bounced or cancelled:
+// bounced; all finished: partially_delivered; otherwise deferred if one
+// is, else queued.
 const aggregateCTEs = `
 	counts AS (
 		SELECT count(*) AS total, count(*) FILTER (WHERE status = 'delivered') AS delivered,
@@ -472,9 +473,7 @@ const aggregateCTEs = `
 	send AS (
 		UPDATE outbound_messages o SET status = agg.status, raw = CASE WHEN agg.done THEN NULL ELSE o.raw END, updated_at = now(),
 			completed_at = CASE WHEN agg.done THEN now() ELSE o.completed_at END
-		FROM agg WHERE o.id = $1 RETURNING o.id),
-	copy AS (
-		UPDATE messages m SET status = agg.status FROM agg WHERE m.id = $1 AND m.status <> agg.status RETURNING m.id)`
+		FROM agg WHERE o.id = $1 RETURNING o.id)`
 
 // aggregate derives the send's status from its recipients.
 func (s *Service) aggregate(tx *gorm.DB, id string) error {
