@@ -183,47 +183,88 @@ func domainOf(addr string) string {
 // delivery jobs (one per recipient domain) in the same transaction: the
 // send and its recipients in one statement, the jobs in another.
 func (s *Service) Create(ctx context.Context, tx *gorm.DB, o Outbound) error {
+	if err := s.createAll(ctx, tx, []Outbound{o}); err != nil {
+		return err
+	}
+	if o.Held {
+		return nil
+	}
+	return s.jobs.InsertManyTx(ctx, tx, deliveryJobs(o))
+}
+
+// createAll records sends and their recipients inside tx, in one
+// statement.
+func (s *Service) createAll(ctx context.Context, tx *gorm.DB, os []Outbound) error {
+	if len(os) == 0 {
+		return nil
+	}
 	stx := store.SQLTx(tx)
 	if stx == nil {
 		return errors.New("record send: not inside a transaction")
 	}
-	status, rstatus := StatusQueued, RcptQueued
-	if o.Held {
-		status, rstatus = StatusPendingApproval, RcptHeld
-	}
-	n := len(o.Recipients)
-	addrs, doms, kinds := make([]string, n), make([]string, n), make([]string, n)
-	seen := map[string]bool{}
-	var domains []string
-	for i, r := range o.Recipients {
-		addrs[i], doms[i], kinds[i] = r.Address, domainOf(r.Address), r.Kind
-		if !seen[doms[i]] {
-			seen[doms[i]] = true
-			domains = append(domains, doms[i])
+	n := len(os)
+	ids, orgs, inboxes, doms, mids, froms, statuses := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	raws, digests := make([][]byte, n), make([][]byte, n)
+	counts := make([]int32, n)
+	var rOut, rAddr, rDom, rKind, rStatus []string
+	for i, o := range os {
+		status, rstatus := StatusQueued, RcptQueued
+		if o.Held {
+			status, rstatus = StatusPendingApproval, RcptHeld
+		}
+		ids[i], orgs[i], inboxes[i], doms[i], mids[i], froms[i], statuses[i] = o.ID, o.OrgID, o.InboxID, o.DomainID,
+			o.MessageIDHeader, o.EnvelopeFrom, status
+		raws[i], digests[i], counts[i] = o.Raw, Digest(o.EnvelopeFrom, o.Recipients, o.Raw), int32(len(o.Recipients))
+		for _, r := range o.Recipients {
+			rOut, rAddr, rDom = append(rOut, o.ID), append(rAddr, r.Address), append(rDom, domainOf(r.Address))
+			rKind, rStatus = append(rKind, r.Kind), append(rStatus, rstatus)
 		}
 	}
-	if _, err := stx.ExecContext(ctx, createSQL, o.ID, o.OrgID, o.InboxID, o.DomainID, o.MessageIDHeader, o.EnvelopeFrom,
-		o.Raw, Digest(o.EnvelopeFrom, o.Recipients, o.Raw), status, n, addrs, doms, kinds, rstatus); err != nil {
+	if _, err := stx.ExecContext(ctx, createSQL, ids, orgs, inboxes, doms, mids, froms, raws, digests, statuses, counts,
+		rOut, rAddr, rDom, rKind, rStatus); err != nil {
 		if werr := store.WrapError(err, "recipient"); werr != err {
 			return werr
 		}
 		return fmt.Errorf("record send: %w", err)
 	}
-	if o.Held {
-		return nil
-	}
-	sort.Strings(domains)
-	return s.enqueueDomains(ctx, tx, o.ID, domains)
+	return nil
 }
 
-// createSQL records a send ($1–$10) and its recipients (addresses $11,
-// their domains $12 and kinds $13, status $14).
+// createSQL records sends ($1–$10, one element each) and their recipients
+// ($11–$15: the send, address, domain, kind and status of each).
 const createSQL = `WITH o AS (
 		INSERT INTO outbound_messages (id, org_id, inbox_id, domain_id, message_id_header, envelope_from, raw, digest, status, recipient_count)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, org_id, inbox_id)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::bytea[],
+			$9::text[], $10::int[])
+		RETURNING id, org_id, inbox_id)
 	INSERT INTO delivery_recipients (outbound_id, address, org_id, inbox_id, domain, kind, status)
-	SELECT o.id, r.address, o.org_id, o.inbox_id, r.domain, r.kind, $14
-	FROM o, unnest($11::text[], $12::text[], $13::text[]) WITH ORDINALITY AS r(address, domain, kind, n) ORDER BY r.n`
+	SELECT o.id, r.address, o.org_id, o.inbox_id, r.domain, r.kind, r.status
+	FROM unnest($11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) WITH ORDINALITY AS r(outbound_id, address, domain, kind, status, n)
+	JOIN o ON o.id = r.outbound_id ORDER BY r.n`
+
+// deliveryJobs are a send's delivery jobs, one per recipient domain (in
+// domain order).
+func deliveryJobs(o Outbound) []river.InsertManyParams {
+	seen := map[string]bool{}
+	var doms []string
+	for _, r := range o.Recipients {
+		if d := domainOf(r.Address); !seen[d] {
+			seen[d] = true
+			doms = append(doms, d)
+		}
+	}
+	sort.Strings(doms)
+	return jobsFor(o.ID, doms)
+}
+
+func jobsFor(id string, doms []string) []river.InsertManyParams {
+	args := make([]river.InsertManyParams, len(doms))
+	for i, d := range doms {
+		args[i] = river.InsertManyParams{Args: DeliverArgs{OutboundID: id, Domain: d}, InsertOpts: &river.InsertOpts{Queue: Queue, MaxAttempts: 1000}}
+	}
+	return args
+}
 
 // Release queues a held send (after approval) inside tx. raw and rcpts,
 // when not nil, replace the held message (a reviewer's edit).
@@ -293,20 +334,7 @@ func (s *Service) enqueue(ctx context.Context, tx *gorm.DB, id string) error {
 	if err := tx.Raw(`SELECT DISTINCT domain FROM delivery_recipients WHERE outbound_id = ? ORDER BY domain`, id).Scan(&doms).Error; err != nil {
 		return fmt.Errorf("list recipient domains: %w", err)
 	}
-	return s.enqueueDomains(ctx, tx, id, doms)
-}
-
-// enqueueDomains inserts the send's delivery jobs, one per recipient
-// domain, in one statement.
-func (s *Service) enqueueDomains(ctx context.Context, tx *gorm.DB, id string, doms []string) error {
-	if len(doms) == 0 {
-		return nil
-	}
-	args := make([]river.InsertManyParams, len(doms))
-	for i, d := range doms {
-		args[i] = river.InsertManyParams{Args: DeliverArgs{OutboundID: id, Domain: d}, InsertOpts: &river.InsertOpts{Queue: Queue, MaxAttempts: 1000}}
-	}
-	return s.jobs.InsertManyTx(ctx, tx, args)
+	return s.jobs.InsertManyTx(ctx, tx, jobsFor(id, doms))
 }
 
 // Suppressed returns those of addrs on the inbox's suppression list.

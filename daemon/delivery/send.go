@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
 	"gent/daemon/audit"
@@ -236,7 +237,8 @@ func (s *Service) send(ctx context.Context, in SendInput) (*models.SendResponse,
 	// one transaction; run adds the request's idempotent answer.
 	seen := &mail.Recipient{OrgID: in.OrgID, InboxID: in.InboxID, Address: ib.Address, UsedBytes: ib.UsedBytes,
 		CapMode: ib.CapMode, CapLimitBytes: ib.CapLimitBytes}
-	record := func(tx *gorm.DB, store func(mail.StoreInput) (*mail.Stored, error)) error {
+	record := func(b *mail.Batch, store func(mail.StoreInput) (*mail.Stored, error)) error {
+		tx := b.Tx()
 		// The budget is counted under the inbox's policy lock, in the
 		// transaction that records the send.
 		held, reasons := in.Held, []models.HoldReason(nil)
@@ -287,27 +289,28 @@ func (s *Service) send(ctx context.Context, in SendInput) (*models.SendResponse,
 			out.ApprovalID = id
 			return nil
 		}
-		if err := s.Create(ctx, tx, o); err != nil {
-			return err
-		}
-		// The policy decision is written with message.sent, whose own
-		// step (queued) follows it, in one statement.
-		_, err = s.events.EmitAll(ctx, tx, events.Pending{OrgID: in.OrgID, InboxID: in.InboxID, Type: models.EventMessageSent,
+		// The send, its recipients, its jobs and message.sent (with the
+		// policy decision as the step before its own, queued) are written
+		// with the other sends of the transaction, one statement each.
+		w := batchWrites(s, b)
+		w.outbounds = append(w.outbounds, o)
+		w.jobs = append(w.jobs, deliveryJobs(o)...)
+		w.events = append(w.events, events.Pending{OrgID: in.OrgID, InboxID: in.InboxID, Type: models.EventMessageSent,
 			Payload: map[string]any{"message_id": st.ID, "thread_id": st.ThreadID, "recipients": len(rcpts), "subject": d.Subject},
 			Before:  []events.Step{policyStep}})
-		return err
+		return nil
 	}
-	run := func(tx *gorm.DB, storeFn func(mail.StoreInput) (*mail.Stored, error)) error {
-		if err := record(tx, storeFn); err != nil {
+	run := func(b *mail.Batch, storeFn func(mail.StoreInput) (*mail.Stored, error)) error {
+		tx := b.Tx()
+		if err := record(b, storeFn); err != nil {
 			return err
 		}
 		if in.Audit != nil {
 			if s.audit == nil {
 				return errors.New("record send: no audit trail wired")
 			}
-			if err := s.audit.Record(ctx, tx, *in.Audit); err != nil {
-				return err
-			}
+			w := batchWrites(s, b)
+			w.audits = append(w.audits, *in.Audit)
 		}
 		// Under an Idempotency-Key, the answer commits with the send, so
 		// a retry after a crash replays it instead of sending again.
@@ -321,20 +324,49 @@ func (s *Service) send(ctx context.Context, in SendInput) (*models.SendResponse,
 			if err := s.mail.DeleteMessageTx(ctx, tx, in.OrgID, in.InboxID, in.DraftID); err != nil {
 				return err
 			}
-			return run(tx, func(si mail.StoreInput) (*mail.Stored, error) { return s.mail.Store(ctx, tx, si) })
+			return run(b, func(si mail.StoreInput) (*mail.Stored, error) { return s.mail.Store(ctx, tx, si) })
 		})
 	} else {
 		// Group commit: concurrent sends (and inbound mail) share
 		// transactions; the 202 still follows the commit holding this send
 		// (or, when COMMIT failed, the finding that it committed).
 		err = s.mail.Commit(ctx, func(b *mail.Batch) error {
-			return run(b.Tx(), func(si mail.StoreInput) (*mail.Stored, error) { return b.Store(ctx, si) })
+			return run(b, func(si mail.StoreInput) (*mail.Stored, error) { return b.Store(ctx, si) })
 		})
 	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// sendWrites are the rows of a transaction's sends written at its end, one
+// statement per table for all of them (mail.Batch.Writes): the sends and
+// their recipients, their delivery jobs, their message.sent events (with
+// their lifecycle steps) and the requests' audit entries.
+type sendWrites struct {
+	s         *Service
+	outbounds []Outbound
+	jobs      []river.InsertManyParams
+	events    []events.Pending
+	audits    []audit.Entry
+}
+
+func batchWrites(s *Service, b *mail.Batch) *sendWrites {
+	return b.Writes("delivery.sends", func() mail.BatchWriter { return &sendWrites{s: s} }).(*sendWrites)
+}
+
+func (w *sendWrites) Flush(ctx context.Context, tx *gorm.DB) error {
+	if err := w.s.createAll(ctx, tx, w.outbounds); err != nil {
+		return err
+	}
+	if err := w.s.jobs.InsertManyTx(ctx, tx, w.jobs); err != nil {
+		return err
+	}
+	if _, err := w.s.events.EmitAll(ctx, tx, w.events...); err != nil {
+		return err
+	}
+	return w.s.audit.RecordAll(ctx, tx, w.audits...)
 }
 
 func (in SendInput) labels() []string {
