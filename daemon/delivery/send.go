@@ -293,8 +293,16 @@ func (s *Service) send(ctx context.Context, in SendInput) (*models.SendResponse,
 		// policy decision as the step before its own, queued) are written
 		// with the other sends of the transaction, one statement each.
 		w := batchWrites(s, b)
-		w.outbounds = append(w.outbounds, o)
-		w.jobs = append(w.jobs, deliveryJobs(o)...)
+		if pr.pin.Policies.Budgeted() {
+			// The budget counts the sends recorded (Reserve, under its
+			// lock): a later send of this transaction must see this one.
+			if err := s.Create(ctx, tx, o); err != nil {
+				return err
+			}
+		} else {
+			w.outbounds = append(w.outbounds, o)
+			w.jobs = append(w.jobs, deliveryJobs(o)...)
+		}
 		w.events = append(w.events, events.Pending{OrgID: in.OrgID, InboxID: in.InboxID, Type: models.EventMessageSent,
 			Payload: map[string]any{"message_id": st.ID, "thread_id": st.ThreadID, "recipients": len(rcpts), "subject": d.Subject},
 			Before:  []events.Step{policyStep}})

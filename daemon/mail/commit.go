@@ -354,8 +354,10 @@ type BatchWriter interface {
 // order of first use, before the usage counters), in the same
 // transaction: a service that writes a row per unit (a send's recipients,
 // its job, its event) writes the batch's rows in one statement. A failed
-// flush fails the whole batch, whose units are then run alone. A unit
-// must not read what its writer has not flushed yet.
+// flush fails the whole batch, whose units are then run alone. Nothing in
+// the transaction may need those rows before the flush: neither the unit
+// that added them nor a later unit of the batch (a send budget counting
+// the sends recorded so far, say, must see them written at once).
 func (b *Batch) Writes(key string, make func() BatchWriter) BatchWriter {
 	if w, ok := b.writes[key]; ok {
 		return w

@@ -105,6 +105,12 @@ type Policies struct {
 	Org   *models.OrgPolicy
 }
 
+// Budgeted reports whether the inbox's policy has a send budget (Reserve
+// then counts the sends recorded so far, this transaction's included).
+func (p *Policies) Budgeted() bool {
+	return p != nil && p.Inbox != nil && (p.Inbox.Budget.PerHour != nil || p.Inbox.Budget.PerDay != nil)
+}
+
 // Columns and Joins let a caller read an inbox's policies in its own query
 // about the inbox (aliased i), in the same round trip; Row.Policies parses
 // what they selected. The send path reads them with the inbox and its
