@@ -58,6 +58,10 @@ func (a *API) wrap(r Route) fiber.Handler {
 		// A dry run (?dry_run=true on the send routes) changes nothing:
 		// no idempotency record, no audit entry.
 		dry := isDryRun(c)
+		audited := mutates && !r.Policy.SelfAudited && !dry
+		if audited {
+			c.Locals(auditActionKey, r.Name)
+		}
 		if r.Method == fiber.MethodPost && c.Get("Idempotency-Key") != "" && !dry {
 			herr = a.idempotent(c, p, r.Handler)
 		} else {
@@ -66,11 +70,35 @@ func (a *API) wrap(r Route) fiber.Handler {
 		if _, written := herr.(errWritten); herr != nil && !written {
 			writeError(c, a.Log, herr)
 		}
-		if mutates && !r.Policy.SelfAudited && !dry {
+		if done, _ := c.Locals(auditedKey).(bool); audited && !done {
 			a.auditRequest(c, r, herr)
 		}
 		return nil
 	}
+}
+
+// Locals of a request's audit entry: the action to record (set for the
+// routes the middleware audits), and whether the handler recorded the
+// entry itself, in the transaction of its effect (a send).
+const (
+	auditActionKey = "audit_action"
+	auditedKey     = "audited"
+)
+
+// auditInTx returns the entry the middleware would record for a success
+// answered with status, for a handler that records it in the transaction
+// of its effect, and marks the request audited once done is called; nil
+// when the route is not audited by the middleware.
+func (a *API) auditInTx(c *fiber.Ctx, status int) (e *audit.Entry, done func()) {
+	action, _ := c.Locals(auditActionKey).(string)
+	if action == "" {
+		return nil, func() {}
+	}
+	entry := a.auditEntry(c, action, status, nil)
+	if entry.OrgID == "" {
+		return nil, func() {}
+	}
+	return &entry, func() { c.Locals(auditedKey, true) }
 }
 
 // deny records failed authentication and authorization, then returns err.
@@ -91,8 +119,18 @@ func (a *API) deny(c *fiber.Ctx, r Route, err error) error {
 
 // auditRequest records a mutation with its outcome.
 func (a *API) auditRequest(c *fiber.Ctx, r Route, herr error) {
-	status := c.Response().StatusCode()
-	e := audit.Entry{ActorType: "anonymous", Action: r.Name, Outcome: outcomeOf(status), Status: status,
+	e := a.auditEntry(c, r.Name, c.Response().StatusCode(), herr)
+	if e.OrgID == "" {
+		return // nothing to attach it to
+	}
+	if err := a.Audit.Record(context.WithoutCancel(c.UserContext()), nil, e); err != nil {
+		a.Log.Error("audit request", "err", err)
+	}
+}
+
+// auditEntry is the audit entry of a request answered with status.
+func (a *API) auditEntry(c *fiber.Ctx, action string, status int, herr error) audit.Entry {
+	e := audit.Entry{ActorType: "anonymous", Action: action, Outcome: outcomeOf(status), Status: status,
 		RemoteAddr: c.IP(), RequestID: requestID(c)}
 	if p := principal(c); p != nil {
 		e.OrgID, e.ActorType, e.ActorID = p.OrgID, p.Kind, p.ID()
@@ -101,12 +139,7 @@ func (a *API) auditRequest(c *fiber.Ctx, r Route, herr error) {
 	if herr != nil {
 		e.Detail = map[string]any{"code": models.ErrorCode(herr)}
 	}
-	if e.OrgID == "" {
-		return // nothing to attach it to
-	}
-	if err := a.Audit.Record(context.WithoutCancel(c.UserContext()), nil, e); err != nil {
-		a.Log.Error("audit request", "err", err)
-	}
+	return e
 }
 
 // outcomeOf is the audit outcome of a request answered with status.

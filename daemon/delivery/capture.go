@@ -33,28 +33,11 @@ func (s *Service) sandboxRefusal(domainID, domainName, domainUse string, disable
 	return &models.Error{Code: models.CodeSandboxDisabled, Message: msg}
 }
 
-// captures reports whether a send's mail for domain is captured: the
-// sending domain is a sandbox and domain is not one of its organization's
-// receiving domains.
-func (s *Service) captures(ctx context.Context, o *sendRow, domain string) (bool, error) {
-	var r struct {
-		Sandbox bool
-		Own     bool
-	}
-	err := s.db.DB.WithContext(ctx).Raw(`SELECT d.domain_use = 'sandbox' AS sandbox,
-		EXISTS (SELECT 1 FROM domains r WHERE r.name = ? AND r.org_id = d.org_id AND r.status IN ('verified', 'degraded')) AS own
-		FROM domains d WHERE d.id = ?`, domain, o.DomainID).Scan(&r).Error
-	if err != nil {
-		return false, fmt.Errorf("check sandbox: %w", err)
-	}
-	return r.Sandbox && !r.Own, nil
-}
-
 // capture signs the message with the sandbox domain's key and stores it
 // for rcpts instead of sending it, in the transaction that records them
 // delivered: exactly once, even if the job runs again.
 func (s *Service) capture(ctx context.Context, o *sendRow, domain string, rcpts []rcptRow) error {
-	signed, err := s.sign(ctx, o.DomainID, domainOf(o.EnvelopeFrom), o.Raw)
+	signed, err := s.sign(ctx, o, domainOf(o.EnvelopeFrom))
 	if err != nil {
 		return fmt.Errorf("sign captured message: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -71,6 +72,8 @@ type session struct {
 	relayPass       string
 	relaySkipVerify bool
 	forcePlain      bool // after a failed TLS handshake on this host
+	// pool, when set, keeps sessions open between deliveries.
+	pool *connPool
 }
 
 // errNoTLS is returned when a TLS handshake failed and the host should be
@@ -107,47 +110,108 @@ func (s *session) deliver(ctx context.Context, h hostTarget, from string, rcpts 
 	if len(rcpts) == 0 {
 		return out, false, nil
 	}
+	key := s.poolKey(h)
+	// An open session to the host from an earlier delivery first. If it
+	// turns out to be gone (closed by the server while idle), nothing was
+	// sent on it: a new connection carries the transaction.
+	if pc := s.pool.get(key); pc != nil {
+		res, reusable, err := s.transact(ctx, pc, h, from, rcpts, data, out, true)
+		if !errors.Is(err, errStale) {
+			s.release(key, pc, reusable)
+			return res, pc.tls, err
+		}
+		pc.c.Close()
+	}
+	pc, err := s.connect(ctx, h)
+	if err != nil {
+		return nil, false, err
+	}
+	res, reusable, err := s.transact(ctx, pc, h, from, rcpts, data, out, false)
+	s.release(key, pc, reusable)
+	return res, pc.tls, err
+}
+
+// errStale: a kept session failed before its transaction began.
+var errStale = errors.New("kept SMTP session is gone")
+
+// connect opens a session: connection, greeting, EHLO (STARTTLS when
+// offered), AUTH with a relay.
+func (s *session) connect(ctx context.Context, h hostTarget) (*pooledClient, error) {
 	d := net.Dialer{Timeout: s.dialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", h.addr)
 	if err != nil {
-		return nil, false, fmt.Errorf("connect to %s (%s): %w", h.name, h.addr, err)
+		return nil, fmt.Errorf("connect to %s (%s): %w", h.name, h.addr, err)
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	c, tlsUsed, err := s.open(conn, h)
 	if err != nil {
 		conn.Close()
-		return nil, false, err
+		return nil, err
 	}
-	defer c.Close()
 	c.CommandTimeout = s.cmdTimeout
 	c.SubmissionTimeout = s.dataTimeout
 	if err := c.Hello(s.hostname); err != nil {
-		return nil, tlsUsed, fmt.Errorf("EHLO at %s: %w", h.name, err)
+		c.Close()
+		return nil, fmt.Errorf("EHLO at %s: %w", h.name, err)
 	}
 	if s.relay {
 		if ok, _ := c.Extension("AUTH"); ok && s.relayUser != "" {
 			if err := c.Auth(sasl.NewPlainClient("", s.relayUser, s.relayPass)); err != nil {
-				return nil, tlsUsed, fmt.Errorf("AUTH at relay %s: %w", h.name, err)
+				c.Close()
+				return nil, fmt.Errorf("AUTH at relay %s: %w", h.name, err)
 			}
 		} else if s.relayUser != "" {
-			return nil, tlsUsed, fmt.Errorf("relay %s does not offer AUTH", h.name)
+			c.Close()
+			return nil, fmt.Errorf("relay %s does not offer AUTH", h.name)
 		}
 	}
+	return &pooledClient{c: c, conn: conn, tls: tlsUsed, opened: time.Now()}, nil
+}
+
+// release keeps a session whose transaction ended cleanly for the next
+// delivery to the host, or ends it.
+func (s *session) release(key string, pc *pooledClient, reusable bool) {
+	if reusable && s.pool.put(key, pc) {
+		return
+	}
+	if reusable {
+		_ = pc.c.Quit()
+	}
+	pc.c.Close()
+}
+
+// transact runs one mail transaction on an open session. reusable reports
+// whether the session is back in its initial state (no transaction open,
+// every reply read) and may carry another. On a kept session (kept), a
+// failure before the server took MAIL FROM is errStale.
+func (s *session) transact(ctx context.Context, pc *pooledClient, h hostTarget, from string, rcpts []string, data []byte,
+	out map[string]result, kept bool) (res map[string]result, reusable bool, err error) {
+	c := pc.c
+	stop := context.AfterFunc(ctx, func() { pc.conn.Close() })
+	defer func() {
+		if !stop() {
+			reusable = false // the context ended: the connection is closed
+		}
+	}()
 	mopts := &smtp.MailOptions{Size: int64(len(data))}
 	if ok, _ := c.Extension("8BITMIME"); ok && bytes.IndexFunc(data, func(r rune) bool { return r >= 0x80 }) >= 0 {
 		// A forwarded original travels as 8bit message/rfc822.
 		mopts.Body = smtp.Body8BitMIME
 	}
 	if err := c.Mail(from, mopts); err != nil {
+		var se *smtp.SMTPError
+		if kept && (!errors.As(err, &se) || se.Code == 421) {
+			return nil, false, errStale
+		}
 		r := fromSMTPError(err)
 		if r.perm {
 			for _, rc := range rcpts {
 				out[rc] = r
 			}
-			return out, tlsUsed, nil
+			return out, errors.As(err, &se), nil
 		}
-		return nil, tlsUsed, fmt.Errorf("MAIL FROM at %s: %w", h.name, err)
+		return nil, false, fmt.Errorf("MAIL FROM at %s: %w", h.name, err)
 	}
 	var accepted []string
 	for _, rc := range rcpts {
@@ -158,8 +222,8 @@ func (s *session) deliver(ctx context.Context, h hostTarget, from string, rcpts 
 		accepted = append(accepted, rc)
 	}
 	if len(accepted) == 0 {
-		_ = c.Quit()
-		return out, tlsUsed, nil
+		// End the open transaction; the session stays usable.
+		return out, c.Reset() == nil, nil
 	}
 	w, err := c.Data()
 	if err != nil {
@@ -167,13 +231,13 @@ func (s *session) deliver(ctx context.Context, h hostTarget, from string, rcpts 
 		for _, rc := range accepted {
 			out[rc] = r
 		}
-		return out, tlsUsed, nil
+		return out, false, nil
 	}
 	if _, err := w.Write(data); err != nil {
 		for _, rc := range accepted {
 			out[rc] = result{text: "connection lost while sending the message: " + err.Error()}
 		}
-		return out, tlsUsed, nil
+		return out, false, nil
 	}
 	resp, err := w.CloseWithResponse()
 	if err != nil {
@@ -181,13 +245,129 @@ func (s *session) deliver(ctx context.Context, h hostTarget, from string, rcpts 
 		for _, rc := range accepted {
 			out[rc] = r
 		}
-		return out, tlsUsed, nil
+		var se *smtp.SMTPError
+		return out, errors.As(err, &se) && se.Code != 421, nil
 	}
 	for _, rc := range accepted {
 		out[rc] = result{code: 250, text: resp.StatusText, ok: true}
 	}
-	_ = c.Quit()
-	return out, tlsUsed, nil
+	return out, true, nil
+}
+
+// poolKey names the sessions that may carry a delivery to h: the same
+// address, reached the same way.
+func (s *session) poolKey(h hostTarget) string {
+	return fmt.Sprintf("%s|%s|relay=%t|plain=%t", h.addr, h.name, s.relay, s.forcePlain)
+}
+
+// pooledClient is an open SMTP session.
+type pooledClient struct {
+	c      *smtp.Client
+	conn   net.Conn
+	tls    bool
+	opened time.Time
+	idle   time.Time // when it was last put back
+}
+
+// Sessions are kept open after a transaction for the next delivery to the
+// same host, as MTAs do: one connection (and TLS handshake) carries many
+// messages instead of one. A kept session is used again within
+// keepIdle, at most up to keepAge after it was opened; at most keepPerHost
+// sessions per host wait at once.
+const (
+	keepIdle    = 5 * time.Second
+	keepAge     = 5 * time.Minute
+	keepPerHost = 16
+)
+
+// connPool holds the idle sessions, by poolKey.
+type connPool struct {
+	mu    sync.Mutex
+	idle  map[string][]*pooledClient
+	sweep *time.Timer
+	now   func() time.Time
+}
+
+func newConnPool() *connPool {
+	return &connPool{idle: map[string][]*pooledClient{}, now: time.Now}
+}
+
+// get takes the most recently used idle session for key, or nil.
+func (p *connPool) get(key string) *pooledClient {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	list := p.idle[key]
+	for len(list) > 0 {
+		pc := list[len(list)-1]
+		list = list[:len(list)-1]
+		if now.Sub(pc.idle) < keepIdle && now.Sub(pc.opened) < keepAge {
+			p.setList(key, list)
+			return pc
+		}
+		go pc.c.Close()
+	}
+	p.setList(key, list)
+	return nil
+}
+
+// put keeps a session; false when it is not kept (too old, or enough
+// kept for the host).
+func (p *connPool) put(key string, pc *pooledClient) bool {
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	if now.Sub(pc.opened) >= keepAge || len(p.idle[key]) >= keepPerHost {
+		return false
+	}
+	pc.idle = now
+	p.idle[key] = append(p.idle[key], pc)
+	if p.sweep == nil {
+		p.sweep = time.AfterFunc(keepIdle, p.expire)
+	}
+	return true
+}
+
+func (p *connPool) setList(key string, list []*pooledClient) {
+	if len(list) == 0 {
+		delete(p.idle, key)
+		return
+	}
+	p.idle[key] = list
+}
+
+// expire ends the sessions idle for keepIdle, and looks again later while
+// some are kept.
+func (p *connPool) expire() {
+	p.mu.Lock()
+	now := p.now()
+	var done []*pooledClient
+	for key, list := range p.idle {
+		kept := list[:0]
+		for _, pc := range list {
+			if now.Sub(pc.idle) >= keepIdle || now.Sub(pc.opened) >= keepAge {
+				done = append(done, pc)
+				continue
+			}
+			kept = append(kept, pc)
+		}
+		p.setList(key, kept)
+	}
+	p.sweep = nil
+	if len(p.idle) > 0 {
+		p.sweep = time.AfterFunc(keepIdle, p.expire)
+	}
+	p.mu.Unlock()
+	for _, pc := range done {
+		_ = pc.c.Quit()
+		pc.c.Close()
+	}
 }
 
 func all(rcpts []string, r result) map[string]result {

@@ -9,6 +9,7 @@ package delivery
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
+	"gent/daemon/audit"
 	"gent/daemon/config"
 	"gent/daemon/domains"
 	"gent/daemon/events"
@@ -41,12 +43,13 @@ type Resolver interface {
 // key always, then the Ed25519 key when its record is published.
 type Keys interface {
 	DKIMKeys(ctx context.Context, domainID string) ([]domains.DKIMKey, error)
+	// DKIMKeysOf opens the keys of a domain row read with
+	// domains.DKIMColumns.
+	DKIMKeysOf(m domains.DKIMMaterial) ([]domains.DKIMKey, error)
 }
 
 // Local stores mail for hosted recipients and notices for senders.
 type Local interface {
-	// Hosted reports whether mail for the domain stays on this server.
-	Hosted(ctx context.Context, domain string) (bool, error)
 	// DeliverLocal stores raw for rcpt inside tx. A *models.Error refusal
 	// with code not_found, forbidden (blocked) or storage_cap_exceeded is
 	// permanent; other errors are temporary.
@@ -96,8 +99,11 @@ type Service struct {
 	local    Local
 	mail     *mail.Service
 	holder   Holder
+	audit    *audit.Service
 	policy   *policy.Service
 	metrics  *metrics.Metrics
+	// conns keeps SMTP sessions open between deliveries to a host.
+	conns *connPool
 	// sandboxOff: sandbox.domain is empty, so sandbox inboxes refuse sends.
 	sandboxOff bool
 	log        *slog.Logger
@@ -111,7 +117,7 @@ func NewService(db *store.Store, ev *events.Service, cfg config.Config, resolver
 	}
 	return &Service{db: db, events: ev, cfg: cfg.Outbound, retries: retries, hostname: cfg.Hostname,
 		resolver: resolver, keys: keys, local: local, log: log, now: time.Now, sandboxOff: cfg.Sandbox.Domain == "",
-		limiter: ratelimit.New(db)}, nil
+		limiter: ratelimit.New(db), conns: newConnPool()}, nil
 }
 
 // SetMetrics makes the service count send decisions and delivery
@@ -174,32 +180,90 @@ func domainOf(addr string) string {
 }
 
 // Create records a send inside tx and, unless it is held, enqueues its
-// delivery jobs in the same transaction.
+// delivery jobs (one per recipient domain) in the same transaction: the
+// send and its recipients in one statement, the jobs in another.
 func (s *Service) Create(ctx context.Context, tx *gorm.DB, o Outbound) error {
-	status := StatusQueued
-	if o.Held {
-		status = StatusPendingApproval
-	}
-	err := tx.Exec(`INSERT INTO outbound_messages (id, org_id, inbox_id, domain_id, message_id_header, envelope_from, raw, digest, status, recipient_count)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, o.ID, o.OrgID, o.InboxID, o.DomainID, o.MessageIDHeader, o.EnvelopeFrom,
-		o.Raw, Digest(o.EnvelopeFrom, o.Recipients, o.Raw), status, len(o.Recipients)).Error
-	if err != nil {
-		return fmt.Errorf("record send: %w", err)
-	}
-	rstatus := RcptQueued
-	if o.Held {
-		rstatus = RcptHeld
-	}
-	for _, r := range o.Recipients {
-		if err := tx.Exec(`INSERT INTO delivery_recipients (outbound_id, address, org_id, inbox_id, domain, kind, status) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			o.ID, r.Address, o.OrgID, o.InboxID, domainOf(r.Address), r.Kind, rstatus).Error; err != nil {
-			return store.WrapError(err, "recipient")
-		}
+	if err := s.createAll(ctx, tx, []Outbound{o}); err != nil {
+		return err
 	}
 	if o.Held {
 		return nil
 	}
-	return s.enqueue(ctx, tx, o.ID)
+	return s.jobs.InsertManyTx(ctx, tx, deliveryJobs(o))
+}
+
+// createAll records sends and their recipients inside tx, in one
+// statement.
+func (s *Service) createAll(ctx context.Context, tx *gorm.DB, os []Outbound) error {
+	if len(os) == 0 {
+		return nil
+	}
+	stx := store.SQLTx(tx)
+	if stx == nil {
+		return errors.New("record send: not inside a transaction")
+	}
+	n := len(os)
+	ids, orgs, inboxes, doms, mids, froms, statuses := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	raws, digests := make([][]byte, n), make([][]byte, n)
+	counts := make([]int32, n)
+	var rOut, rAddr, rDom, rKind, rStatus []string
+	for i, o := range os {
+		status, rstatus := StatusQueued, RcptQueued
+		if o.Held {
+			status, rstatus = StatusPendingApproval, RcptHeld
+		}
+		ids[i], orgs[i], inboxes[i], doms[i], mids[i], froms[i], statuses[i] = o.ID, o.OrgID, o.InboxID, o.DomainID,
+			o.MessageIDHeader, o.EnvelopeFrom, status
+		raws[i], digests[i], counts[i] = o.Raw, Digest(o.EnvelopeFrom, o.Recipients, o.Raw), int32(len(o.Recipients))
+		for _, r := range o.Recipients {
+			rOut, rAddr, rDom = append(rOut, o.ID), append(rAddr, r.Address), append(rDom, domainOf(r.Address))
+			rKind, rStatus = append(rKind, r.Kind), append(rStatus, rstatus)
+		}
+	}
+	if _, err := stx.ExecContext(ctx, createSQL, ids, orgs, inboxes, doms, mids, froms, raws, digests, statuses, counts,
+		rOut, rAddr, rDom, rKind, rStatus); err != nil {
+		if werr := store.WrapError(err, "recipient"); werr != err {
+			return werr
+		}
+		return fmt.Errorf("record send: %w", err)
+	}
+	return nil
+}
+
+// createSQL records sends ($1–$10, one element each) and their recipients
+// ($11–$15: the send, address, domain, kind and status of each).
+const createSQL = `WITH o AS (
+		INSERT INTO outbound_messages (id, org_id, inbox_id, domain_id, message_id_header, envelope_from, raw, digest, status, recipient_count)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::bytea[],
+			$9::text[], $10::int[])
+		RETURNING id, org_id, inbox_id)
+	INSERT INTO delivery_recipients (outbound_id, address, org_id, inbox_id, domain, kind, status)
+	SELECT o.id, r.address, o.org_id, o.inbox_id, r.domain, r.kind, r.status
+	FROM unnest($11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) WITH ORDINALITY AS r(outbound_id, address, domain, kind, status, n)
+	JOIN o ON o.id = r.outbound_id ORDER BY r.n`
+
+// deliveryJobs are a send's delivery jobs, one per recipient domain (in
+// domain order).
+func deliveryJobs(o Outbound) []river.InsertManyParams {
+	seen := map[string]bool{}
+	var doms []string
+	for _, r := range o.Recipients {
+		if d := domainOf(r.Address); !seen[d] {
+			seen[d] = true
+			doms = append(doms, d)
+		}
+	}
+	sort.Strings(doms)
+	return jobsFor(o.ID, doms)
+}
+
+func jobsFor(id string, doms []string) []river.InsertManyParams {
+	args := make([]river.InsertManyParams, len(doms))
+	for i, d := range doms {
+		args[i] = river.InsertManyParams{Args: DeliverArgs{OutboundID: id, Domain: d}, InsertOpts: &river.InsertOpts{Queue: Queue, MaxAttempts: 1000}}
+	}
+	return args
 }
 
 // Release queues a held send (after approval) inside tx. raw and rcpts,
@@ -270,12 +334,7 @@ func (s *Service) enqueue(ctx context.Context, tx *gorm.DB, id string) error {
 	if err := tx.Raw(`SELECT DISTINCT domain FROM delivery_recipients WHERE outbound_id = ? ORDER BY domain`, id).Scan(&doms).Error; err != nil {
 		return fmt.Errorf("list recipient domains: %w", err)
 	}
-	for _, d := range doms {
-		if err := s.jobs.InsertTx(ctx, tx, DeliverArgs{OutboundID: id, Domain: d}, &river.InsertOpts{Queue: Queue, MaxAttempts: 1000}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.jobs.InsertManyTx(ctx, tx, jobsFor(id, doms))
 }
 
 // Suppressed returns those of addrs on the inbox's suppression list.
@@ -307,8 +366,9 @@ func (s *Service) Status(ctx context.Context, orgID, id string) (*models.SendSta
 	return &st, nil
 }
 
-// setStatus sets the send's status and its sent copy's; done sends drop
-// the queue's copy of the bytes (the sent copy stays in the inbox).
+// setStatus sets the send's status (the sent copy's, as the mail read
+// path shows it: mail.summaryColumns); done sends drop the queue's copy of
+// the bytes (the sent copy stays in the inbox).
 func setStatus(tx *gorm.DB, id, status string, done bool) error {
 	q := `UPDATE outbound_messages SET status = ?, updated_at = now() WHERE id = ?`
 	if done {
@@ -316,9 +376,6 @@ func setStatus(tx *gorm.DB, id, status string, done bool) error {
 	}
 	if err := tx.Exec(q, status, id).Error; err != nil {
 		return fmt.Errorf("update send status: %w", err)
-	}
-	if err := tx.Exec(`UPDATE messages SET status = ? WHERE id = ? AND status <> ?`, status, id, status).Error; err != nil {
-		return fmt.Errorf("update message status: %w", err)
 	}
 	return nil
 }

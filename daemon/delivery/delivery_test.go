@@ -357,3 +357,57 @@ func TestReplyKeepsThread(t *testing.T) {
 	h.env.MustStatus(422, "POST", "/v1/inboxes/"+h.inbox.ID+"/messages/"+orig.ID+"/forward", h.agent.Secret, models.ReplyRequest{Text: "FYI"})
 	h.env.MustStatus(404, "POST", "/v1/inboxes/"+h.inbox.ID+"/messages/msg_nope/reply", h.agent.Secret, models.ReplyRequest{Text: "x"})
 }
+
+// TestSendRecordsItsAuditEntryAndStepsWithIt: an accepted send's audit
+// entry and its lifecycle steps commit with it (one transaction), exactly
+// once, and the steps stay in order through the delivery; a refused send is
+// audited as a failure, with nothing stored.
+func TestSendRecordsItsAuditEntryAndStepsWithIt(t *testing.T) {
+	h := newHarness(t)
+	r := h.send(simple("ann@example.net"))
+	h.waitStatus(r.ID, "delivered")
+	// The sent copy shows its send's status; its own row is not rewritten
+	// by the delivery (every new version of it would get entries in all
+	// its indexes).
+	var sent models.SentMessage
+	h.env.MustStatus(200, "GET", "/v1/inboxes/"+h.inbox.ID+"/messages/"+r.ID, h.agent.Secret, nil).JSON(t, &sent)
+	var stored string
+	if err := h.env.Store.DB.Raw(`SELECT status FROM messages WHERE id = ?`, r.ID).Scan(&stored).Error; err != nil {
+		t.Fatal(err)
+	}
+	if sent.Status != "delivered" || stored != "queued" {
+		t.Fatalf("sent copy shows %q, its row holds %q", sent.Status, stored)
+	}
+	type entry struct {
+		ActorType, ActorID, TargetID, Outcome string
+		Status                                int
+	}
+	var got []entry
+	if err := h.env.Store.DB.Raw(`SELECT actor_type, actor_id, target_id, outcome, status FROM audit_log
+		WHERE action = 'messages.send' AND org_id = ? ORDER BY id`, h.org.ID).Scan(&got).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != (entry{"token", h.agent.ID, h.inbox.ID, "success", 202}) {
+		t.Fatalf("audit entries of the send: %+v", got)
+	}
+	var steps models.List[models.LifecycleEntry]
+	h.env.MustStatus(200, "GET", "/v1/inboxes/"+h.inbox.ID+"/messages/"+r.ID+"/lifecycle", h.agent.Secret, nil).JSON(t, &steps)
+	var kinds []string
+	for _, s := range steps.Data {
+		kinds = append(kinds, s.Kind)
+	}
+	if strings.Join(kinds, ",") != "policy,queued,attempt,delivered" || steps.Data[0].Detail["decision"] != "send" ||
+		steps.Data[1].Detail["recipients"] != float64(1) {
+		t.Fatalf("lifecycle %v: %+v", kinds, steps.Data)
+	}
+
+	h.env.MustStatus(422, "POST", "/v1/inboxes/"+h.inbox.ID+"/messages/send", h.agent.Secret, simple("not an address"))
+	got = nil
+	if err := h.env.Store.DB.Raw(`SELECT actor_type, actor_id, target_id, outcome, status FROM audit_log
+		WHERE action = 'messages.send' AND org_id = ? ORDER BY id`, h.org.ID).Scan(&got).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[1] != (entry{"token", h.agent.ID, h.inbox.ID, "failure", 422}) {
+		t.Fatalf("audit entries after a refused send: %+v", got)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"github.com/emersion/go-msgauth/dkim"
+
+	"gent/daemon/domains"
 )
 
 // signedHeaders are the fields a signature covers (RFC 6376 section 5.4.1).
@@ -19,12 +21,20 @@ var signedHeaders = []string{"From", "Reply-To", "Subject", "Date", "To", "Cc", 
 // keys: RSA-SHA256, plus Ed25519-SHA256 (RFC 8463) when that record is
 // published. Only the From domain's keys are used, and the send path
 // refuses domains that are not verified.
-func (s *Service) sign(ctx context.Context, domainID, domain string, raw []byte) ([]byte, error) {
-	keys, err := s.keys.DKIMKeys(ctx, domainID)
+func (s *Service) sign(ctx context.Context, o *sendRow, domain string) ([]byte, error) {
+	var (
+		keys []domains.DKIMKey
+		err  error
+	)
+	if o.dkim != nil {
+		keys, err = s.keys.DKIMKeysOf(*o.dkim)
+	} else {
+		keys, err = s.keys.DKIMKeys(ctx, o.DomainID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load DKIM keys: %w", err)
 	}
-	out := raw
+	out := o.Raw
 	for _, k := range keys {
 		if out, err = signWith(out, domain, k.Selector, k.Signer); err != nil {
 			return nil, err

@@ -110,16 +110,9 @@ func (s *Service) Simulate(ctx context.Context, in SendInput) (*models.DryRunRes
 
 // autoSubmitted marks the inbox's outbound mail "Auto-Submitted:
 // auto-generated" when its policy asks for it (docs/policy.md).
-func (s *Service) autoSubmitted(ctx context.Context, in SendInput, d *mail.Draft) error {
-	if s.policy == nil {
-		return nil
-	}
-	p, err := s.policy.Get(ctx, in.OrgID, in.InboxID)
-	if err != nil {
-		return err
-	}
+func autoSubmitted(p *models.InboxPolicy, d *mail.Draft) {
 	if !p.AutoSubmitted {
-		return nil
+		return
 	}
 	h := make(map[string]string, len(d.Headers)+1)
 	for k, v := range d.Headers {
@@ -129,7 +122,6 @@ func (s *Service) autoSubmitted(ctx context.Context, in SendInput, d *mail.Draft
 	}
 	h["Auto-Submitted"] = "auto-generated"
 	d.Headers = h
-	return nil
 }
 
 // SimulateDraft is Simulate for a stored draft (POST …/drafts/{id}/send?dry_run=true).
@@ -149,25 +141,6 @@ func (s *Service) SimulateDraft(ctx context.Context, in SendInput, id string) (*
 // PausedRecheck is how long a delivery held back by sending_paused waits
 // before it looks again.
 var PausedRecheck = 10 * time.Second
-
-// pausedWait holds back a delivery not yet attempted while sending is
-// paused for its inbox or organization: it returns how long to snooze (0:
-// go on). Deliveries already under way (retries) finish.
-func (s *Service) pausedWait(ctx context.Context, o *sendRow, rcpts []rcptRow) (time.Duration, error) {
-	if s.policy == nil {
-		return 0, nil
-	}
-	for _, r := range rcpts {
-		if r.Attempts > 0 {
-			return 0, nil
-		}
-	}
-	paused, err := s.policy.Paused(ctx, o.OrgID, o.InboxID)
-	if err != nil || !paused {
-		return 0, err
-	}
-	return PausedRecheck, nil
-}
 
 // CheckEditedRecipients re-checks a held send's recipients after a
 // reviewer edited them (approvals): block lists and a refusing allow list.

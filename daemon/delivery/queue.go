@@ -406,27 +406,6 @@ func (s *Service) DeletePause(ctx context.Context, orgID, id string) error {
 	})
 }
 
-// pauseWait returns how long a delivery to domain must sleep because a
-// delivery pause holds it (0: go on). It does not count as an attempt.
-func (s *Service) pauseWait(ctx context.Context, orgID, domain string) (time.Duration, error) {
-	var p []struct {
-		Until *time.Time
-		Now   time.Time
-	}
-	if err := s.db.DB.WithContext(ctx).Raw(`SELECT until, now() AS now FROM delivery_pauses WHERE org_id = ? AND domain = ?
-		AND (until IS NULL OR until > now())`, orgID, domain).Scan(&p).Error; err != nil {
-		return 0, fmt.Errorf("check delivery pause: %w", err)
-	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	wait := PauseRecheck
-	if p[0].Until != nil {
-		wait = min(wait, p[0].Until.Sub(p[0].Now))
-	}
-	return max(wait, time.Millisecond), nil
-}
-
 // holdPaused records when the paused recipients will be looked at again.
 func (s *Service) holdPaused(ctx context.Context, o *sendRow, domain string, wait time.Duration) error {
 	if err := s.db.DB.WithContext(ctx).Exec(`UPDATE delivery_recipients SET next_attempt_at = now() + ? * interval '1 millisecond'

@@ -8,8 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
+	"gent/daemon/audit"
 	"gent/daemon/events"
 	"gent/daemon/mail"
 	"gent/daemon/policy"
@@ -42,6 +45,10 @@ type HoldRequest struct {
 func (s *Service) SetMail(m *mail.Service) { s.mail = m }
 func (s *Service) SetHolder(h Holder)      { s.holder = h }
 
+// SetAudit completes the wiring: a send records its request's audit entry
+// (SendInput.Audit) in its own transaction.
+func (s *Service) SetAudit(a *audit.Service) { s.audit = a }
+
 // Send modes.
 const (
 	ModeSend     = "send"
@@ -67,6 +74,9 @@ type SendInput struct {
 	// DraftID is the draft this send replaces (deleted in the same
 	// transaction).
 	DraftID string
+	// Audit, when set, is the request's audit entry, recorded in the
+	// transaction that records the send (when the send is accepted).
+	Audit *audit.Entry
 }
 
 type inboxRow struct {
@@ -79,9 +89,42 @@ type inboxRow struct {
 	Disabled     bool
 }
 
+// sendInbox is what a send reads about its inbox, in one round trip: the
+// inbox and its domain, its usage and cap (the group commit's early cap
+// check), its and its organization's sending policies, and whether it has
+// any suppressed address at all.
+type sendInbox struct {
+	inboxRow
+	UsedBytes       int64
+	CapMode         *string
+	CapLimitBytes   *int64
+	HasSuppressions bool
+	policy.Row
+}
+
+const sendInboxSQL = `SELECT i.address, i.display_name, i.domain_id, d.name, d.status, d.domain_use, d.disabled,
+	i.used_bytes, i.cap_mode, i.cap_limit_bytes, EXISTS (SELECT 1 FROM suppressions x WHERE x.inbox_id = i.id),
+	` + policy.Columns + `
+	FROM inboxes i JOIN domains d ON d.id = i.domain_id ` + policy.Joins + `
+	WHERE i.id = $1 AND i.org_id = $2 AND i.status = 'active'`
+
+func (s *Service) loadSendInbox(ctx context.Context, orgID, inboxID string) (*sendInbox, error) {
+	var r sendInbox
+	err := s.db.Pool.QueryRow(ctx, sendInboxSQL, inboxID, orgID).Scan(&r.Address, &r.DisplayName, &r.DomainID, &r.DomainName,
+		&r.DomainStatus, &r.DomainUse, &r.Disabled, &r.UsedBytes, &r.CapMode, &r.CapLimitBytes, &r.HasSuppressions,
+		&r.PolicyJSON, &r.PolicyUpdatedAt, &r.OrgPolicyFound, &r.OrgSendingPaused, &r.OrgBlock, &r.OrgPolicyUpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, models.NotFound("inbox")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load inbox: %w", err)
+	}
+	return &r, nil
+}
+
 // prepared is a send validated, built and evaluated, not yet stored.
 type prepared struct {
-	ib    inboxRow
+	ib    *sendInbox
 	d     mail.Draft
 	c     *mail.Composed
 	rcpts []Recipient
@@ -93,15 +136,13 @@ type prepared struct {
 // sending policy (all but the budget, which Send applies inside its
 // transaction).
 func (s *Service) prepare(ctx context.Context, in SendInput, dry bool) (*prepared, error) {
-	var ib inboxRow
-	res := s.db.DB.WithContext(ctx).Raw(`SELECT i.address, i.display_name, i.domain_id, d.name AS domain_name, d.status AS domain_status,
-		d.domain_use, d.disabled FROM inboxes i JOIN domains d ON d.id = i.domain_id WHERE i.id = ? AND i.org_id = ? AND i.status = 'active'`,
-		in.InboxID, in.OrgID).Scan(&ib)
-	if res.Error != nil {
-		return nil, fmt.Errorf("load inbox: %w", res.Error)
+	ib, err := s.loadSendInbox(ctx, in.OrgID, in.InboxID)
+	if err != nil {
+		return nil, err
 	}
-	if res.RowsAffected == 0 {
-		return nil, models.NotFound("inbox")
+	pols, err := ib.Policies()
+	if err != nil {
+		return nil, err
 	}
 	if ib.DomainStatus != "verified" {
 		return nil, models.Errorf(models.CodeConflict, "the domain %s is %s, not verified: mail is not sent (or signed) for it until its DNS records verify again", ib.DomainName, ib.DomainStatus)
@@ -109,12 +150,12 @@ func (s *Service) prepare(ctx context.Context, in SendInput, dry bool) (*prepare
 	if err := s.sandboxRefusal(ib.DomainID, ib.DomainName, ib.DomainUse, ib.Disabled); err != nil {
 		return nil, err
 	}
-	d, err := s.draft(ctx, in, ib, false)
+	d, err := s.draft(ctx, in, ib.inboxRow, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.autoSubmitted(ctx, in, &d); err != nil {
-		return nil, err
+	if s.policy != nil {
+		autoSubmitted(pols.Inbox, &d)
 	}
 	c, err := mail.Compose(d)
 	if err != nil {
@@ -126,7 +167,9 @@ func (s *Service) prepare(ctx context.Context, in SendInput, dry bool) (*prepare
 		addrs[i] = r.Address
 		rcpts[i] = Recipient{Address: r.Address, Kind: r.Kind}
 	}
-	if sup, err := s.Suppressed(ctx, s.db.DB, in.InboxID, addrs); err != nil {
+	if !ib.HasSuppressions {
+		// Nothing to look up.
+	} else if sup, err := s.Suppressed(ctx, s.db.DB, in.InboxID, addrs); err != nil {
 		return nil, err
 	} else if len(sup) > 0 {
 		return nil, models.Invalid("to", "%s is on this inbox's suppression list (an earlier hard bounce); remove it with DELETE /v1/inboxes/%s/suppressions/%s to send again",
@@ -137,6 +180,7 @@ func (s *Service) prepare(ctx context.Context, in SendInput, dry bool) (*prepare
 		if pr.pin, err = s.policyInput(ctx, in, d, c); err != nil {
 			return nil, err
 		}
+		pr.pin.Policies = pols
 		if pr.dec, err = s.policy.Evaluate(ctx, pr.pin); err != nil {
 			return nil, err
 		}
@@ -191,7 +235,10 @@ func (s *Service) send(ctx context.Context, in SendInput) (*models.SendResponse,
 	out := &models.SendResponse{}
 	// record stores the sent copy and records (or holds) the send inside
 	// one transaction; run adds the request's idempotent answer.
-	record := func(tx *gorm.DB, store func(mail.StoreInput) (*mail.Stored, error)) error {
+	seen := &mail.Recipient{OrgID: in.OrgID, InboxID: in.InboxID, Address: ib.Address, UsedBytes: ib.UsedBytes,
+		CapMode: ib.CapMode, CapLimitBytes: ib.CapLimitBytes}
+	record := func(b *mail.Batch, store func(mail.StoreInput) (*mail.Stored, error)) error {
+		tx := b.Tx()
 		// The budget is counted under the inbox's policy lock, in the
 		// transaction that records the send.
 		held, reasons := in.Held, []models.HoldReason(nil)
@@ -210,8 +257,11 @@ func (s *Service) send(ctx context.Context, in SendInput) (*models.SendResponse,
 		if out.HoldReasons == nil {
 			out.HoldReasons = []models.HoldReason{}
 		}
+		// The inbox as read moments ago stands in for the group commit's
+		// early cap check (its locked counter update stays the
+		// authoritative one).
 		st, err := store(mail.StoreInput{OrgID: in.OrgID, InboxID: in.InboxID, Direction: models.DirectionOutbound,
-			Status: status, Raw: c.Raw, Parsed: p, MailFrom: ib.Address, Labels: labels, Read: true})
+			Status: status, Raw: c.Raw, Parsed: p, MailFrom: ib.Address, Labels: labels, Read: true, Seen: seen})
 		if err != nil {
 			return err
 		}
@@ -220,16 +270,16 @@ func (s *Service) send(ctx context.Context, in SendInput) (*models.SendResponse,
 		if held {
 			decision = models.DecisionHold
 		}
-		if err := events.RecordStep(ctx, tx, in.OrgID, in.InboxID, st.ID, events.StepPolicy,
-			map[string]any{"decision": decision, "hold_reasons": out.HoldReasons}); err != nil {
-			return err
-		}
+		policyStep := events.Step{Kind: events.StepPolicy, Detail: map[string]any{"decision": decision, "hold_reasons": out.HoldReasons}}
 		o := Outbound{ID: st.ID, OrgID: in.OrgID, InboxID: in.InboxID, DomainID: ib.DomainID, MessageIDHeader: c.MessageID,
 			EnvelopeFrom: ib.Address, Raw: c.Raw, Recipients: rcpts, Held: held}
-		if err := s.Create(ctx, tx, o); err != nil {
-			return err
-		}
 		if held {
+			if err := events.RecordStep(ctx, tx, in.OrgID, in.InboxID, st.ID, policyStep.Kind, policyStep.Detail); err != nil {
+				return err
+			}
+			if err := s.Create(ctx, tx, o); err != nil {
+				return err
+			}
 			id, err := s.holder.Hold(ctx, tx, HoldRequest{OrgID: in.OrgID, InboxID: in.InboxID, MessageID: st.ID,
 				TokenID: in.TokenID, TokenLabel: in.TokenLabel, Digest: Digest(o.EnvelopeFrom, rcpts, c.Raw), Draft: d,
 				HoldReasons: reasons})
@@ -239,13 +289,36 @@ func (s *Service) send(ctx context.Context, in SendInput) (*models.SendResponse,
 			out.ApprovalID = id
 			return nil
 		}
-		_, err = s.events.Emit(ctx, tx, in.OrgID, in.InboxID, models.EventMessageSent, map[string]any{
-			"message_id": st.ID, "thread_id": st.ThreadID, "recipients": len(rcpts), "subject": d.Subject})
-		return err
+		// The send, its recipients, its jobs and message.sent (with the
+		// policy decision as the step before its own, queued) are written
+		// with the other sends of the transaction, one statement each.
+		w := batchWrites(s, b)
+		if pr.pin.Policies.Budgeted() {
+			// The budget counts the sends recorded (Reserve, under its
+			// lock): a later send of this transaction must see this one.
+			if err := s.Create(ctx, tx, o); err != nil {
+				return err
+			}
+		} else {
+			w.outbounds = append(w.outbounds, o)
+			w.jobs = append(w.jobs, deliveryJobs(o)...)
+		}
+		w.events = append(w.events, events.Pending{OrgID: in.OrgID, InboxID: in.InboxID, Type: models.EventMessageSent,
+			Payload: map[string]any{"message_id": st.ID, "thread_id": st.ThreadID, "recipients": len(rcpts), "subject": d.Subject},
+			Before:  []events.Step{policyStep}})
+		return nil
 	}
-	run := func(tx *gorm.DB, storeFn func(mail.StoreInput) (*mail.Stored, error)) error {
-		if err := record(tx, storeFn); err != nil {
+	run := func(b *mail.Batch, storeFn func(mail.StoreInput) (*mail.Stored, error)) error {
+		tx := b.Tx()
+		if err := record(b, storeFn); err != nil {
 			return err
+		}
+		if in.Audit != nil {
+			if s.audit == nil {
+				return errors.New("record send: no audit trail wired")
+			}
+			w := batchWrites(s, b)
+			w.audits = append(w.audits, *in.Audit)
 		}
 		// Under an Idempotency-Key, the answer commits with the send, so
 		// a retry after a crash replays it instead of sending again.
@@ -259,20 +332,49 @@ func (s *Service) send(ctx context.Context, in SendInput) (*models.SendResponse,
 			if err := s.mail.DeleteMessageTx(ctx, tx, in.OrgID, in.InboxID, in.DraftID); err != nil {
 				return err
 			}
-			return run(tx, func(si mail.StoreInput) (*mail.Stored, error) { return s.mail.Store(ctx, tx, si) })
+			return run(b, func(si mail.StoreInput) (*mail.Stored, error) { return s.mail.Store(ctx, tx, si) })
 		})
 	} else {
 		// Group commit: concurrent sends (and inbound mail) share
 		// transactions; the 202 still follows the commit holding this send
 		// (or, when COMMIT failed, the finding that it committed).
 		err = s.mail.Commit(ctx, func(b *mail.Batch) error {
-			return run(b.Tx(), func(si mail.StoreInput) (*mail.Stored, error) { return b.Store(ctx, si) })
+			return run(b, func(si mail.StoreInput) (*mail.Stored, error) { return b.Store(ctx, si) })
 		})
 	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// sendWrites are the rows of a transaction's sends written at its end, one
+// statement per table for all of them (mail.Batch.Writes): the sends and
+// their recipients, their delivery jobs, their message.sent events (with
+// their lifecycle steps) and the requests' audit entries.
+type sendWrites struct {
+	s         *Service
+	outbounds []Outbound
+	jobs      []river.InsertManyParams
+	events    []events.Pending
+	audits    []audit.Entry
+}
+
+func batchWrites(s *Service, b *mail.Batch) *sendWrites {
+	return b.Writes("delivery.sends", func() mail.BatchWriter { return &sendWrites{s: s} }).(*sendWrites)
+}
+
+func (w *sendWrites) Flush(ctx context.Context, tx *gorm.DB) error {
+	if err := w.s.createAll(ctx, tx, w.outbounds); err != nil {
+		return err
+	}
+	if err := w.s.jobs.InsertManyTx(ctx, tx, w.jobs); err != nil {
+		return err
+	}
+	if _, err := w.s.events.EmitAll(ctx, tx, w.events...); err != nil {
+		return err
+	}
+	return w.s.audit.RecordAll(ctx, tx, w.audits...)
 }
 
 func (in SendInput) labels() []string {

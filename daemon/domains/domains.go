@@ -11,6 +11,7 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -320,6 +321,39 @@ func (s *Service) DKIMKeys(ctx context.Context, domainID string) ([]DKIMKey, err
 	if err != nil {
 		return nil, err
 	}
+	return s.keysOf(row)
+}
+
+// DKIMColumns selects, from the domains row aliased d, what DKIMKeysOf
+// needs (DKIMMaterial, in field order): a caller that reads the sending
+// domain in its own query (a delivery attempt) gets its keys without
+// another round trip.
+const DKIMColumns = `d.id, d.dkim_selector, d.dkim_rsa_private, d.dkim_ed25519_selector, d.dkim_ed25519_private, d.records`
+
+// DKIMMaterial is a domain's sealed keys and records, as DKIMColumns
+// selects them.
+type DKIMMaterial struct {
+	ID                  string
+	DKIMSelector        string
+	DKIMRSAPrivate      []byte
+	DKIMEd25519Selector string
+	DKIMEd25519Private  []byte
+	Records             []byte // JSON
+}
+
+// DKIMKeysOf is DKIMKeys for a domain the caller has read (DKIMColumns).
+func (s *Service) DKIMKeysOf(m DKIMMaterial) ([]DKIMKey, error) {
+	row := &domainRow{ID: m.ID, DKIMSelector: m.DKIMSelector, DKIMRSAPrivate: m.DKIMRSAPrivate,
+		DKIMEd25519Selector: m.DKIMEd25519Selector, DKIMEd25519Private: m.DKIMEd25519Private}
+	if len(m.Records) > 0 {
+		if err := json.Unmarshal(m.Records, &row.Records); err != nil {
+			return nil, fmt.Errorf("load DKIM keys: %w", err)
+		}
+	}
+	return s.keysOf(row)
+}
+
+func (s *Service) keysOf(row *domainRow) ([]DKIMKey, error) {
 	rsaKey, err := s.openKey(row.DKIMRSAPrivate, rsaContext(row.ID))
 	if err != nil {
 		return nil, err

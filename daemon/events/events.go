@@ -8,6 +8,7 @@ package events
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -65,105 +66,178 @@ func (s *Service) AddHook(fn Hook) {
 // organization-wide events. Called outside a transaction, it opens one so
 // that the event and its webhook deliveries commit together.
 func (s *Service) Emit(ctx context.Context, tx *gorm.DB, orgID, inboxID, typ string, payload map[string]any) (*models.Event, error) {
-	if store.SQLTx(tx) == nil {
-		var ev *models.Event
-		err := tx.WithContext(ctx).Transaction(func(inner *gorm.DB) error {
-			var err error
-			ev, err = s.emit(ctx, inner, orgID, inboxID, typ, payload)
-			return err
-		})
-		return ev, err
+	evs, err := s.EmitAll(ctx, tx, Pending{OrgID: orgID, InboxID: inboxID, Type: typ, Payload: payload})
+	if err != nil {
+		return nil, err
 	}
-	return s.emit(ctx, tx, orgID, inboxID, typ, payload)
+	return evs[0], nil
 }
 
-func (s *Service) emit(ctx context.Context, tx *gorm.DB, orgID, inboxID, typ string, payload map[string]any) (*models.Event, error) {
-	ev := &models.Event{ID: models.NewID(models.PrefixEvent), OrgID: orgID, Type: typ, Payload: payload,
-		CreatedAt: time.Now().UTC()}
-	var inbox any
-	if inboxID != "" {
-		ev.InboxID = &inboxID
-		inbox = inboxID
+// Pending is an event to record (EmitAll).
+type Pending struct {
+	OrgID   string
+	InboxID string // "" for organization-wide events
+	Type    string
+	Payload map[string]any
+	// Before are steps of the message's lifecycle that are no event of
+	// their own (a send's policy decision), written just before the
+	// event's own steps.
+	Before []Step
+}
+
+// EmitAll records events inside tx, in order, in one round trip: their
+// rows, the steps they add to their messages' lifecycles, their NOTIFYs
+// (delivered at commit, dropped with a rollback) and the webhooks each
+// goes to. Called outside a transaction, it opens one.
+func (s *Service) EmitAll(ctx context.Context, tx *gorm.DB, evs ...Pending) ([]*models.Event, error) {
+	if len(evs) == 0 {
+		return nil, nil
 	}
-	if ev.Payload == nil {
-		ev.Payload = map[string]any{}
+	if store.SQLTx(tx) == nil {
+		var out []*models.Event
+		err := tx.WithContext(ctx).Transaction(func(inner *gorm.DB) error {
+			var err error
+			out, err = s.emitIn(ctx, inner, evs)
+			return err
+		})
+		return out, err
 	}
-	body, err := json.Marshal(ev.Payload)
+	return s.emitIn(ctx, tx, evs)
+}
+
+// emitIn is EmitAll inside tx, with the webhooks' deliveries and the hooks.
+func (s *Service) emitIn(ctx context.Context, tx *gorm.DB, evs []Pending) ([]*models.Event, error) {
+	out, err := s.emitAll(ctx, store.SQLTx(tx), evs)
 	if err != nil {
-		return nil, fmt.Errorf("emit %s: %w", typ, err)
-	}
-	// One round trip: the row, the NOTIFY (delivered at commit, dropped
-	// with a rollback) and the webhooks the event goes to.
-	var row struct {
-		Notified string
-		Webhooks models.StringArray
-	}
-	args := map[string]any{"id": ev.ID, "org": orgID, "inbox": inbox, "type": typ, "payload": string(body),
-		"at": ev.CreatedAt, "channel": Channel, "notify": notifyPayload(orgID, inboxID)}
-	q := emitSQL
-	// An event about a message is also a step of its lifecycle, written
-	// by the same statement.
-	if msgID, _ := ev.Payload["message_id"].(string); msgID != "" {
-		if steps := lifecycleSteps(typ, ev.Payload); len(steps) > 0 {
-			stepInbox, _ := ev.Payload["inbox_id"].(string)
-			if stepInbox == "" {
-				stepInbox = inboxID
-			}
-			sj, err := json.Marshal(steps)
-			if err != nil {
-				return nil, fmt.Errorf("emit %s: %w", typ, err)
-			}
-			q = emitWithStepsSQL
-			args["msg"], args["step_inbox"], args["steps"] = msgID, stepInbox, string(sj)
-		}
-	}
-	res := tx.WithContext(ctx).Raw(q, args).Scan(&row)
-	if res.Error != nil {
-		return nil, fmt.Errorf("emit %s: %w", typ, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return nil, fmt.Errorf("emit %s: event not inserted", typ)
+		return nil, err
 	}
 	s.mu.RLock()
 	hooks, fanOut := s.hooks, s.fanOut
 	s.mu.RUnlock()
-	if fanOut != nil && len(row.Webhooks) > 0 {
-		if err := fanOut(ctx, tx, ev, row.Webhooks); err != nil {
-			return nil, fmt.Errorf("emit %s: %w", typ, err)
+	res := make([]*models.Event, len(out))
+	for i := range out {
+		ev := &out[i].Event
+		res[i] = ev
+		if fanOut != nil && len(out[i].webhooks) > 0 {
+			if err := fanOut(ctx, tx, ev, out[i].webhooks); err != nil {
+				return nil, fmt.Errorf("emit %s: %w", ev.Type, err)
+			}
+		}
+		for _, h := range hooks {
+			if err := h(ctx, tx, ev); err != nil {
+				return nil, fmt.Errorf("emit %s: %w", ev.Type, err)
+			}
 		}
 	}
-	for _, h := range hooks {
-		if err := h(ctx, tx, ev); err != nil {
-			return nil, fmt.Errorf("emit %s: %w", typ, err)
-		}
-	}
-	return ev, nil
+	return res, nil
 }
 
-// emitInsert, emitSelect: the event's row, then the NOTIFY (delivered at
-// commit, dropped with a rollback) and the webhooks the event goes to.
-const (
-	emitInsert = `WITH ev AS (
+// emitted is an event recorded and the webhooks its insert found
+// subscribed.
+type emitted struct {
+	models.Event
+	webhooks []string
+}
+
+func (s *Service) emitAll(ctx context.Context, tx *sql.Tx, evs []Pending) ([]emitted, error) {
+	at := time.Now().UTC()
+	n := len(evs)
+	out := make([]emitted, n)
+	ids, orgs, inboxes, types, payloads, notify := make([]string, n), make([]string, n), make([]*string, n),
+		make([]string, n), make([]string, n), make([]string, n)
+	var sOrgs, sInboxes, sMsgs, sKinds, sDetails []string
+	for i, p := range evs {
+		ev := models.Event{ID: models.NewID(models.PrefixEvent), OrgID: p.OrgID, Type: p.Type, Payload: p.Payload, CreatedAt: at}
+		if p.InboxID != "" {
+			inbox := p.InboxID
+			ev.InboxID, inboxes[i] = &inbox, &inbox
+		}
+		if ev.Payload == nil {
+			ev.Payload = map[string]any{}
+		}
+		body, err := json.Marshal(ev.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("emit %s: %w", p.Type, err)
+		}
+		ids[i], orgs[i], types[i], payloads[i], notify[i] = ev.ID, p.OrgID, p.Type, string(body), notifyPayload(p.OrgID, p.InboxID)
+		out[i].Event = ev
+		// An event about a message is also a step (or more) of its
+		// lifecycle, written by the same statement.
+		msgID, _ := ev.Payload["message_id"].(string)
+		if msgID == "" {
+			continue
+		}
+		steps := append(append([]Step(nil), p.Before...), lifecycleSteps(p.Type, ev.Payload)...)
+		stepInbox, _ := ev.Payload["inbox_id"].(string)
+		if stepInbox == "" {
+			stepInbox = p.InboxID
+		}
+		for _, st := range steps {
+			d := st.Detail
+			if d == nil {
+				d = map[string]any{}
+			}
+			dj, err := json.Marshal(d)
+			if err != nil {
+				return nil, fmt.Errorf("emit %s: %w", p.Type, err)
+			}
+			sOrgs, sInboxes, sMsgs = append(sOrgs, p.OrgID), append(sInboxes, stepInbox), append(sMsgs, msgID)
+			sKinds, sDetails = append(sKinds, st.Kind), append(sDetails, string(dj))
+		}
+	}
+	rows, err := tx.QueryContext(ctx, emitSQL, ids, orgs, inboxes, types, payloads, notify, at, Channel,
+		sOrgs, sInboxes, sMsgs, sKinds, sDetails)
+	if err != nil {
+		return nil, fmt.Errorf("emit %s: %w", evs[0].Type, err)
+	}
+	defer rows.Close()
+	got := 0
+	for rows.Next() {
+		var (
+			i        int
+			notified string
+			webhooks models.StringArray
+		)
+		if err := rows.Scan(&i, &notified, &webhooks); err != nil {
+			return nil, fmt.Errorf("emit %s: %w", evs[0].Type, err)
+		}
+		if i < 1 || i > n {
+			return nil, fmt.Errorf("emit %s: unexpected row %d", evs[0].Type, i)
+		}
+		out[i-1].webhooks = webhooks
+		got++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("emit %s: %w", evs[0].Type, err)
+	}
+	if got != n {
+		return nil, fmt.Errorf("emit %s: %d of %d events inserted", evs[0].Type, got, n)
+	}
+	return out, nil
+}
+
+// emitSQL records events ($1–$6, created at $7) and the lifecycle steps
+// of their messages ($9–$13, in order; an event about a message already
+// deleted records none), and answers, per event in order, its NOTIFY on
+// channel $8 and the webhooks it goes to.
+const emitSQL = `WITH input AS (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[])
+			WITH ORDINALITY AS e(id, org_id, inbox_id, type, payload, notify, n)),
+	ev AS (
 		INSERT INTO events (id, org_id, inbox_id, type, payload, created_at)
-		VALUES (@id, @org, @inbox, @type, @payload, @at) RETURNING id)`
-	emitSelect = `
-	SELECT pg_notify(@channel, @notify)::text AS notified,
-		(SELECT coalesce(array_agg(w.id ORDER BY w.id), '{}') FROM webhooks w
-		 WHERE w.org_id = @org AND w.status = 'enabled' AND w.event_types @> jsonb_build_array(CAST(@type AS text))
-		   AND (w.inbox_id IS NULL OR w.inbox_id = @inbox)) AS webhooks
-	FROM ev`
-	emitSQL = emitInsert + emitSelect
-	// emitWithStepsSQL also appends the event's steps to the lifecycle of
-	// its message, in order.
-	emitWithStepsSQL = emitInsert + `,
+		SELECT id, org_id, inbox_id, type, payload, $7 FROM input ORDER BY n RETURNING id),
 	steps AS (
 		INSERT INTO message_lifecycle (org_id, inbox_id, message_id, kind, detail, at)
-		SELECT @org, @step_inbox, @msg, s.value->>'kind', s.value->'detail', @at
-		FROM jsonb_array_elements(CAST(@steps AS jsonb)) WITH ORDINALITY AS s
-		-- An event about a message already deleted records no step.
-		WHERE EXISTS (SELECT 1 FROM messages WHERE id = @msg)
-		ORDER BY s.ordinality)` + emitSelect
-)
+		SELECT s.org_id, s.inbox_id, s.message_id, s.kind, s.detail, $7
+		FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[])
+			WITH ORDINALITY AS s(org_id, inbox_id, message_id, kind, detail, n)
+		WHERE EXISTS (SELECT 1 FROM messages WHERE id = s.message_id)
+		ORDER BY s.n)
+	SELECT i.n, pg_notify($8, i.notify)::text,
+		(SELECT coalesce(array_agg(w.id ORDER BY w.id), '{}') FROM webhooks w
+		 WHERE w.org_id = i.org_id AND w.status = 'enabled' AND w.event_types @> jsonb_build_array(i.type)
+		   AND (w.inbox_id IS NULL OR w.inbox_id = i.inbox_id))
+	FROM input i JOIN ev ON ev.id = i.id ORDER BY i.n`
 
 // notifyPayload is the NOTIFY payload of an event (see Channel).
 func notifyPayload(orgID, inboxID string) string {

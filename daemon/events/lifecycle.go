@@ -28,8 +28,8 @@ const (
 	StepBounced     = "bounced"
 )
 
-// step is one row of a message's lifecycle.
-type step struct {
+// Step is one row of a message's lifecycle.
+type Step struct {
 	Kind   string         `json:"kind"`
 	Detail map[string]any `json:"detail"`
 }
@@ -37,7 +37,7 @@ type step struct {
 // lifecycleSteps maps an event about a message to the lifecycle steps it
 // records: the event and its steps commit together (emit writes both in
 // one statement). Events that are not a step of a message record none.
-func lifecycleSteps(typ string, p map[string]any) []step {
+func lifecycleSteps(typ string, p map[string]any) []Step {
 	pick := func(keys ...string) map[string]any {
 		d := map[string]any{}
 		for _, k := range keys {
@@ -57,7 +57,7 @@ func lifecycleSteps(typ string, p map[string]any) []step {
 		if v, ok := p["screening"].(*models.Screening); ok && v != nil {
 			d["verdict"], d["score"] = v.Verdict, v.Score
 		}
-		return []step{{kind, d}}
+		return []Step{{kind, d}}
 	case models.EventMessageQuarantined:
 		d := map[string]any{}
 		if v, ok := p["screening"].(*models.Screening); ok && v != nil {
@@ -68,29 +68,29 @@ func lifecycleSteps(typ string, p map[string]any) []step {
 			}
 			d["findings"] = codes
 		}
-		return []step{{StepQuarantined, d}}
+		return []Step{{StepQuarantined, d}}
 	case models.EventApprovalRequested:
-		return []step{{StepHeld, pick("approval_id", "hold_reasons", "expires_at")}}
+		return []Step{{StepHeld, pick("approval_id", "hold_reasons", "expires_at")}}
 	case models.EventMessageApproved:
 		d := pick("approval_id", "edited")
 		d["by"] = p["reviewer"]
-		return []step{{StepApproved, d}}
+		return []Step{{StepApproved, d}}
 	case models.EventMessageRejected:
 		d := pick("approval_id", "reason")
 		d["by"] = p["reviewer"]
-		return []step{{StepRejected, d}}
+		return []Step{{StepRejected, d}}
 	case models.EventMessageExpired:
-		return []step{{StepExpired, pick("approval_id")}}
+		return []Step{{StepExpired, pick("approval_id")}}
 	case models.EventMessageSent:
-		return []step{{StepQueued, pick("recipients")}}
+		return []Step{{StepQueued, pick("recipients")}}
 	case models.EventMessageCaptured:
-		return []step{{StepCaptured, pick("captured_id", "domain", "recipients")}}
+		return []Step{{StepCaptured, pick("captured_id", "domain", "recipients")}}
 	case models.EventMessageDelivered, models.EventMessageDeferred, models.EventMessageBounced:
 		kind := map[string]string{models.EventMessageDelivered: StepDelivered, models.EventMessageDeferred: StepDeferred,
 			models.EventMessageBounced: StepBounced}[typ]
 		attempt := pick("recipient", "response")
 		attempt["outcome"] = kind
-		return []step{{StepAttempt, attempt}, {kind, pick("recipient", "response")}}
+		return []Step{{StepAttempt, attempt}, {kind, pick("recipient", "response")}}
 	}
 	return nil
 }

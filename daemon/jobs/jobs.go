@@ -110,6 +110,24 @@ func (j *Jobs) InsertTx(ctx context.Context, tx *gorm.DB, args river.JobArgs, op
 	return nil
 }
 
+// InsertManyTx enqueues jobs that commit (or not) with tx, in one
+// statement that returns nothing (River's fast insert: the job rows are
+// not read back).
+func (j *Jobs) InsertManyTx(ctx context.Context, tx *gorm.DB, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	kind := params[0].Args.Kind()
+	stx := store.SQLTx(tx)
+	if stx == nil {
+		return fmt.Errorf("insert jobs %s: not inside a transaction", kind)
+	}
+	if _, err := j.inserter.InsertManyFastTx(ctx, stx, params); err != nil {
+		return fmt.Errorf("insert jobs %s: %w", kind, err)
+	}
+	return nil
+}
+
 // CleanupArgs is the periodic maintenance job: it removes expired
 // idempotency keys, old sessions and stale login throttles.
 type CleanupArgs struct{}

@@ -236,6 +236,11 @@ func (c *Committer) batch(units []*unit) (failed int, err error) {
 			return i, err
 		}
 	}
+	if err := b.flushWrites(ctx); err != nil {
+		tx.Rollback()
+		end()
+		return -1, err
+	}
 	if err := b.flush(ctx); err != nil {
 		tx.Rollback()
 		end()
@@ -266,6 +271,11 @@ func (s *Service) Alone(ctx context.Context, fn func(b *Batch) error) error {
 	}()
 	b := &Batch{s: s, tx: tx}
 	if err := fn(b); err != nil {
+		tx.Rollback()
+		end()
+		return err
+	}
+	if err := b.flushWrites(ctx); err != nil {
 		tx.Rollback()
 		end()
 		return err
@@ -327,6 +337,47 @@ type Batch struct {
 	contacts map[contactKey]*contactDelta
 	// tally counts the messages stored, for the metrics after commit.
 	tally tally
+	// writes are other services' rows collected over the batch's units
+	// (Writes), written by one statement each before the commit.
+	writes     map[string]BatchWriter
+	writeOrder []string
+}
+
+// BatchWriter collects rows of many units of work and writes them at the
+// end of the transaction (Batch.Writes).
+type BatchWriter interface {
+	Flush(ctx context.Context, tx *gorm.DB) error
+}
+
+// Writes returns the batch's writer for key, made by make on its first
+// use in the batch. Every writer is flushed before the commit (in the
+// order of first use, before the usage counters), in the same
+// transaction: a service that writes a row per unit (a send's recipients,
+// its job, its event) writes the batch's rows in one statement. A failed
+// flush fails the whole batch, whose units are then run alone. Nothing in
+// the transaction may need those rows before the flush: neither the unit
+// that added them nor a later unit of the batch (a send budget counting
+// the sends recorded so far, say, must see them written at once).
+func (b *Batch) Writes(key string, make func() BatchWriter) BatchWriter {
+	if w, ok := b.writes[key]; ok {
+		return w
+	}
+	if b.writes == nil {
+		b.writes = map[string]BatchWriter{}
+	}
+	w := make()
+	b.writes[key] = w
+	b.writeOrder = append(b.writeOrder, key)
+	return w
+}
+
+func (b *Batch) flushWrites(ctx context.Context) error {
+	for _, k := range b.writeOrder {
+		if err := b.writes[k].Flush(ctx, b.tx.WithContext(ctx)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Tx is the transaction, for reads and for writes of other services.

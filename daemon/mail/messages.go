@@ -458,7 +458,15 @@ type messageRow struct {
 	Screening     []byte
 }
 
-const summaryColumns = `id, inbox_id, thread_id, direction, status, message_id, in_reply_to, refs, from_addr,
+// summaryColumns select a message's summary from messages (unaliased).
+// A sent message's status is its send's (outbound_messages, kept by
+// daemon/delivery): delivery results change that small row only, never
+// the message's, whose every update is a new version with entries in all
+// its indexes, search included.
+const summaryColumns = `id, inbox_id, thread_id, direction,
+	CASE WHEN direction = 'outbound' THEN coalesce((SELECT o.status FROM outbound_messages o WHERE o.id = messages.id), status)
+		ELSE status END AS status,
+	message_id, in_reply_to, refs, from_addr,
 	reply_to, to_addrs, cc_addrs, bcc_addrs, subject, sent_at, preview, auth, labels, read, size, created_at, screening`
 
 const detailColumns = summaryColumns + `, text_body, html_body, extracted_text, headers`

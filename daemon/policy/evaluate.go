@@ -37,6 +37,10 @@ type Input struct {
 	// loop signals (Auto-Submitted, Precedence, …) are LoopSignal.
 	ThreadID   string
 	LoopSignal string
+	// Policies, when set, are the inbox's and organization's policies as
+	// the caller read them for this send (Row); otherwise Evaluate reads
+	// them. Reserve uses them too: a policy is read once per send.
+	Policies *Policies
 }
 
 // Decision is the outcome of an evaluation that did not refuse.
@@ -57,14 +61,14 @@ func (d *Decision) hold(code, format string, args ...any) {
 func (s *Service) Evaluate(ctx context.Context, in Input) (Decision, error) {
 	var d Decision
 	db := s.db.DB.WithContext(ctx)
-	p, err := s.get(ctx, db, in.OrgID, in.InboxID)
-	if err != nil {
-		return d, err
+	pols := in.Policies
+	if pols == nil {
+		var err error
+		if pols, err = s.load(ctx, db, in.OrgID, in.InboxID); err != nil {
+			return d, err
+		}
 	}
-	org, err := s.getOrg(db, in.OrgID)
-	if err != nil {
-		return d, err
-	}
+	p, org := pols.Inbox, pols.Org
 	if org.SendingPaused {
 		return d, models.Errorf(models.CodeSendingPaused, "sending is paused for the whole organization")
 	}
@@ -174,9 +178,14 @@ func (s *Service) firstContacts(db *gorm.DB, in Input) ([]string, error) {
 // last hour and day. Over the budget it refuses (429 with Retry-After) or
 // adds a budget hold to d. Without a budget it takes no lock.
 func (s *Service) Reserve(ctx context.Context, tx *gorm.DB, in Input, d *Decision) error {
-	p, err := s.get(ctx, tx, in.OrgID, in.InboxID)
-	if err != nil {
-		return err
+	var p *models.InboxPolicy
+	if in.Policies != nil {
+		p = in.Policies.Inbox
+	} else {
+		var err error
+		if p, err = s.get(ctx, tx, in.OrgID, in.InboxID); err != nil {
+			return err
+		}
 	}
 	if p.Budget.PerHour == nil && p.Budget.PerDay == nil {
 		return nil
@@ -246,19 +255,32 @@ func lockKey(inboxID string) int64 {
 
 var (
 	reGentToken = regexp.MustCompile(`gent_[0-9A-Za-z]{36}`)
+	// Each kind has the literal strings every match contains (any of
+	// them): a text without one is not scanned with the expression, which
+	// is most texts, and most of the cost of scanning every send.
 	secretKinds = []struct {
-		kind string
-		re   *regexp.Regexp
+		kind    string
+		literal []string
+		re      *regexp.Regexp
 	}{
-		{"a PEM private key", regexp.MustCompile(`-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----`)},
-		{"an AWS access key id", regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`)},
-		{"a Google API key", regexp.MustCompile(`\bAIza[0-9A-Za-z_\-]{35}\b`)},
-		{"an Azure storage account key", regexp.MustCompile(`AccountKey=[A-Za-z0-9+/]{40,}={0,2}`)},
-		{"a JWT", regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}`)},
-		{"a webhook signing secret", regexp.MustCompile(`\bwhsec_[A-Za-z0-9+/=_-]{16,}`)},
-		{"a Gent session value", regexp.MustCompile(`\bgses_[A-Za-z0-9_-]{16,}`)},
+		{"a PEM private key", []string{"PRIVATE KEY"}, regexp.MustCompile(`-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----`)},
+		{"an AWS access key id", []string{"AKIA", "ASIA"}, regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`)},
+		{"a Google API key", []string{"AIza"}, regexp.MustCompile(`\bAIza[0-9A-Za-z_\-]{35}\b`)},
+		{"an Azure storage account key", []string{"AccountKey="}, regexp.MustCompile(`AccountKey=[A-Za-z0-9+/]{40,}={0,2}`)},
+		{"a JWT", []string{"eyJ"}, regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}`)},
+		{"a webhook signing secret", []string{"whsec_"}, regexp.MustCompile(`\bwhsec_[A-Za-z0-9+/=_-]{16,}`)},
+		{"a Gent session value", []string{"gses_"}, regexp.MustCompile(`\bgses_[A-Za-z0-9_-]{16,}`)},
 	}
 )
+
+func containsAny(s string, literals []string) bool {
+	for _, l := range literals {
+		if strings.Contains(s, l) {
+			return true
+		}
+	}
+	return false
+}
 
 // Secrets names the kinds of secret found in a message's subject, bodies
 // and text attachments (never the secrets themselves).
@@ -283,14 +305,16 @@ func Secrets(d mail.Draft) []string {
 		kinds = append(kinds, k)
 	}
 	for _, t := range texts {
-		for _, m := range reGentToken.FindAllString(t, -1) {
-			if auth.ValidTokenFormat(m) {
-				add("a Gent agent token")
-				break
+		if strings.Contains(t, "gent_") {
+			for _, m := range reGentToken.FindAllString(t, -1) {
+				if auth.ValidTokenFormat(m) {
+					add("a Gent agent token")
+					break
+				}
 			}
 		}
 		for _, k := range secretKinds {
-			if k.re.MatchString(t) {
+			if containsAny(t, k.literal) && k.re.MatchString(t) {
 				add(k.kind)
 			}
 		}

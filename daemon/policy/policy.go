@@ -60,19 +60,102 @@ func (s *Service) get(ctx context.Context, db *gorm.DB, orgID, inboxID string) (
 	if len(rows) == 0 {
 		return nil, models.NotFound("inbox")
 	}
-	p := models.DefaultInboxPolicy()
-	if len(rows[0].Policy) > 0 {
-		if err := json.Unmarshal(rows[0].Policy, &p); err != nil {
-			return nil, fmt.Errorf("load policy: %w", err)
-		}
-		p.UpdatedAt = rows[0].UpdatedAt
+	p, err := parseInbox(rows[0].Policy, rows[0].UpdatedAt)
+	if err != nil {
+		return nil, err
 	}
 	p.Screening = models.PolicyScreening{QuarantineAt: screening.DefaultSettings.QuarantineAt,
 		HideUnauthenticated: screening.DefaultSettings.HideUnauthenticated}
 	if r := rows[0]; r.QuarantineAt != nil && r.HideUnauthenticated != nil {
 		p.Screening = models.PolicyScreening{QuarantineAt: *r.QuarantineAt, HideUnauthenticated: *r.HideUnauthenticated}
 	}
+	return p, nil
+}
+
+// parseInbox is an inbox's stored policy (the defaults when none was set).
+func parseInbox(raw []byte, updatedAt *time.Time) (*models.InboxPolicy, error) {
+	p := models.DefaultInboxPolicy()
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return nil, fmt.Errorf("load policy: %w", err)
+		}
+		p.UpdatedAt = updatedAt
+	}
 	return &p, nil
+}
+
+// parseOrg is an organization's stored policy (none: nothing paused or
+// blocked).
+func parseOrg(found bool, paused bool, block []byte, updatedAt *time.Time) (*models.OrgPolicy, error) {
+	p := &models.OrgPolicy{Block: []string{}}
+	if found {
+		p.SendingPaused = paused
+		if err := json.Unmarshal(block, &p.Block); err != nil {
+			return nil, fmt.Errorf("load organization policy: %w", err)
+		}
+		p.UpdatedAt = updatedAt
+	}
+	return p, nil
+}
+
+// Policies are the two policies a send is evaluated against, read once
+// per send: the inbox's and its organization's.
+type Policies struct {
+	Inbox *models.InboxPolicy
+	Org   *models.OrgPolicy
+}
+
+// Budgeted reports whether the inbox's policy has a send budget (Reserve
+// then counts the sends recorded so far, this transaction's included).
+func (p *Policies) Budgeted() bool {
+	return p != nil && p.Inbox != nil && (p.Inbox.Budget.PerHour != nil || p.Inbox.Budget.PerDay != nil)
+}
+
+// Columns and Joins let a caller read an inbox's policies in its own query
+// about the inbox (aliased i), in the same round trip; Row.Policies parses
+// what they selected. The send path reads them with the inbox and its
+// domain.
+const (
+	Columns = `pol_i.policy AS policy_json, pol_i.updated_at AS policy_updated_at,
+		pol_o.org_id IS NOT NULL AS org_policy_found, coalesce(pol_o.sending_paused, false) AS org_sending_paused,
+		pol_o.block AS org_block, pol_o.updated_at AS org_policy_updated_at`
+	Joins = `LEFT JOIN inbox_policies pol_i ON pol_i.inbox_id = i.id LEFT JOIN org_policies pol_o ON pol_o.org_id = i.org_id`
+)
+
+// Row is what Columns selects (embed it in the caller's row).
+type Row struct {
+	PolicyJSON         []byte
+	PolicyUpdatedAt    *time.Time
+	OrgPolicyFound     bool
+	OrgSendingPaused   bool
+	OrgBlock           []byte
+	OrgPolicyUpdatedAt *time.Time
+}
+
+// Policies parses the row.
+func (r Row) Policies() (*Policies, error) {
+	in, err := parseInbox(r.PolicyJSON, r.PolicyUpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	org, err := parseOrg(r.OrgPolicyFound, r.OrgSendingPaused, r.OrgBlock, r.OrgPolicyUpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	return &Policies{Inbox: in, Org: org}, nil
+}
+
+// load reads both policies of a send (when the caller did not).
+func (s *Service) load(ctx context.Context, db *gorm.DB, orgID, inboxID string) (*Policies, error) {
+	p, err := s.get(ctx, db, orgID, inboxID)
+	if err != nil {
+		return nil, err
+	}
+	org, err := s.getOrg(db, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return &Policies{Inbox: p, Org: org}, nil
 }
 
 // Put replaces an inbox's policy, audited with the policy before and after.
@@ -148,16 +231,11 @@ func (s *Service) getOrg(db *gorm.DB, orgID string) (*models.OrgPolicy, error) {
 	if err := db.Raw(`SELECT sending_paused, block, updated_at FROM org_policies WHERE org_id = ?`, orgID).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("load organization policy: %w", err)
 	}
-	p := &models.OrgPolicy{Block: []string{}}
-	if len(rows) > 0 {
-		p.SendingPaused = rows[0].SendingPaused
-		if err := json.Unmarshal(rows[0].Block, &p.Block); err != nil {
-			return nil, fmt.Errorf("load organization policy: %w", err)
-		}
-		t := rows[0].UpdatedAt
-		p.UpdatedAt = &t
+	if len(rows) == 0 {
+		return parseOrg(false, false, nil, nil)
 	}
-	return p, nil
+	t := rows[0].UpdatedAt
+	return parseOrg(true, rows[0].SendingPaused, rows[0].Block, &t)
 }
 
 // PutOrg replaces the organization's policy (pause and block list).
@@ -286,11 +364,17 @@ func matchesAny(addr string, list []string) bool {
 // organization.
 func (s *Service) Paused(ctx context.Context, orgID, inboxID string) (bool, error) {
 	var paused bool
-	err := s.db.DB.WithContext(ctx).Raw(`SELECT coalesce((SELECT sending_paused FROM org_policies WHERE org_id = ?), false)
-		OR coalesce((SELECT (policy->>'sending_paused')::boolean FROM inbox_policies WHERE inbox_id = ?), false)`,
-		orgID, inboxID).Scan(&paused).Error
+	err := s.db.Pool.QueryRow(ctx, `SELECT `+PausedSQL("$1", "$2"), orgID, inboxID).Scan(&paused)
 	if err != nil {
 		return false, fmt.Errorf("check sending pause: %w", err)
 	}
 	return paused, nil
+}
+
+// PausedSQL is the SQL expression of Paused for the organization and
+// inbox ids given as SQL (parameters or columns), for a caller that asks
+// it in its own query (a delivery attempt).
+func PausedSQL(orgID, inboxID string) string {
+	return `(coalesce((SELECT sending_paused FROM org_policies WHERE org_id = ` + orgID + `), false)
+		OR coalesce((SELECT (policy->>'sending_paused')::boolean FROM inbox_policies WHERE inbox_id = ` + inboxID + `), false))`
 }

@@ -136,6 +136,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*Daemon, error) 
 		return nil, err
 	}
 	d.Delivery.SetMail(d.Mail)
+	d.Delivery.SetAudit(d.Audit)
 	d.Delivery.SetMetrics(d.Metrics)
 	d.Approvals = approvals.NewService(st, d.Events, d.Audit, d.Delivery, d.Mail, cfg.Approvals, log)
 	d.Delivery.SetHolder(d.Approvals)
