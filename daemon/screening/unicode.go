@@ -33,7 +33,7 @@ func stripped(r rune) bool {
 // controls and marks, zero-width spaces and joiners other than ZWJ and
 // ZWNJ, soft hyphens and fillers. Text without any is returned as it is.
 func Strip(s string) string {
-	i := strings.IndexFunc(s, stripped)
+	i := indexStripped(s)
 	if i < 0 {
 		return s
 	}
@@ -46,6 +46,20 @@ func Strip(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// indexStripped is strings.IndexFunc(s, stripped) without decoding every
+// rune: each rune Strip removes is encoded from one of these lead bytes.
+func indexStripped(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case 0xC2, 0xCD, 0xE1, 0xE2, 0xE3, 0xEF, 0xF3:
+			if r, _ := utf8.DecodeRuneInString(s[i:]); stripped(r) {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // invisibleScan is what scanInvisible found in one text.
