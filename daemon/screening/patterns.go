@@ -93,18 +93,24 @@ type lit struct {
 }
 
 // The literals of every pattern, found together by one scan: literals
-// holds them by id; byPair maps the first two bytes of a literal to the
-// literals starting with them (an index into pairs; 0 for none).
+// holds them by id; the first two bytes of a literal lead to the literals
+// starting with them through two small tables, which stay in the CPU's
+// first cache: byFirst[b0] is a row of bySecond (row 0 is all zeros),
+// bySecond[row][b1] an index into pairs (0 for none).
 var (
 	literals []string
 	literalN = map[string]int{}
-	byPair   [1 << 16]uint8
+	byFirst  [256]uint8
+	bySecond = [][256]uint8{{}}
 	pairs    = [][]pairLit{nil}
 )
 
+// pairLit is a literal in pairs, with its first four bytes (fewer for a
+// shorter literal) as a little-endian word and the mask of those bytes.
 type pairLit struct {
-	id int
-	s  string
+	id         int
+	s          string
+	head, mask uint32
 }
 
 func literalID(s string) int {
@@ -117,15 +123,24 @@ func literalID(s string) int {
 	id := len(literals)
 	literals = append(literals, s)
 	literalN[s] = id
-	k := uint16(s[0])<<8 | uint16(s[1])
-	if byPair[k] == 0 {
-		if len(pairs) == 255 {
-			panic("screening: too many literal pairs")
+	if byFirst[s[0]] == 0 {
+		byFirst[s[0]] = uint8(len(bySecond))
+		bySecond = append(bySecond, [256]uint8{})
+	}
+	row := &bySecond[byFirst[s[0]]]
+	if row[s[1]] == 0 {
+		if len(pairs) == 255 || len(bySecond) == 256 {
+			panic("screening: too many literals")
 		}
-		byPair[k] = uint8(len(pairs))
+		row[s[1]] = uint8(len(pairs))
 		pairs = append(pairs, nil)
 	}
-	pairs[byPair[k]] = append(pairs[byPair[k]], pairLit{id, s})
+	l := pairLit{id: id, s: s}
+	for k := 0; k < len(s) && k < 4; k++ {
+		l.head |= uint32(s[k]) << (8 * k)
+		l.mask |= 0xff << (8 * k)
+	}
+	pairs[row[s[1]]] = append(pairs[row[s[1]]], l)
 	return id
 }
 
@@ -186,12 +201,21 @@ func (ix *textIndex) build(s string) {
 		ix.pos[i] = ix.pos[i][:0]
 	}
 	for i := 0; i+1 < len(s); i++ {
-		c := byPair[uint16(s[i])<<8|uint16(s[i+1])]
+		c := bySecond[byFirst[s[i]]][s[i+1]]
 		if c == 0 {
 			continue
 		}
+		if i+4 > len(s) { // the last bytes: compare whole literals
+			for _, l := range pairs[c] {
+				if len(l.s) <= len(s)-i && s[i:i+len(l.s)] == l.s {
+					ix.pos[l.id] = append(ix.pos[l.id], i)
+				}
+			}
+			continue
+		}
+		w := uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
 		for _, l := range pairs[c] {
-			if len(l.s) <= len(s)-i && s[i:i+len(l.s)] == l.s {
+			if w&l.mask == l.head && (len(l.s) <= 4 || len(l.s) <= len(s)-i && s[i+4:i+len(l.s)] == l.s[4:]) {
 				ix.pos[l.id] = append(ix.pos[l.id], i)
 			}
 		}

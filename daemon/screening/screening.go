@@ -247,21 +247,29 @@ func quote(m string) string {
 	return fmt.Sprintf("%q", m)
 }
 
-// base64Blocks returns up to n runs of 40 or more base64 characters.
+// base64Blocks returns up to n runs of 40 or more base64 characters. It
+// looks at every 40th byte first: a run of 40 covers one of them.
 func base64Blocks(t string, n int) []string {
+	const minRun = 40
 	var out []string
-	start := -1
-	for i := 0; i <= len(t) && len(out) < n; i++ {
-		if i < len(t) && isBase64[t[i]] {
-			if start < 0 {
-				start = i
-			}
+	// i is 0 or follows a byte that is not base64: no run starts before it.
+	for i := 0; i+minRun <= len(t) && len(out) < n; {
+		j := i + minRun - 1
+		if !isBase64[t[j]] {
+			i = j + 1
 			continue
 		}
-		if start >= 0 && i-start >= 40 {
-			out = append(out, t[start:i])
+		start, end := j, j+1
+		for start > i && isBase64[t[start-1]] {
+			start--
 		}
-		start = -1
+		for end < len(t) && isBase64[t[end]] {
+			end++
+		}
+		if end-start >= minRun {
+			out = append(out, t[start:end])
+		}
+		i = end + 1
 	}
 	return out
 }

@@ -112,15 +112,28 @@ func scanInvisible(s string) invisibleScan {
 // characters are dropped.
 func fold(s string) string {
 	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if r < utf8.RuneSelf {
-			if r >= 'A' && r <= 'Z' {
-				r += 'a' - 'A'
+	start := 0 // s[start:i] is still to copy as it is
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 'A' && c <= 'Z' {
+				if b.Cap() == 0 {
+					b.Grow(len(s))
+				}
+				b.WriteString(s[start:i])
+				b.WriteByte(c + 'a' - 'A')
+				start = i + 1
 			}
-			b.WriteByte(byte(r))
+			i++
 			continue
 		}
+		if b.Cap() == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[start:i])
+		r, n := utf8.DecodeRuneInString(s[i:])
+		i += n
+		start = i
 		if stripped(r) || r == 0x200C || r == 0x200D {
 			continue
 		}
@@ -150,6 +163,10 @@ func fold(s string) string {
 		}
 		b.WriteString(strings.ToLower(string(r)))
 	}
+	if b.Cap() == 0 {
+		return s // already lower-case ASCII
+	}
+	b.WriteString(s[start:])
 	return b.String()
 }
 
