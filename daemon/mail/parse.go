@@ -18,6 +18,7 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 
+	"gent/daemon/screening"
 	"gent/models"
 )
 
@@ -82,7 +83,10 @@ type Parsed struct {
 	Text          string
 	HTML          string
 	ExtractedText string
-	Attachments   []ParsedAttachment
+	// html is HTML parsed, when Parse rendered text from it; the store's
+	// screening and reader's view use it rather than parse it again.
+	html        *screening.Document
+	Attachments []ParsedAttachment
 	// Received is the number of Received header fields (the loop guard).
 	Received int
 	// HeaderBytes is the length of the top-level header section.
@@ -349,7 +353,8 @@ func Parse(raw []byte, lim Limits) (*Parsed, error) {
 	}
 	source := p.Text
 	if source == "" && p.HTML != "" {
-		source = HTMLToText(p.HTML, true)
+		p.html = screening.ParseDocument(p.HTML)
+		source = documentText(p.html, true)
 	}
 	p.ExtractedText = ExtractReply(source)
 	return p, nil

@@ -23,7 +23,8 @@ func (s *Service) screen(ctx context.Context, db *gorm.DB, in StoreInput, p *Par
 	for i, a := range p.Attachments {
 		atts[i] = screening.Attachment{Filename: a.Filename, ContentType: a.ContentType}
 	}
-	v := screening.Screen(screening.Input{Subject: p.Subject, Text: p.Text, HTML: p.HTML, Attachments: atts, Auth: in.Auth})
+	v := screening.Screen(screening.Input{Subject: p.Subject, Text: p.Text, HTML: p.HTML, Document: p.html,
+		Attachments: atts, Auth: in.Auth})
 	if len(v.Findings) == 0 {
 		return &v, false, nil
 	}
@@ -37,14 +38,19 @@ func (s *Service) screen(ctx context.Context, db *gorm.DB, in StoreInput, p *Par
 
 // visibleView is p as a reader sees it: invisible characters stripped
 // from the subject and text, and an HTML-only message's text rendered
-// from its HTML without what the HTML hides. The HTML and the raw message
-// are kept as they came.
+// from its HTML without what the HTML hides (from the tree Parse made of
+// it, not parsed again). The HTML and the raw message are kept as they
+// came.
 func visibleView(p *Parsed) *Parsed {
 	v := *p
 	v.Subject = screening.Strip(p.Subject)
 	v.Text = screening.Strip(p.Text)
 	if v.Text == "" && p.HTML != "" {
-		v.Text = HTMLToText(p.HTML, false)
+		if p.html != nil {
+			v.Text = documentText(p.html, false)
+		} else {
+			v.Text = HTMLToText(p.HTML, false)
+		}
 	}
 	v.ExtractedText = screening.Strip(p.ExtractedText)
 	return &v

@@ -18,12 +18,16 @@ import (
 // by CSS, the hidden attribute or <template>, and invisible characters;
 // see package screening) is left out as well.
 func HTMLToText(src string, dropQuotes bool) string {
-	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil {
+	return documentText(screening.ParseDocument(src), dropQuotes)
+}
+
+// documentText is HTMLToText of an HTML body already parsed.
+func documentText(d *screening.Document, dropQuotes bool) string {
+	if d == nil {
 		return ""
 	}
-	r := &htmlRenderer{dropQuotes: dropQuotes, vis: screening.Analyze(doc)}
-	r.render(doc, 0)
+	r := &htmlRenderer{dropQuotes: dropQuotes, vis: d.Vis}
+	r.render(d.Root, 0)
 	return tidy(screening.Strip(r.b.String()))
 }
 

@@ -14,6 +14,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -31,9 +32,12 @@ type Attachment struct {
 
 // Input is an inbound message as screening sees it.
 type Input struct {
-	Subject     string
-	Text        string // the text/plain body
-	HTML        string // the text/html body
+	Subject string
+	Text    string // the text/plain body
+	HTML    string // the text/html body
+	// Document is HTML already parsed (ParseDocument(HTML)), when the
+	// caller has it; nil: Screen parses HTML.
+	Document    *Document
 	Attachments []Attachment
 	Auth        *models.AuthResults
 }
@@ -70,12 +74,17 @@ const (
 // does not find.
 func Screen(in Input) models.Screening {
 	sc := &scan{weights: map[string]int{}}
+	defer sc.release()
 	// Where an agent could read text: subject, plain body, and the HTML
 	// body split into what a reader sees and what is hidden.
 	sc.text("subject", in.Subject, false)
 	sc.text("text body", in.Text, false)
-	if in.HTML != "" {
-		sc.html(in.HTML)
+	if d := in.Document; d != nil {
+		sc.html(d, len(in.HTML))
+	} else if in.HTML != "" {
+		if d := ParseDocument(in.HTML); d != nil {
+			sc.html(d, len(in.HTML))
+		}
 	}
 	sc.auth(in.Auth)
 	sc.attachments(in.Attachments)
@@ -105,6 +114,19 @@ type scan struct {
 	findings []models.Finding
 	weights  map[string]int // code → weight (the highest of its findings)
 	seen     map[string]bool
+	ix       *textIndex // reused by every text scanned, from indexes
+}
+
+// indexes keeps text indexes (their position slices) from message to
+// message.
+var indexes = sync.Pool{New: func() any { return new(textIndex) }}
+
+func (s *scan) release() {
+	if s.ix != nil && s.ix.size() <= 64<<10 {
+		s.ix.s = ""
+		indexes.Put(s.ix)
+	}
+	s.ix = nil
 }
 
 // add records a finding; one finding per code and place.
@@ -187,53 +209,21 @@ func (s *scan) patterns(where, folded string, hidden bool) {
 	if j := joinSpaced(folded); j != folded {
 		variants = append(variants, j)
 	}
+	if s.ix == nil {
+		s.ix = indexes.Get().(*textIndex)
+	}
+	ix := s.ix
 	for _, variant := range variants {
-		if m, _ := around(strongInjection, variant, strongKeys, 60, 200); m != "" {
+		ix.build(variant)
+		if m, _ := ix.around(strongInjection); m != "" {
 			s.add(models.FindingInstructionInjection, where, quote(m), wInjection+bonus)
-		} else if m, _ := around(weakInjection, variant, weakKeys, 10, 120); m != "" {
+		} else if m, _ := ix.around(weakInjection); m != "" {
 			s.add(models.FindingInstructionInjection, where, quote(m), wInjectionWeak+bonus)
 		}
-		if m, at := around(exfiltration, variant, exfilKeys, 90, 60); m != "" && !negated(variant, at) {
+		if m, at := ix.around(exfiltration); m != "" && !negated(variant, at) {
 			s.add(models.FindingExfiltrationRequest, where, quote(m), wExfiltration+bonus)
 		}
 	}
-}
-
-// Keywords one of which every match of a pattern contains: the pattern
-// runs only on a window around each of their occurrences, not over the
-// whole text (a regexp alternation this size costs ~1µs per byte).
-var (
-	strongKeys = []string{"ignore", "disregard", "forget", "override", "bypass", "skip", "system", "im_start", "<|",
-		"[inst", "[/inst", "<<sys", " mode", "tool_c", "function_call", "tool_use", "invoke", "reading this",
-		"processing this", "summarizing this", "summarising this"}
-	weakKeys  = []string{"you are a", "attention", "note to", "dear ", "as an ai", "as a ai", "do not ", "without "}
-	exfilKeys = []string{"key", "token", "password", "passcode", "credential", "secret", "code", "cookie", ".env",
-		"environment", "system prompt", "mail", "message", "correspondence", "inbox", "conversation", "thread",
-		"attachment", "contact"}
-)
-
-// maxWindows bounds the windows one keyword opens in one text.
-const maxWindows = 64
-
-// around finds a match of re in a window of before/after bytes around an
-// occurrence of one of keys in s; it returns the match and its offset.
-func around(re *regexp.Regexp, s string, keys []string, before, after int) (string, int) {
-	for _, k := range keys {
-		from := 0
-		for n := 0; n < maxWindows; n++ {
-			i := strings.Index(s[from:], k)
-			if i < 0 {
-				break
-			}
-			i += from
-			lo, hi := max(0, i-before), min(len(s), i+len(k)+after)
-			if loc := re.FindStringIndex(s[lo:hi]); loc != nil {
-				return s[lo+loc[0] : lo+loc[1]], lo + loc[0]
-			}
-			from = i + len(k)
-		}
-	}
-	return "", 0
 }
 
 // negated reports a "never", "don't" or "do not" just before i: "we will
@@ -257,38 +247,40 @@ func quote(m string) string {
 	return fmt.Sprintf("%q", m)
 }
 
-var (
-	strongInjection = regexp.MustCompile(`(ignore|disregard|forget|override|bypass|skip)\s+(all\s+|any\s+|the\s+|of\s+)*(your\s+|my\s+)?(previous|prior|above|earlier|preceding|former|original|existing|system|safety)\s+(instructions?|prompts?|directions?|directives?|rules|guidelines|messages?|context|commands?)` +
-		`|new\s+system\s+prompt|system\s+prompt\s*:|\bsystem\s+override\b|<\|?im_start\|?>|<\|(system|assistant|user)\|>|\[/?inst\]|<<sys>>|</?system>` +
-		`|you\s+are\s+now\s+(in\s+)?(developer|dan|god|admin|jailbreak|unrestricted)\s+mode|enable\s+(developer|dan|jailbreak)\s+mode` +
-		`|</?(tool_call|function_calls?|tool_use|invoke)[\s>]|"(function_call|tool_calls?)"\s*:|\btool_code\b` +
-		`|(ai|llm|language\s+model|assistant|agent)s?\s*(reading|processing|summari[sz]ing)\s+this[^.\n]{0,40}\b(must|should|are\s+instructed|need\s+to)\b`)
-	weakInjection = regexp.MustCompile(`\b(if\s+you\s+are\s+an?\s+(ai|llm|language\s+model|assistant|bot|agent)|attention\s+(ai|llm|assistant|agent)\b|note\s+to\s+(the\s+)?(ai|llm|assistant|agent)\b|dear\s+(ai|llm|assistant|agent)\b|as\s+an?\s+ai\s+(assistant|agent|model),?\s+you\s+(must|should|will)|do\s+not\s+(tell|inform|alert|notify)\s+(the\s+)?(user|human|owner)|without\s+(telling|informing|notifying)\s+(the\s+)?(user|human|owner))`)
-	exfiltration  = regexp.MustCompile(`\b(forward|send|email|e-mail|mail|share|post|upload|paste|reply\s+with|respond\s+with|reveal|leak|include|output|print|exfiltrate|copy|give\s+(me|us))\b[^.\n]{0,60}?\b(api[\s_-]?keys?|access[\s_-]?keys?|secret[\s_-]?keys?|private[\s_-]?keys?|ssh[\s_-]?keys?|tokens?|passwords?|passcodes?|credentials?|secrets|2fa\s+codes?|otp\s+codes?|recovery\s+codes?|session\s+cookies?|\.env\b|environment\s+variables|system\s+prompt|(all|every|each|the\s+last\s+\d+|your|the\s+user'?s?|their)\s+(e-?mails?|mails?|messages|correspondence|inbox(es)?|conversations|threads|attachments|contacts))` +
-		`|\b(forward|send|copy|bcc)\s+(a\s+copy\s+of\s+)?(all|every|each)\s+(incoming\s+|future\s+|new\s+)?(e-?mails?|mails?|messages)\b`)
-)
-
-// base64Blocks returns up to n runs of 40 or more base64 characters.
+// base64Blocks returns up to n runs of 40 or more base64 characters. It
+// looks at every 40th byte first: a run of 40 covers one of them.
 func base64Blocks(t string, n int) []string {
+	const minRun = 40
 	var out []string
-	start := -1
-	for i := 0; i <= len(t) && len(out) < n; i++ {
-		if i < len(t) {
-			c := t[i]
-			if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' {
-				if start < 0 {
-					start = i
-				}
-				continue
-			}
+	// i is 0 or follows a byte that is not base64: no run starts before it.
+	for i := 0; i+minRun <= len(t) && len(out) < n; {
+		j := i + minRun - 1
+		if !isBase64[t[j]] {
+			i = j + 1
+			continue
 		}
-		if start >= 0 && i-start >= 40 {
-			out = append(out, t[start:i])
+		start, end := j, j+1
+		for start > i && isBase64[t[start-1]] {
+			start--
 		}
-		start = -1
+		for end < len(t) && isBase64[t[end]] {
+			end++
+		}
+		if end-start >= minRun {
+			out = append(out, t[start:end])
+		}
+		i = end + 1
 	}
 	return out
 }
+
+// isBase64 marks the bytes of the base64 alphabet and its padding.
+var isBase64 = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") {
+		t[c] = true
+	}
+	return t
+}()
 
 func decodeB64(s string) (string, bool) {
 	s = strings.TrimRight(s, "=")
@@ -305,16 +297,12 @@ func decodeB64(s string) (string, bool) {
 	return string(b), printable*10 >= len(b)*9
 }
 
-// html scans an HTML body: the visible text as text, the hidden text and
-// comments as hidden, and the links.
-func (s *scan) html(src string) {
-	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil {
-		return
-	}
-	v := Analyze(doc)
-	w := &htmlWalk{v: v}
-	w.walk(doc, false, "", 0)
+// html scans an HTML body of size bytes: the visible text as text, the
+// hidden text and comments as hidden, and the links.
+func (s *scan) html(d *Document, size int) {
+	w := &htmlWalk{v: d.Vis}
+	w.visible.Grow(min(size, maxCollect))
+	w.walk(d.Root, false, "", 0)
 	s.text("HTML body", w.visible.String(), false)
 	if strings.TrimSpace(w.hidden.String()) != "" {
 		hiddenText := strings.Join(strings.Fields(w.hidden.String()), " ")

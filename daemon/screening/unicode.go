@@ -33,7 +33,7 @@ func stripped(r rune) bool {
 // controls and marks, zero-width spaces and joiners other than ZWJ and
 // ZWNJ, soft hyphens and fillers. Text without any is returned as it is.
 func Strip(s string) string {
-	i := strings.IndexFunc(s, stripped)
+	i := indexStripped(s)
 	if i < 0 {
 		return s
 	}
@@ -46,6 +46,20 @@ func Strip(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// indexStripped is strings.IndexFunc(s, stripped) without decoding every
+// rune: each rune Strip removes is encoded from one of these lead bytes.
+func indexStripped(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case 0xC2, 0xCD, 0xE1, 0xE2, 0xE3, 0xEF, 0xF3:
+			if r, _ := utf8.DecodeRuneInString(s[i:]); stripped(r) {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // invisibleScan is what scanInvisible found in one text.
@@ -98,15 +112,28 @@ func scanInvisible(s string) invisibleScan {
 // characters are dropped.
 func fold(s string) string {
 	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if r < utf8.RuneSelf {
-			if r >= 'A' && r <= 'Z' {
-				r += 'a' - 'A'
+	start := 0 // s[start:i] is still to copy as it is
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 'A' && c <= 'Z' {
+				if b.Cap() == 0 {
+					b.Grow(len(s))
+				}
+				b.WriteString(s[start:i])
+				b.WriteByte(c + 'a' - 'A')
+				start = i + 1
 			}
-			b.WriteByte(byte(r))
+			i++
 			continue
 		}
+		if b.Cap() == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[start:i])
+		r, n := utf8.DecodeRuneInString(s[i:])
+		i += n
+		start = i
 		if stripped(r) || r == 0x200C || r == 0x200D {
 			continue
 		}
@@ -136,6 +163,10 @@ func fold(s string) string {
 		}
 		b.WriteString(strings.ToLower(string(r)))
 	}
+	if b.Cap() == 0 {
+		return s // already lower-case ASCII
+	}
+	b.WriteString(s[start:])
 	return b.String()
 }
 

@@ -15,6 +15,28 @@ import (
 type Visibility struct {
 	hidden map[*html.Node]string // hidden subtree roots → why
 	rules  map[string][]decl     // ".class", "#id", "tag" → declarations
+	decls  []decl                // declsOf's result, reused element to element
+	key    []byte                // a rule key being looked up
+}
+
+// Document is an HTML body parsed once, with what a reader does not see
+// marked: the screening walk and the text renderers of package mail read
+// the same tree instead of parsing the HTML each. Nothing changes it
+// after ParseDocument, so readers may share it.
+type Document struct {
+	Root *html.Node
+	Vis  *Visibility
+}
+
+// ParseDocument parses an HTML body (as html.Parse does, the way a
+// browser builds its tree) and marks its hidden subtrees. It returns nil
+// for what cannot be parsed.
+func ParseDocument(src string) *Document {
+	doc, err := html.Parse(strings.NewReader(src))
+	if err != nil {
+		return nil
+	}
+	return &Document{Root: doc, Vis: Analyze(doc)}
 }
 
 // Hidden reports whether n is the root of a subtree a reader does not see.
@@ -34,6 +56,7 @@ func Analyze(doc *html.Node) *Visibility {
 	v := &Visibility{hidden: map[*html.Node]string{}}
 	v.collectRules(doc, 0)
 	v.walk(doc, style{color: black, bg: white}, 0)
+	v.decls, v.key = nil, nil
 	return v
 }
 
@@ -55,11 +78,10 @@ type style struct {
 
 type decl struct{ prop, val string }
 
-// parseDecls splits a CSS declaration block ("a: b; c: d") into lower-cased
-// properties and values, "!important" dropped. Semicolons inside quotes or
-// parentheses do not split.
-func parseDecls(s string) []decl {
-	var out []decl
+// parseDecls appends to out the declarations of a CSS declaration block
+// ("a: b; c: d"): lower-cased properties and values, "!important"
+// dropped. Semicolons inside quotes or parentheses do not split.
+func parseDecls(s string, out []decl) []decl {
 	depth, quote, start := 0, byte(0), 0
 	flush := func(end int) {
 		d := s[start:end]
@@ -149,7 +171,7 @@ func (v *Visibility) parseSheet(css string) {
 		if strings.HasPrefix(sel, "@") || strings.ContainsRune(body, '{') {
 			continue // @media, @font-face, nested: not applied
 		}
-		decls := parseDecls(body)
+		decls := parseDecls(body, nil)
 		for _, s := range strings.Split(sel, ",") {
 			s = strings.ToLower(strings.TrimSpace(s))
 			if s == "" || strings.ContainsAny(s, " >+~:[*") {
@@ -187,9 +209,10 @@ func stripCSSComments(s string) string {
 }
 
 // declsOf returns the declarations that apply to n: sheet rules first
-// (tag, classes, id), then the style attribute, which wins.
+// (tag, classes, id), then the style attribute, which wins. The result is
+// valid until the next call.
 func (v *Visibility) declsOf(n *html.Node) []decl {
-	var out []decl
+	out := v.decls[:0]
 	var inline string
 	if v.rules != nil {
 		tag := strings.ToLower(n.Data)
@@ -197,12 +220,12 @@ func (v *Visibility) declsOf(n *html.Node) []decl {
 		for _, a := range n.Attr {
 			switch a.Key {
 			case "class":
-				for _, c := range strings.Fields(strings.ToLower(a.Val)) {
-					out = append(out, v.rules["."+c]...)
-					out = append(out, v.rules[tag+"."+c]...)
+				for c := range strings.FieldsSeq(strings.ToLower(a.Val)) {
+					out = append(out, v.rule("", ".", c)...)
+					out = append(out, v.rule(tag, ".", c)...)
 				}
 			case "id":
-				out = append(out, v.rules["#"+strings.ToLower(a.Val)]...)
+				out = append(out, v.rule("", "#", strings.ToLower(a.Val))...)
 			}
 		}
 	}
@@ -212,9 +235,16 @@ func (v *Visibility) declsOf(n *html.Node) []decl {
 		}
 	}
 	if inline != "" {
-		out = append(out, parseDecls(inline)...)
+		out = parseDecls(inline, out)
 	}
+	v.decls = out
 	return out
+}
+
+// rule returns the declarations of the sheet rule tag+sep+name.
+func (v *Visibility) rule(tag, sep, name string) []decl {
+	v.key = append(append(append(v.key[:0], tag...), sep...), name...)
+	return v.rules[string(v.key)]
 }
 
 // walk marks hidden subtrees; st is the inherited colour and background.
