@@ -93,24 +93,27 @@ type lit struct {
 }
 
 // The literals of every pattern, found together by one scan: literals
-// holds them by id; the first two bytes of a literal lead to the literals
-// starting with them through two small tables, which stay in the CPU's
-// first cache: byFirst[b0] is a row of bySecond (row 0 is all zeros),
-// bySecond[row][b1] an index into pairs (0 for none).
+// holds them by id. The first two bytes of a literal lead to the
+// candidates starting with them through small tables that stay in the
+// CPU's first cache: byFirst[b0] is a row of bySecond (row 0 is all
+// zeros), bySecond[row][b1] a span of cands (0 for none). They are made by
+// init, once every pattern has named its literals.
 var (
 	literals []string
 	literalN = map[string]int{}
 	byFirst  [256]uint8
-	bySecond = [][256]uint8{{}}
-	pairs    = [][]pairLit{nil}
+	bySecond [][256]uint8
+	spans    []struct{ from, to uint8 }
+	cands    []cand
 )
 
-// pairLit is a literal in pairs, with its first four bytes (fewer for a
-// shorter literal) as a little-endian word and the mask of those bytes.
-type pairLit struct {
-	id         int
-	s          string
+// cand is a literal as the scan compares it: its first four bytes (fewer
+// for a shorter literal) as a little-endian word and the mask of those
+// bytes, then the rest.
+type cand struct {
 	head, mask uint32
+	id         uint16
+	n          uint16
 }
 
 func literalID(s string) int {
@@ -123,25 +126,41 @@ func literalID(s string) int {
 	id := len(literals)
 	literals = append(literals, s)
 	literalN[s] = id
-	if byFirst[s[0]] == 0 {
-		byFirst[s[0]] = uint8(len(bySecond))
-		bySecond = append(bySecond, [256]uint8{})
-	}
-	row := &bySecond[byFirst[s[0]]]
-	if row[s[1]] == 0 {
-		if len(pairs) == 255 || len(bySecond) == 256 {
-			panic("screening: too many literals")
-		}
-		row[s[1]] = uint8(len(pairs))
-		pairs = append(pairs, nil)
-	}
-	l := pairLit{id: id, s: s}
-	for k := 0; k < len(s) && k < 4; k++ {
-		l.head |= uint32(s[k]) << (8 * k)
-		l.mask |= 0xff << (8 * k)
-	}
-	pairs[row[s[1]]] = append(pairs[row[s[1]]], l)
 	return id
+}
+
+func init() {
+	byPair := map[string][]int{}
+	var order []string
+	for id, s := range literals {
+		if byPair[s[:2]] == nil {
+			order = append(order, s[:2])
+		}
+		byPair[s[:2]] = append(byPair[s[:2]], id)
+	}
+	if len(literals) > 255 || len(order) > 254 {
+		panic("screening: too many literals")
+	}
+	bySecond = [][256]uint8{{}}
+	spans = append(spans, struct{ from, to uint8 }{})
+	for _, pair := range order {
+		if byFirst[pair[0]] == 0 {
+			byFirst[pair[0]] = uint8(len(bySecond))
+			bySecond = append(bySecond, [256]uint8{})
+		}
+		bySecond[byFirst[pair[0]]][pair[1]] = uint8(len(spans))
+		from := len(cands)
+		for _, id := range byPair[pair] {
+			s := literals[id]
+			c := cand{id: uint16(id), n: uint16(len(s))}
+			for k := 0; k < len(s) && k < 4; k++ {
+				c.head |= uint32(s[k]) << (8 * k)
+				c.mask |= 0xff << (8 * k)
+			}
+			cands = append(cands, c)
+		}
+		spans = append(spans, struct{ from, to uint8 }{uint8(from), uint8(len(cands))})
+	}
 }
 
 func newPattern(expr string, keys []string, before, after int, g gate) *pattern {
@@ -176,50 +195,75 @@ func newPattern(expr string, keys []string, before, after int, g gate) *pattern 
 }
 
 // textIndex holds where each literal occurs in one text, in increasing
-// order. Its slices are reused from text to text.
+// order: at[start[id]:start[id+1]] for literal id. Its slices are reused
+// from text to text.
 type textIndex struct {
-	s   string
-	pos [][]int
+	s     string
+	hits  []hit
+	start []int32
+	at    []int32
+}
+
+// hit is one occurrence of a literal, as the scan finds them.
+type hit struct {
+	id  uint16
+	pos int32
 }
 
 // size is how many positions ix has room for.
-func (ix *textIndex) size() int {
-	n := 0
-	for _, p := range ix.pos {
-		n += cap(p)
-	}
-	return n
-}
+func (ix *textIndex) size() int { return cap(ix.hits) + cap(ix.at) }
 
-// build scans s once for every literal.
+// positions returns where literal id occurs.
+func (ix *textIndex) positions(id int) []int32 { return ix.at[ix.start[id]:ix.start[id+1]] }
+
+// build scans s once for every literal, then groups the occurrences by
+// literal.
 func (ix *textIndex) build(s string) {
 	ix.s = s
-	if len(ix.pos) < len(literals) {
-		ix.pos = make([][]int, len(literals))
-	}
-	for i := range ix.pos {
-		ix.pos[i] = ix.pos[i][:0]
-	}
+	hits := ix.hits[:0]
 	for i := 0; i+1 < len(s); i++ {
 		c := bySecond[byFirst[s[i]]][s[i+1]]
 		if c == 0 {
 			continue
 		}
+		sp := spans[c]
 		if i+4 > len(s) { // the last bytes: compare whole literals
-			for _, l := range pairs[c] {
-				if len(l.s) <= len(s)-i && s[i:i+len(l.s)] == l.s {
-					ix.pos[l.id] = append(ix.pos[l.id], i)
+			for _, l := range cands[sp.from:sp.to] {
+				if int(l.n) <= len(s)-i && s[i:i+int(l.n)] == literals[l.id] {
+					hits = append(hits, hit{l.id, int32(i)})
 				}
 			}
 			continue
 		}
 		w := uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
-		for _, l := range pairs[c] {
-			if w&l.mask == l.head && (len(l.s) <= 4 || len(l.s) <= len(s)-i && s[i+4:i+len(l.s)] == l.s[4:]) {
-				ix.pos[l.id] = append(ix.pos[l.id], i)
+		for _, l := range cands[sp.from:sp.to] {
+			if w&l.mask == l.head && (l.n <= 4 || int(l.n) <= len(s)-i && s[i+4:i+int(l.n)] == literals[l.id][4:]) {
+				hits = append(hits, hit{l.id, int32(i)})
 			}
 		}
 	}
+	ix.hits = hits
+	// Group by literal (a counting sort; each group stays in text order).
+	if len(ix.start) != len(literals)+1 {
+		ix.start = make([]int32, len(literals)+1)
+	}
+	clear(ix.start)
+	for _, h := range hits {
+		ix.start[h.id+1]++
+	}
+	for id := 1; id < len(ix.start); id++ {
+		ix.start[id] += ix.start[id-1]
+	}
+	ix.at = slices.Grow(ix.at[:0], len(hits))[:len(hits)]
+	for _, h := range hits {
+		// start[id] is moved on as the group fills, then moved back.
+		ix.at[ix.start[h.id]] = h.pos
+		ix.start[h.id]++
+	}
+	for id := len(ix.start) - 1; id > 0; id-- {
+		ix.start[id] = ix.start[id-1]
+	}
+	ix.start[0] = 0
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
@@ -232,10 +276,10 @@ func isWordByte(c byte) bool {
 // (the whole text, for some window of it) word boundaries are not asked
 // for: a window's edge can make one anywhere.
 func (ix *textIndex) has(l lit, lo, hi int, anyWindow bool) bool {
-	ps := ix.pos[l.id]
-	j, _ := slices.BinarySearch(ps, lo)
-	for ; j < len(ps) && ps[j]+l.n <= hi; j++ {
-		p := ps[j]
+	ps := ix.positions(l.id)
+	j, _ := slices.BinarySearch(ps, int32(lo))
+	for ; j < len(ps) && int(ps[j])+l.n <= hi; j++ {
+		p := int(ps[j])
 		switch {
 		case l.spaceBefore && (p == lo || !isSpace(ix.s[p-1])):
 		case anyWindow:
@@ -283,7 +327,8 @@ func (ix *textIndex) around(p *pattern) (string, int) {
 	for k, id := range p.keys {
 		kn := p.keyLens[k]
 		from, n := 0, 0
-		for _, i := range ix.pos[id] {
+		for _, at := range ix.positions(id) {
+			i := int(at)
 			if n == maxWindows {
 				break
 			}
