@@ -87,9 +87,9 @@ type pattern struct {
 
 // lit is a gate literal: a text literal and what must surround it.
 type lit struct {
-	id                              int
-	n                               int
-	spaceBefore, wordBefore, wordAt bool
+	id                                 int
+	n                                  int
+	spaceBefore, wordBefore, wordAfter bool
 }
 
 // The literals of every pattern, found together by one scan: literals
@@ -182,7 +182,7 @@ func newPattern(expr string, keys []string, before, after int, g gate) *pattern 
 					s, l.wordBefore = t, true
 				}
 				if t, ok := strings.CutSuffix(s, `\b`); ok {
-					s, l.wordAt = t, true
+					s, l.wordAfter = t, true
 				}
 				l.id, l.n = literalID(s), len(s)
 				gr = append(gr, l)
@@ -285,7 +285,7 @@ func (ix *textIndex) has(l lit, lo, hi int, anyWindow bool) bool {
 		case anyWindow:
 			return true
 		case l.wordBefore && p > lo && isWordByte(ix.s[p-1]):
-		case l.wordAt && p+l.n < hi && isWordByte(ix.s[p+l.n]):
+		case l.wordAfter && p+l.n < hi && isWordByte(ix.s[p+l.n]):
 		default:
 			return true
 		}
