@@ -91,15 +91,14 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 		return nil, err
 	}
 	db := tx.WithContext(ctx)
-	// Inbound mail is screened here, in the storing transaction, and
-	// stored as a reader would see it (screen.go).
+	// Inbound mail's verdict is decided here, in the storing transaction,
+	// and the message stored as a reader would see it (screen.go).
 	var verdict *models.Screening
 	quarantined := false
 	if in.Direction == models.DirectionInbound {
-		if verdict, quarantined, err = s.screen(ctx, db, in, p); err != nil {
+		if verdict, quarantined, p, err = s.screen(ctx, db, in, p); err != nil {
 			return nil, err
 		}
-		p = visibleView(p)
 	}
 	size := int64(len(in.Raw))
 

@@ -85,7 +85,9 @@ type Parsed struct {
 	ExtractedText string
 	// html is HTML parsed, when Parse rendered text from it; the store's
 	// screening and reader's view use it rather than parse it again.
-	html        *screening.Document
+	html *screening.Document
+	// pre is the inbound screening analysis, when Prescreen made it.
+	pre         *prescreened
 	Attachments []ParsedAttachment
 	// Received is the number of Received header fields (the loop guard).
 	Received int

@@ -15,25 +15,62 @@ import (
 // empty: a quarantined message still refers to it.
 const threadEmpty = ` AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = threads.id)`
 
-// screen screens an inbound message and decides, with its inbox's
-// settings, whether it is quarantined. The settings are read only when
-// there is a finding.
-func (s *Service) screen(ctx context.Context, db *gorm.DB, in StoreInput, p *Parsed) (*models.Screening, bool, error) {
+// prescreened is the content analysis of an inbound message: its
+// screening findings and score, and the message as a reader sees it. Both
+// depend only on the message and its authentication results, not on the
+// inbox, so they are made once per message however many inboxes it goes
+// to, and may be made before the storing transaction (Prescreen).
+type prescreened struct {
+	auth *models.AuthResults
+	v    models.Screening
+	view *Parsed
+}
+
+// Prescreen analyses p for storage as inbound mail with these
+// authentication results: the screening findings and the reader's view.
+// The SMTP session calls it as the message is received, so that this CPU
+// work runs in the session, beside other sessions, rather than in the
+// group commit that every session waits on. The verdict is still decided
+// in the storing transaction (Store), with the inbox's settings as they
+// are there: a message is never visible before it. Store makes the
+// analysis itself for a Parsed not prescreened, or prescreened with other
+// authentication results.
+func (p *Parsed) Prescreen(auth *models.AuthResults) {
+	p.pre = analyse(p, auth)
+}
+
+func analyse(p *Parsed, auth *models.AuthResults) *prescreened {
 	atts := make([]screening.Attachment, len(p.Attachments))
 	for i, a := range p.Attachments {
 		atts[i] = screening.Attachment{Filename: a.Filename, ContentType: a.ContentType}
 	}
 	v := screening.Screen(screening.Input{Subject: p.Subject, Text: p.Text, HTML: p.HTML, Document: p.html,
-		Attachments: atts, Auth: in.Auth})
+		Attachments: atts, Auth: auth})
+	view := visibleView(p)
+	view.pre = nil
+	return &prescreened{auth: auth, v: v, view: view}
+}
+
+// screen decides, inside the storing transaction, an inbound message's
+// verdict in one inbox — whether it is quarantined — from its analysis
+// (Prescreen's, or made here) and the inbox's settings, and returns the
+// message as the inbox stores it: as a reader sees it. The settings are
+// read only when there is a finding.
+func (s *Service) screen(ctx context.Context, db *gorm.DB, in StoreInput, p *Parsed) (*models.Screening, bool, *Parsed, error) {
+	pre := p.pre
+	if pre == nil || pre.auth != in.Auth {
+		pre = analyse(p, in.Auth)
+	}
+	v := pre.v // this inbox's copy: the verdict is per inbox
 	if len(v.Findings) == 0 {
-		return &v, false, nil
+		return &v, false, pre.view, nil
 	}
 	set, err := screening.LoadSettings(ctx, db, in.InboxID)
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	v.Verdict = screening.Verdict(v, set.QuarantineAt, set.HideUnauthenticated)
-	return &v, v.Verdict == models.VerdictQuarantined, nil
+	return &v, v.Verdict == models.VerdictQuarantined, pre.view, nil
 }
 
 // visibleView is p as a reader sees it: invisible characters stripped

@@ -52,3 +52,39 @@ func TestLocalDeliveryScreened(t *testing.T) {
 		t.Fatalf("message %+v, %v", m, err)
 	}
 }
+
+// A message prescreened with one set of authentication results and then
+// stored with another is analysed again: the stored verdict always
+// follows the results stored with it.
+func TestPrescreenFollowsAuth(t *testing.T) {
+	env, org, in := setup(t)
+	raw := []byte("From: boss@example.org\r\nTo: agent@mail.example.com\r\nSubject: hello\r\nMessage-ID: <p1@example.org>\r\n\r\nsee you there\r\n")
+	p, err := mail.Parse(raw, mail.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass := &models.AuthResults{SPF: "pass", DKIM: "pass", DMARC: "pass"}
+	fail := &models.AuthResults{SPF: "fail", DKIM: "fail", DMARC: "fail"}
+	p.Prescreen(pass)
+	st, err := store(env, mail.StoreInput{OrgID: org.ID, InboxID: in.ID, Direction: models.DirectionInbound,
+		Status: models.StatusReceived, Raw: raw, Parsed: p, Auth: fail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := env.Mail.GetMessage(context.Background(), org.ID, in.ID, st.ID)
+	if err != nil || m.Screening == nil || len(m.Screening.Findings) != 1 || m.Screening.Findings[0].Code != "auth_failed" {
+		t.Fatalf("stored with failed authentication: %+v, %v", m.Screening, err)
+	}
+	// With the results it was prescreened with, its analysis is used.
+	p2, _ := mail.Parse([]byte(strings.Replace(string(raw), "<p1@", "<p2@", 1)), mail.DefaultLimits)
+	p2.Prescreen(pass)
+	st, err = store(env, mail.StoreInput{OrgID: org.ID, InboxID: in.ID, Direction: models.DirectionInbound,
+		Status: models.StatusReceived, Raw: raw, Parsed: p2, Auth: pass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err = env.Mail.GetMessage(context.Background(), org.ID, in.ID, st.ID); err != nil || m.Screening == nil ||
+		len(m.Screening.Findings) != 0 || m.Screening.Verdict != models.VerdictClean {
+		t.Fatalf("stored with passing authentication: %+v, %v", m.Screening, err)
+	}
+}

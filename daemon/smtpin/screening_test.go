@@ -200,3 +200,45 @@ func TestNewsletterStaysClean(t *testing.T) {
 		t.Fatalf("message.received %+v", ev)
 	}
 }
+
+// TestVerdictPerInbox sends one hostile message to two inboxes whose
+// policies differ: the analysis is made once, as the message is received,
+// but each inbox's verdict is its own, decided in the storing transaction
+// with the settings as they are there.
+func TestVerdictPerInbox(t *testing.T) {
+	h := newHarness(t)
+	lenient := h.env.Inbox(h.org, "lenient@mail.example.com")
+	h.env.MustStatus(200, "PUT", "/v1/inboxes/"+lenient.ID+"/policy", h.org.Owner, `{"screening": {"quarantine_at": 101}}`)
+	if err := h.send("mallory@example.org", []string{"agent@mail.example.com", "lenient@mail.example.com"}, hostileMessage); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	type row struct {
+		InboxID     string
+		Quarantined bool
+		Verdict     string
+		Score       int
+		Findings    string
+		Text        string
+	}
+	var rows []row
+	err := h.env.Store.DB.Raw(`SELECT inbox_id, quarantined, screening->>'verdict' AS verdict, (screening->>'score')::int AS score,
+		screening->>'findings' AS findings, text_body AS text FROM messages ORDER BY inbox_id = ? DESC`, h.inbox.ID).Scan(&rows).Error
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("%d messages stored (%v)", len(rows), err)
+	}
+	strict, open := rows[0], rows[1]
+	if strict.InboxID != h.inbox.ID || !strict.Quarantined || strict.Verdict != models.VerdictQuarantined {
+		t.Fatalf("default inbox: %+v", strict)
+	}
+	if open.InboxID != lenient.ID || open.Quarantined || open.Verdict != models.VerdictSuspicious {
+		t.Fatalf("lenient inbox: %+v", open)
+	}
+	if strict.Score != open.Score || strict.Findings != open.Findings || strict.Score < screening.DefaultQuarantineAt {
+		t.Fatalf("one analysis, two results: %d %s / %d %s", strict.Score, strict.Findings, open.Score, open.Findings)
+	}
+	for _, r := range rows {
+		if strings.Contains(r.Text, "Ignore previous") || !strings.Contains(r.Text, "notes from Monday") {
+			t.Fatalf("stored text is not the reader's: %q", r.Text)
+		}
+	}
+}

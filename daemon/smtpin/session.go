@@ -243,6 +243,9 @@ func (s *session) Data(r io.Reader) error {
 	}, p.Headers...)
 	stored.Received++
 	stored.HeaderBytes += len(header)
+	// The content analysis is made here, beside other sessions, not in
+	// the group commit; the verdict is decided in the transaction.
+	stored.Prescreen(&auth)
 
 	// The 250 is sent only after the transaction holding the message
 	// has committed; several sessions' messages may share it.
