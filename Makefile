@@ -27,6 +27,7 @@ haproxy: ## the load balancer of the cluster end-to-end test (TestHAProxy)
 test: postgres haproxy deps ## vet and run every test (real Postgres, SMTP, DNS on loopback)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 12m ./...
+	cd third_party/go-sdk && $(GO) test -count=1 ./internal/json/  # the patched MCP SDK (third_party/go-sdk/GENT.md)
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

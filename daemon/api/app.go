@@ -98,6 +98,7 @@ func New(d Deps) *fiber.App {
 		},
 	})
 	a.app, a.mcp = app, a.newMCP()
+	app.Hooks().OnShutdown(func() error { a.mcp.Close(); return nil })
 	app.Use(requestid.New(requestid.Config{Header: "X-Request-Id"}))
 	app.Use(a.accessLog)
 	app.Use(a.recoverPanic)

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"gent/daemon/mail"
+	"gent/daemon/mcp"
 	"gent/daemon/server"
 	"gent/daemon/server/servertest"
 	"gent/daemon/store/storetest"
@@ -108,8 +109,21 @@ func (bd *benchDaemon) rest(b *testing.B, method, path, cred string, body any, w
 }
 
 // BenchmarkToolCall measures a tool call over Streamable HTTP against the
-// same REST call, alternating the two in one loop so both see the same
-// database state; mcp/rest is the ratio of their mean latencies.
+// same REST call, alternating them in one loop so all see the same
+// database state. Each way of calling reports its wall time and the CPU
+// this process (client and gentd, not PostgreSQL) spent per call, which
+// moves far less than wall time when other work shares the machine:
+//
+//   - rest: the REST route;
+//   - mcp: the SDK's client on its default protocol (2026-07-28,
+//     sessionless: every call is a stateless POST);
+//   - mcp-session: the SDK's client on 2025-11-25, in a session;
+//   - mcp-server, mcp-server-session: the same tool call as one bare
+//     JSON-RPC POST, without and with a session (the server alone, no
+//     SDK client in the loop).
+//
+// <way>/rest is the ratio of mean wall times; <way>-added-cpu-µs/call is
+// the CPU a call costs over the REST call.
 func BenchmarkToolCall(b *testing.B) {
 	bd := newBenchDaemon(b)
 	cs, err := connect(bd.url, bd.token)
@@ -117,6 +131,15 @@ func BenchmarkToolCall(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer cs.Close()
+	client := sdk.NewClient(&sdk.Implementation{Name: "gent-bench", Version: "1"}, nil)
+	ss, err := client.Connect(context.Background(), &sdk.StreamableClientTransport{Endpoint: bd.url + "/mcp",
+		HTTPClient: mcp.HTTPClient(bd.token), DisableStandaloneSSE: true, MaxRetries: -1},
+		&sdk.ClientSessionOptions{ProtocolVersion: sessionProtocol})
+	if err != nil || ss.ID() == "" {
+		b.Fatalf("session: %v", err)
+	}
+	defer ss.Close()
+	sid := bd.rawSession(b)
 	send := map[string]any{"to": []string{"bob@example.net"}, "subject": "bench", "text": "hello"}
 	cases := []struct {
 		name string
@@ -131,39 +154,48 @@ func BenchmarkToolCall(b *testing.B) {
 		}, send},
 	}
 	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			var restTime, mcpTime, restCPU, mcpCPU, rawTime, rawCPU time.Duration
-			for b.Loop() {
-				start, cpu := time.Now(), processCPU()
-				c.rest()
-				restTime += time.Since(start)
-				restCPU += processCPU() - cpu
-				start, cpu = time.Now(), processCPU()
+		tool := func(cs *sdk.ClientSession) func() {
+			return func() {
 				res, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: c.name, Arguments: c.args})
-				mcpTime += time.Since(start)
-				mcpCPU += processCPU() - cpu
 				if err != nil || res.IsError {
 					b.Fatalf("%s: %v %v", c.name, err, res)
 				}
-				start, cpu = time.Now(), processCPU()
-				bd.rawCall(b, c.name, c.args)
-				rawTime += time.Since(start)
-				rawCPU += processCPU() - cpu
+			}
+		}
+		ways := []struct {
+			name      string
+			call      func()
+			wall, cpu time.Duration
+		}{
+			{name: "rest", call: c.rest},
+			{name: "mcp", call: tool(cs)},
+			{name: "mcp-session", call: tool(ss)},
+			{name: "mcp-server", call: func() { bd.rawCall(b, "", c.name, c.args) }},
+			{name: "mcp-server-session", call: func() { bd.rawCall(b, sid, c.name, c.args) }},
+		}
+		b.Run(c.name, func(b *testing.B) {
+			for i := range ways {
+				ways[i].wall, ways[i].cpu = 0, 0
+			}
+			for b.Loop() {
+				for i := range ways {
+					w := &ways[i]
+					start, cpu := time.Now(), processCPU()
+					w.call()
+					w.wall += time.Since(start)
+					w.cpu += processCPU() - cpu
+				}
 			}
 			n := float64(b.N)
-			b.ReportMetric(float64(restTime.Nanoseconds())/n, "rest-ns/call")
-			b.ReportMetric(float64(mcpTime.Nanoseconds())/n, "mcp-ns/call")
-			b.ReportMetric(float64(mcpTime-restTime)/n/1e3, "mcp-added-µs/call")
-			b.ReportMetric(float64(mcpTime)/float64(restTime), "mcp/rest")
-			// CPU of this process (client and gentd, not PostgreSQL) per
-			// call: what the MCP layer costs, whatever else the machine runs.
-			b.ReportMetric(float64(restCPU.Microseconds())/n, "rest-cpu-µs/call")
-			b.ReportMetric(float64(mcpCPU.Microseconds())/n, "mcp-cpu-µs/call")
-			// The server alone: the same call as one JSON-RPC POST, no SDK
-			// client in the loop.
-			b.ReportMetric(float64(rawTime.Nanoseconds())/n, "mcp-server-ns/call")
-			b.ReportMetric(float64(rawCPU.Microseconds())/n, "mcp-server-cpu-µs/call")
-			b.ReportMetric(float64(rawTime)/float64(restTime), "mcp-server/rest")
+			rest := ways[0]
+			for _, w := range ways {
+				b.ReportMetric(float64(w.wall.Nanoseconds())/n, w.name+"-ns/call")
+				b.ReportMetric(float64(w.cpu.Microseconds())/n, w.name+"-cpu-µs/call")
+				if w.name != "rest" {
+					b.ReportMetric(float64(w.wall)/float64(rest.wall), w.name+"/rest")
+					b.ReportMetric(float64((w.cpu-rest.cpu).Microseconds())/n, w.name+"-added-cpu-µs/call")
+				}
+			}
 		})
 	}
 }
@@ -177,22 +209,46 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// rawCall makes one tools/call as a bare JSON-RPC POST to /mcp (the
-// stateless server needs no initialize) and checks it succeeded.
-func (bd *benchDaemon) rawCall(b *testing.B, name string, args map[string]any) {
+// rawCall makes one tools/call as a bare JSON-RPC POST to /mcp, in
+// session sid if set (without one, the server needs no initialize), and
+// checks it succeeded.
+func (bd *benchDaemon) rawCall(b *testing.B, sid, name string, args map[string]any) {
 	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
 		"params": map[string]any{"name": name, "arguments": args}})
+	resp, data := bd.rawPost(b, sid, body)
+	if resp.StatusCode != 200 || !bytes.Contains(data, []byte(`"result"`)) || bytes.Contains(data, []byte(`"isError":true`)) {
+		b.Fatalf("raw %s: %d %s", name, resp.StatusCode, data)
+	}
+}
+
+// rawSession initializes a session with bare POSTs and returns its id.
+func (bd *benchDaemon) rawSession(b *testing.B) string {
+	resp, data := bd.rawPost(b, "", []byte(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"`+
+		sessionProtocol+`","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`))
+	sid := resp.Header.Get("Mcp-Session-Id")
+	if resp.StatusCode != 200 || sid == "" {
+		b.Fatalf("initialize: %d %s", resp.StatusCode, data)
+	}
+	if resp, data := bd.rawPost(b, sid, []byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)); resp.StatusCode != 202 {
+		b.Fatalf("initialized: %d %s", resp.StatusCode, data)
+	}
+	return sid
+}
+
+func (bd *benchDaemon) rawPost(b *testing.B, sid string, body []byte) (*http.Response, []byte) {
 	req, _ := http.NewRequest("POST", bd.url+"/mcp", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	req.Header.Set("Authorization", "Bearer "+bd.token)
+	if sid != "" {
+		req.Header.Set("Mcp-Session-Id", sid)
+		req.Header.Set("Mcp-Protocol-Version", sessionProtocol)
+	}
 	resp, err := benchClient.Do(req)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !bytes.Contains(data, []byte(`"result"`)) || bytes.Contains(data, []byte(`"isError":true`)) {
-		b.Fatalf("raw %s: %d %s", name, resp.StatusCode, data)
-	}
+	return resp, data
 }

@@ -11,12 +11,16 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
@@ -44,6 +48,10 @@ type Deps struct {
 	Heartbeat time.Duration
 	// Version is reported to clients as the server's version.
 	Version string
+	// SessionIdle closes a Streamable HTTP session after this long
+	// without a request (default 10 minutes); its client's next call is
+	// then served without one.
+	SessionIdle time.Duration
 }
 
 // Guard applies the API's request rules to tool calls: the same
@@ -71,11 +79,19 @@ type Request struct {
 // Server is the MCP server: one SDK server holding every tool; a
 // connection lists only those its token's scopes allow.
 type Server struct {
-	d       Deps
-	sdk     *sdk.Server
-	tools   []Tool
-	byName  map[string]Tool
-	handler http.Handler
+	d      Deps
+	sdk    *sdk.Server
+	tools  []Tool
+	byName map[string]Tool
+	// stateless serves a POST as a whole exchange: any replica can serve
+	// any call, and nothing lives in one process's memory.
+	stateless http.Handler
+	// stateful serves the sessions of clients that initialize (protocol
+	// versions up to 2025-11-25): a session saves the per-POST session
+	// setup of the stateless handler. It is only a cache: a request
+	// naming a session this replica does not hold is served statelessly.
+	stateful http.Handler
+	sessions sessionTable
 }
 
 // New builds the server and registers every tool of the table.
@@ -89,10 +105,16 @@ func New(d Deps) *Server {
 	if d.Version == "" {
 		d.Version = "dev"
 	}
-	s := &Server{d: d, byName: map[string]Tool{}}
+	if d.SessionIdle <= 0 {
+		d.SessionIdle = 10 * time.Minute
+	}
+	s := &Server{d: d, byName: map[string]Tool{}, sessions: sessionTable{byID: map[string]*session{}, perToken: map[string]int{}}}
+	// The SDK logs every session's start and end at Info: for stateless
+	// POSTs that is three lines a call. Only its warnings reach our log.
+	sdkLog := slog.New(minLevel{d.Log.Handler(), slog.LevelWarn})
 	s.sdk = sdk.NewServer(&sdk.Implementation{Name: "gent", Title: "Gent mailbox", Version: d.Version}, &sdk.ServerOptions{
 		Instructions: instructions,
-		Logger:       d.Log,
+		Logger:       sdkLog,
 		SchemaCache:  sdk.NewSchemaCache(),
 	})
 	s.tools = s.Tools()
@@ -100,12 +122,13 @@ func New(d Deps) *Server {
 		s.byName[t.Name] = t
 		t.add(s, &sdk.Tool{Name: t.Name, Title: t.Title, Description: t.Description, Annotations: t.Annotations})
 	}
-	s.sdk.AddReceivingMiddleware(s.filterTools)
-	// Stateless: every POST is a whole exchange, so any replica can serve
-	// any call and nothing lives in one process's memory. JSON answers,
-	// since no tool streams progress.
-	s.handler = sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s.sdk },
-		&sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: d.Log})
+	s.sdk.AddReceivingMiddleware(s.filterTools, s.bindSession)
+	getServer := func(*http.Request) *sdk.Server { return s.sdk }
+	// JSON answers, since no tool streams progress.
+	s.stateless = sdk.NewStreamableHTTPHandler(getServer,
+		&sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: sdkLog})
+	s.stateful = sdk.NewStreamableHTTPHandler(getServer,
+		&sdk.StreamableHTTPOptions{JSONResponse: true, Logger: sdkLog, SessionTimeout: d.SessionIdle})
 	return s
 }
 
@@ -119,7 +142,165 @@ func (s *Server) Handler(r Request) http.Handler {
 	verify := func(context.Context, string, *http.Request) (*sdkauth.TokenInfo, error) {
 		return &sdkauth.TokenInfo{Scopes: r.Principal.Scopes, UserID: r.Principal.ID(), Extra: map[string]any{requestKey: r}}, nil
 	}
-	return sdkauth.RequireBearerToken(verify, &sdkauth.RequireBearerTokenOptions{AllowMissingExpiration: true})(s.handler)
+	route := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { s.route(w, req, r) })
+	return sdkauth.RequireBearerToken(verify, &sdkauth.RequireBearerTokenOptions{AllowMissingExpiration: true})(route)
+}
+
+// route hands a request to the session that it names, if this replica
+// holds it for this token, and otherwise to the stateless handler, except
+// an initialize, which opens a session.
+func (s *Server) route(w http.ResponseWriter, req *http.Request, r Request) {
+	if req.Method == http.MethodGet {
+		// No server-to-client stream: nothing is ever pushed, and the
+		// API's adaptor would hold such a response in memory.
+		w.Header().Set("Allow", "POST, DELETE")
+		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	token := r.Principal.ID()
+	if id := req.Header.Get(sessionHeader); id != "" {
+		owner, held := s.sessions.owner(id)
+		switch {
+		case held && owner == token:
+			s.stateful.ServeHTTP(w, req)
+		case held || req.Method == http.MethodDelete:
+			// Another token's session (or one this replica does not hold,
+			// to end): not found, whoever holds it.
+			http.Error(w, "session not found", http.StatusNotFound)
+		default:
+			// Opened on another replica, or ended here when idle: the
+			// call needs no session.
+			s.stateless.ServeHTTP(w, req)
+		}
+		return
+	}
+	if req.Method == http.MethodPost && s.sessions.room(token) && isInitialize(req) {
+		s.stateful.ServeHTTP(w, req)
+		return
+	}
+	s.stateless.ServeHTTP(w, req)
+}
+
+const sessionHeader = "Mcp-Session-Id"
+
+// isInitialize reports whether req's body is one initialize request,
+// leaving the body for the handler to read.
+func isInitialize(req *http.Request) bool {
+	body, err := io.ReadAll(req.Body)
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil || !bytes.Contains(body, []byte(`"initialize"`)) {
+		return false
+	}
+	var m struct {
+		Method string `json:"method"`
+	}
+	return json.Unmarshal(body, &m) == nil && m.Method == "initialize"
+}
+
+// Sessions are bounded: per token (a client that never ends its sessions
+// cannot fill the table) and per replica. A client over either limit is
+// answered without a session, as a stateless server does.
+const (
+	maxSessionsPerToken = 16
+	maxSessions         = 4096
+)
+
+// sessionTable records which token opened each session this replica
+// holds, so that no other token can use it.
+type sessionTable struct {
+	mu       sync.Mutex
+	byID     map[string]*session
+	perToken map[string]int
+}
+
+type session struct {
+	token string
+	ss    *sdk.ServerSession
+}
+
+func (t *sessionTable) owner(id string) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.byID[id]; ok {
+		return e.token, true
+	}
+	return "", false
+}
+
+// room reports whether token may open another session.
+func (t *sessionTable) room(token string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.byID) < maxSessions && t.perToken[token] < maxSessionsPerToken
+}
+
+func (t *sessionTable) add(id, token string, ss *sdk.ServerSession) {
+	t.mu.Lock()
+	t.byID[id] = &session{token: token, ss: ss}
+	t.perToken[token]++
+	t.mu.Unlock()
+	go func() {
+		_ = ss.Wait() // closed: ended by the client, idle, or shut down
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		delete(t.byID, id)
+		if t.perToken[token]--; t.perToken[token] <= 0 {
+			delete(t.perToken, token)
+		}
+	}()
+}
+
+// Sessions is the number of sessions this replica holds.
+func (s *Server) Sessions() int {
+	s.sessions.mu.Lock()
+	defer s.sessions.mu.Unlock()
+	return len(s.sessions.byID)
+}
+
+// Close ends every session (at shutdown).
+func (s *Server) Close() {
+	s.sessions.mu.Lock()
+	all := make([]*sdk.ServerSession, 0, len(s.sessions.byID))
+	for _, e := range s.sessions.byID {
+		all = append(all, e.ss)
+	}
+	s.sessions.mu.Unlock()
+	for _, ss := range all {
+		_ = ss.Close()
+	}
+}
+
+// bindSession records the token that initializes a session; route then
+// serves the session to that token only.
+func (s *Server) bindSession(next sdk.MethodHandler) sdk.MethodHandler {
+	return func(ctx context.Context, method string, req sdk.Request) (sdk.Result, error) {
+		if method == "initialize" {
+			if ss, ok := req.GetSession().(*sdk.ServerSession); ok && ss.ID() != "" {
+				if r := requestOf(req); r != nil {
+					s.sessions.add(ss.ID(), r.Principal.ID(), ss)
+				}
+			}
+		}
+		return next(ctx, method, req)
+	}
+}
+
+// minLevel passes on the records of at least a level.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
 }
 
 const requestKey = "gent.request"

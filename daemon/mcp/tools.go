@@ -2,8 +2,12 @@ package mcp
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
 	"runtime/debug"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"gent/daemon/auth"
@@ -96,6 +100,20 @@ func tool[In any](name, scope string, ann *sdk.ToolAnnotations, action string,
 		t.Annotations = &a
 	}
 	t.add = func(s *Server, st *sdk.Tool) {
+		// The schema the SDK would infer from In, as JSON: the SDK
+		// validates arguments with it as before, and what it marshals on
+		// every call (tools/list, and the x-mcp-header check of each call
+		// on the 2026-07-28 protocol) is then these bytes, not a
+		// *jsonschema.Schema walked anew.
+		schema, err := jsonschema.ForType(reflect.TypeFor[In](), &jsonschema.ForOptions{})
+		if err != nil {
+			panic(fmt.Sprintf("mcp: input schema of %s: %v", name, err))
+		}
+		raw, err := json.Marshal(schema)
+		if err != nil {
+			panic(fmt.Sprintf("mcp: input schema of %s: %v", name, err))
+		}
+		st.InputSchema = json.RawMessage(raw)
 		sdk.AddTool(s.sdk, st, func(ctx context.Context, req *sdk.CallToolRequest, in In) (res0 *sdk.CallToolResult, _ any, _ error) {
 			// The SDK runs calls on goroutines of its own, out of reach of
 			// the API's panic recovery.
