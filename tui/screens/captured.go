@@ -162,6 +162,12 @@ func (s *CapturedDetail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if _, ok := s.req.Done(msg.ID); ok {
 			s.err = common.Describe(msg.Err)
 		}
+	case common.StreamMsg:
+		// A captured message does not change: it is loaded again only
+		// when loading it failed, after an outage.
+		if msg.Stale() && s.err != "" && !s.req.Pending("raw") {
+			return s, s.Init()
+		}
 	case tea.KeyMsg:
 		k := s.c.Keys
 		last := max(0, len(s.lines())-s.height)

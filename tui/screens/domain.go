@@ -148,6 +148,12 @@ func (s *Domain) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if _, ok := s.req.Done(msg.ID); ok {
 			return s, common.FlashError(common.Describe(msg.Err))
 		}
+	case common.StreamMsg:
+		// Back after an outage: the records may have been checked
+		// meanwhile.
+		if msg.Stale() && !s.req.Pending("domain") && !s.req.Pending("verify") {
+			return s, s.load()
+		}
 	case tea.KeyMsg:
 		if s.asking() {
 			cmd, _ := s.answer(msg)

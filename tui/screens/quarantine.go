@@ -367,6 +367,12 @@ func (s *Quarantined) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			s.gone = true
 			return s, tea.Batch(common.Pop, common.Flash("“"+subjectOr(s.sum.Subject)+"” was released elsewhere."))
 		}
+	case common.StreamMsg:
+		// Back after an outage: load it again (it failed meanwhile, or
+		// was released or deleted elsewhere).
+		if msg.Stale() && !s.gone && !s.req.Pending("load") {
+			return s, s.Init()
+		}
 	case tea.KeyMsg:
 		if s.confirm != nil {
 			cmd, _ := s.answer(msg)

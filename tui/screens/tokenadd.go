@@ -140,6 +140,11 @@ func (s *TokenAdd) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if _, ok := s.req.Done(msg.ID); ok {
 			return s, s.created(msg.Value)
 		}
+	case common.StreamMsg:
+		if reloadForm(msg, s.scopes == nil, &s.req) {
+			s.err = ""
+			return s, s.Init()
+		}
 	case common.ErrorMsg:
 		if name, ok := s.req.Done(msg.ID); ok {
 			if name == "load" {
