@@ -64,7 +64,9 @@ func NewApprovals(c *common.Common) *Approvals {
 }
 
 func (s *Approvals) Title() string { return "Approvals" }
-func (s *Approvals) Typing() bool  { return s.dec.open() }
+
+// Typing: a decision being asked, or the filter open, takes the keys.
+func (s *Approvals) Typing() bool { return s.dec.open() || s.list.Typing() }
 
 func (s *Approvals) Busy() (bool, string) {
 	if b, label := s.dec.busy(); b {

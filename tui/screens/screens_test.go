@@ -307,8 +307,10 @@ func TestDetailsReloadAfterAnOutage(t *testing.T) {
 		"quarantined": func(c *common.Common) tea.Model {
 			return NewQuarantined(c, models.QuarantinedMessage{ID: "msg_1", Subject: "Schedule"}, "support@mail.example.com")
 		},
-		"captured":      func(c *common.Common) tea.Model { return NewCapturedDetail(c, models.CapturedMessage{ID: "cap_1"}) },
-		"inbox policy":  func(c *common.Common) tea.Model { return NewInboxPolicy(c, models.Inbox{ID: "inb_1", Address: "a@b.test"}) },
+		"captured": func(c *common.Common) tea.Model { return NewCapturedDetail(c, models.CapturedMessage{ID: "cap_1"}) },
+		"inbox policy": func(c *common.Common) tea.Model {
+			return NewInboxPolicy(c, models.Inbox{ID: "inb_1", Address: "a@b.test"})
+		},
 		"org policy":    func(c *common.Common) tea.Model { return NewOrgPolicy(c) },
 		"inbox add":     func(c *common.Common) tea.Model { return NewInboxAdd(c) },
 		"token wizard":  func(c *common.Common) tea.Model { return NewTokenAdd(c, nil) },

@@ -1,0 +1,179 @@
+package screens
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"gent/models"
+	"gent/tui/common"
+)
+
+// answer starts a screen and gives it the reply to whichever of its
+// first calls it waits for.
+func answer[T any](s tea.Model, v T) {
+	s.(interface{ SetSize(int, int) }).SetSize(80, 20)
+	s.Init()
+	for id := 1; id < 10; id++ {
+		s.Update(common.ResultMsg[T]{ID: id, Value: v})
+	}
+}
+
+// / filters every list (issue 22 item 13): it opens a filter that takes
+// every key — q and ? included, which the root would otherwise take for
+// quit and help — narrows the rows, and esc closes it without leaving the
+// screen. The inbox's mail uses / for the API's full-text search and the
+// audit log for its own filter; both have their own tests.
+func TestSlashFiltersEveryList(t *testing.T) {
+	now := time.Now()
+	for _, c := range []struct {
+		name  string
+		build func(c *common.Common) tea.Model
+		keys  string // to press before / (another view)
+		keep  string // the row "ann" keeps
+		drop  string // a row it drops
+	}{
+		{"domains", func(c *common.Common) tea.Model {
+			s := NewDomains(c)
+			answer(s, []models.Domain{{ID: "dom_1", Name: "ann.example.com"}, {ID: "dom_2", Name: "bob.example.com"}})
+			return s
+		}, "", "ann.example.com", "bob.example.com"},
+		{"inboxes", func(c *common.Common) tea.Model {
+			s := NewInboxes(c)
+			answer(s, []models.Inbox{{ID: "inb_1", Address: "ann@example.com"}, {ID: "inb_2", Address: "bob@example.com"}})
+			return s
+		}, "", "ann@example.com", "bob@example.com"},
+		{"tokens", func(c *common.Common) tea.Model {
+			s := NewTokens(c, nil)
+			answer(s, tokenList{Tokens: []models.Token{{ID: "tok_1", Label: "ann-agent", Prefix: "gent_a"}, {ID: "tok_2", Label: "bob-agent", Prefix: "gent_b"}}})
+			return s
+		}, "", "ann-agent", "bob-agent"},
+		{"approvals", func(c *common.Common) tea.Model {
+			s := NewApprovals(c)
+			bob := heldSend("apr_2", "For bob")
+			bob.To = []string{"bob@example.net"}
+			answer(s, approvalList{Status: models.ApprovalPending, Items: []models.Approval{heldSend("apr_1", "For ann"), bob}})
+			return s
+		}, "", "For ann", "For bob"},
+		{"quarantine", func(c *common.Common) tea.Model {
+			s := NewQuarantine(c)
+			answer(s, quarantined{Messages: []models.QuarantinedMessage{{ID: "msg_1", Subject: "From ann", CreatedAt: now},
+				{ID: "msg_2", Subject: "From bob", CreatedAt: now}}})
+			return s
+		}, "", "From ann", "From bob"},
+		{"captured", func(c *common.Common) tea.Model {
+			s := NewCaptured(c)
+			answer(s, capturedList{Items: []models.CapturedMessage{{ID: "cap_1", Subject: "To ann"}, {ID: "cap_2", Subject: "To bob"}}})
+			return s
+		}, "", "To ann", "To bob"},
+		{"queue", func(c *common.Common) tea.Model {
+			s := NewQueue(c)
+			answer(s, queueData{Deliveries: []models.QueuedDelivery{{ID: "dlv_1", Recipient: "ann@example.net", Status: "queued"},
+				{ID: "dlv_2", Recipient: "bob@example.net", Status: "queued"}}})
+			return s
+		}, "", "ann@example.net", "bob@example.net"},
+		{"delivery pauses", func(c *common.Common) tea.Model {
+			s := NewQueue(c)
+			answer(s, queueData{Pauses: []models.DeliveryPause{{Domain: "ann.example", CreatedAt: now}, {Domain: "bob.example", CreatedAt: now}}})
+			return s
+		}, "p", "ann.example", "bob.example"},
+		{"caps", func(c *common.Common) tea.Model {
+			s := NewCaps(c)
+			answer(s, []models.MailboxCap{{InboxID: "inb_1", Address: "ann@example.com"}, {InboxID: "inb_2", Address: "bob@example.com"}})
+			return s
+		}, "", "ann@example.com", "bob@example.com"},
+		{"usage", func(c *common.Common) tea.Model {
+			s := NewCapUsage(c)
+			answer(s, &models.UsageReport{From: now, To: now, Data: []models.InboxUsage{{InboxID: "inb_1", Address: "ann@example.com"},
+				{InboxID: "inb_2", Address: "bob@example.com"}}})
+			return s
+		}, "", "ann@example.com", "bob@example.com"},
+		{"users", func(c *common.Common) tea.Model {
+			s := NewUsers(c)
+			answer(s, users("ann@acme.test", "bob@acme.test"))
+			return s
+		}, "", "ann@acme.test", "bob@acme.test"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cm := newCommon(t, models.RoleOwner)
+			var s tea.Model
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("building: %v", r)
+					}
+				}()
+				s = c.build(cm)
+			}()
+			s.(interface{ SetSize(int, int) }).SetSize(80, 20)
+			for _, k := range c.keys {
+				s.Update(runes(string(k)))
+			}
+			if v := s.View(); !strings.Contains(v, c.keep) || !strings.Contains(v, c.drop) {
+				t.Fatalf("not loaded:\n%s", v)
+			}
+			typist := s.(common.Typist)
+			s.Update(runes("/"))
+			if !typist.Typing() {
+				t.Fatalf("/ opened no filter that takes the keys:\n%s", s.View())
+			}
+			s.Update(runes("q"))
+			s.Update(runes("?"))
+			if v := s.View(); !strings.Contains(v, "/q?") {
+				t.Fatalf("q and ? were not typed into the filter:\n%s", v)
+			}
+			s.Update(tea.KeyMsg{Type: tea.KeyBackspace})
+			s.Update(tea.KeyMsg{Type: tea.KeyBackspace})
+			s.Update(runes("a"))
+			s.Update(runes("n"))
+			v := s.View()
+			if !strings.Contains(v, "/an") || !strings.Contains(v, c.keep) || strings.Contains(v, c.drop) {
+				t.Fatalf("filter “an”:\n%s", v)
+			}
+			s.Update(tea.KeyMsg{Type: tea.KeyEsc})
+			if typist.Typing() || !strings.Contains(s.View(), c.drop) {
+				t.Fatalf("esc did not drop the filter:\n%s", s.View())
+			}
+		})
+	}
+}
+
+// The caps screen is not a table: a click on any line of an inbox selects
+// it, and the wheel moves through them, with the filter line open too.
+func TestCapsClickAndWheel(t *testing.T) {
+	s := NewCaps(newCommon(t, models.RoleOwner))
+	answer(s, []models.MailboxCap{{InboxID: "inb_1", Address: "ann@example.com"}, {InboxID: "inb_2", Address: "bob@example.com"},
+		capped(1<<20, 1, models.CapEnforce)})
+	click := func(line string, below int) {
+		t.Helper()
+		for y, l := range strings.Split(s.View(), "\n") {
+			if strings.Contains(l, line) {
+				s.Update(tea.MouseMsg{Y: y + below, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+				return
+			}
+		}
+		t.Fatalf("no %q:\n%s", line, s.View())
+	}
+	for _, filtered := range []bool{false, true} {
+		if filtered {
+			for _, k := range "/example" {
+				s.Update(runes(string(k)))
+			}
+			s.Update(tea.KeyMsg{Type: tea.KeyEnter})
+		}
+		click("bob@example.com", 1) // its second line
+		if !strings.Contains(s.View(), "› bob@example.com") {
+			t.Fatalf("filtered %v: the click did not select bob:\n%s", filtered, s.View())
+		}
+		s.Update(tea.MouseMsg{Button: tea.MouseButtonWheelDown})
+		if !strings.Contains(s.View(), "› support@example.com") {
+			t.Fatalf("filtered %v: the wheel did not move on:\n%s", filtered, s.View())
+		}
+		click("ann@example.com", 0)
+		if !strings.Contains(s.View(), "› ann@example.com") {
+			t.Fatalf("filtered %v: the click did not select ann:\n%s", filtered, s.View())
+		}
+	}
+}
