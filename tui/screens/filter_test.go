@@ -177,3 +177,76 @@ func TestCapsClickAndWheel(t *testing.T) {
 		}
 	}
 }
+
+// The token wizard's inbox step filters its inboxes with / too: esc and
+// enter close the filter, not the wizard; enter then picks the inbox the
+// filter kept, and nothing when it kept none.
+func TestTokenWizardFiltersInboxes(t *testing.T) {
+	w := NewTokenAdd(newCommon(t, models.RoleOwner), nil)
+	w.SetSize(80, 20)
+	w.Init()
+	ins := []models.Inbox{{ID: "inb_1", Address: "ann@example.com"}, {ID: "inb_2", Address: "bob@example.com"}}
+	w.Update(common.ResultMsg[wizardData]{ID: 1, Value: wizardData{Inboxes: ins, Scopes: models.Scopes}})
+	w.Update(runes("/"))
+	if w.TakesHelp() {
+		t.Fatal("? shows the help while the filter is open, instead of being typed")
+	}
+	for _, k := range "zzz" {
+		w.Update(runes(string(k)))
+	}
+	w.Update(tea.KeyMsg{Type: tea.KeyEnter}) // closes the filter
+	if _, cmd := w.Update(tea.KeyMsg{Type: tea.KeyEnter}); cmd != nil || w.step != stepInbox {
+		t.Fatalf("enter picked an inbox the filter hid: step %d", w.step)
+	}
+	w.Update(runes("/"))
+	if _, cmd := w.Update(tea.KeyMsg{Type: tea.KeyEsc}); cmd != nil || w.step != stepInbox {
+		t.Fatal("esc in the filter left the step")
+	}
+	w.Update(runes("/"))
+	for _, k := range "bob" {
+		w.Update(runes(string(k)))
+	}
+	if v := w.View(); strings.Contains(v, "ann@example.com") || !strings.Contains(v, "bob@example.com") {
+		t.Fatalf("filter bob:\n%s", v)
+	}
+	w.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	w.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if w.step != stepLabel || w.inbox().ID != "inb_2" {
+		t.Fatalf("step %d, inbox %+v", w.step, w.inbox())
+	}
+}
+
+// A domain's records filter with / and a click selects one (its value
+// and check show under the table).
+func TestDomainRecordsFilterAndClick(t *testing.T) {
+	d := models.Domain{ID: "dom_1", Name: "mail.example.com", Status: models.DomainPending, Records: []models.DNSRecord{
+		{Purpose: "mx", Type: "MX", Name: "mail.example.com", Value: "mx.gent.test", Status: models.RecordPending},
+		{Purpose: "spf", Type: "TXT", Name: "mail.example.com", Value: "v=spf1 mx -all", Status: models.RecordPending},
+		{Purpose: "dkim", Type: "TXT", Name: "gent._domainkey.mail.example.com", Value: "v=DKIM1; p=abc", Status: models.RecordPending},
+	}}
+	s := NewDomain(newCommon(t, models.RoleAdmin), d, false)
+	s.SetSize(80, 20)
+	for y, l := range strings.Split(s.View(), "\n") {
+		if strings.Contains(l, "gent._domainkey") {
+			s.Update(tea.MouseMsg{Y: y, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+			break
+		}
+	}
+	if v := s.View(); !strings.Contains(v, "› dkim") || !strings.Contains(v, "v=DKIM1; p=abc") {
+		t.Fatalf("the click did not select the DKIM record:\n%s", v)
+	}
+	s.Update(runes("/"))
+	if !s.Typing() {
+		t.Fatal("/ opened no filter")
+	}
+	for _, k := range "spf" {
+		s.Update(runes(string(k)))
+	}
+	v := s.View()
+	if !strings.Contains(v, "› spf") || strings.Contains(v, "  dkim ") || !strings.Contains(v, "v=spf1 mx -all") {
+		t.Fatalf("filter spf:\n%s", v)
+	}
+	if _, cmd := s.Update(tea.KeyMsg{Type: tea.KeyEsc}); cmd != nil || s.Typing() || !strings.Contains(s.View(), "dkim") {
+		t.Fatalf("esc did not drop the filter:\n%s", s.View())
+	}
+}
