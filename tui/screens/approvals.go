@@ -92,6 +92,9 @@ func (s *Approvals) ShortHelp() []key.Binding {
 	if b := s.dec.bindings(); b != nil {
 		return b
 	}
+	if s.table.Filtering() {
+		return s.table.Bindings() // every other key is typed into it
+	}
 	if s.status != models.ApprovalPending {
 		return []key.Binding{k.Open, k.StatusFilter, k.RefreshQueue}
 	}
@@ -103,6 +106,9 @@ func (s *Approvals) FullHelp() [][]key.Binding {
 	k := s.c.Keys
 	if b := s.dec.bindings(); b != nil {
 		return [][]key.Binding{b}
+	}
+	if s.table.Filtering() {
+		return [][]key.Binding{s.table.Bindings()}
 	}
 	if s.status != models.ApprovalPending {
 		return [][]key.Binding{{k.Open, k.StatusFilter, k.RefreshQueue}, s.table.Bindings()}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"gent/models"
@@ -118,6 +119,11 @@ func TestSlashFiltersEveryList(t *testing.T) {
 			s.Update(runes("/"))
 			if !typist.Typing() {
 				t.Fatalf("/ opened no filter that takes the keys:\n%s", s.View())
+			}
+			for _, b := range s.(interface{ ShortHelp() []key.Binding }).ShortHelp() {
+				if k := b.Help().Key; k != "enter" && k != "esc" {
+					t.Fatalf("the help offers %q while the filter takes the keys", k)
+				}
 			}
 			s.Update(runes("q"))
 			s.Update(runes("?"))

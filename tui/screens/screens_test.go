@@ -361,3 +361,31 @@ func TestAuditSaysHowOldAKeptPageIs(t *testing.T) {
 		t.Fatalf("a kept page does not say when it was loaded:\n%s", v)
 	}
 }
+
+// An inbox, token, domain, user or cap created elsewhere has no event of
+// its own: when the recent activity shows it, the dashboard counts that
+// section again, so its count never contradicts the lines under it.
+func TestDashboardCountsWhatTheActivityShows(t *testing.T) {
+	d := NewDashboard(newCommon(t, models.RoleOwner))
+	d.SetSize(80, 24)
+	old := models.AuditEntry{ID: "aud_1", Action: "tokens.create", Outcome: "success"}
+	next := func(entries ...models.AuditEntry) {
+		prev := d.recent
+		d.recent = entries
+		d.countChanged(prev)
+	}
+	d.recent = []models.AuditEntry{old}
+	next(old)
+	if b, label := d.req.Busy(); b {
+		t.Fatalf("an entry already shown counted again: %q", label)
+	}
+	next(models.AuditEntry{ID: "aud_3", Action: "inboxes.list", Outcome: "success"},
+		models.AuditEntry{ID: "aud_2", Action: "inboxes.create", Outcome: "denied"}, old)
+	if b, label := d.req.Busy(); b {
+		t.Fatalf("a read or a refused create counted again: %q", label)
+	}
+	next(models.AuditEntry{ID: "aud_4", Action: "inboxes.create", Outcome: "success"}, old)
+	if !d.req.Pending("count:Inboxes") || d.req.Pending("count:Tokens") || d.req.Pending("count:Domains") {
+		t.Fatal("a new inboxes.create did not count the inboxes again (and only them)")
+	}
+}
