@@ -59,9 +59,9 @@ type quarantined struct {
 func NewQuarantine(c *common.Common) *Quarantine {
 	s := &Quarantine{pg: newPager(quarantinePage), table: table.New(c,
 		table.Column{Title: "Received", Width: 11},
-		table.Column{Title: "Inbox", Width: 20},
-		table.Column{Title: "From", Width: 18},
-		table.Column{Title: "Subject", Width: 0},
+		table.Column{Title: "Inbox", Width: 20, Min: 14, Grow: true, Max: 40, Priority: 2},
+		table.Column{Title: "From", Width: 18, Min: 12, Grow: true, Max: 40, Priority: 1},
+		table.Column{Title: "Subject", Width: 0, Min: 16},
 		table.Column{Title: "Score", Width: 5},
 	)}
 	s.list = newList[quarantined](c, s, kindQuarantine)
