@@ -200,6 +200,10 @@ func (s *CapturedDetail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.Stale() && s.err != "" && !s.req.Pending("raw") {
 			return s, s.Init()
 		}
+	case tea.MouseMsg:
+		if o, ok := wheel(msg, s.offset); ok {
+			s.offset = min(max(0, o), max(0, len(s.lines())-s.height))
+		}
 	case tea.KeyMsg:
 		k := s.c.Keys
 		last := max(0, len(s.lines())-s.height)

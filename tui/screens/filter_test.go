@@ -1,6 +1,7 @@
 package screens
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -254,5 +255,57 @@ func TestDomainRecordsFilterAndClick(t *testing.T) {
 	}
 	if _, cmd := s.Update(tea.KeyMsg{Type: tea.KeyEsc}); cmd != nil || s.Typing() || !strings.Contains(s.View(), "dkim") {
 		t.Fatalf("esc did not drop the filter:\n%s", s.View())
+	}
+}
+
+// The mouse wheel scrolls the long views (a held send, a message, a
+// quarantined or captured message, an audit entry), as the keys do.
+func TestWheelScrollsTheViews(t *testing.T) {
+	long := strings.Repeat("A line of the body.\n", 80)
+	wheelDown := tea.MouseMsg{Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress}
+	wheelUp := tea.MouseMsg{Button: tea.MouseButtonWheelUp, Action: tea.MouseActionPress}
+	c := newCommon(t, models.RoleOwner)
+	held := NewApproval(c, heldSend("apr_1", "Refund"))
+	held.SetSize(80, 20)
+	held.Init()
+	held.Update(common.ResultMsg[*models.ApprovalDetail]{ID: 1, Value: &models.ApprovalDetail{Approval: heldSend("apr_1", "Refund"),
+		Message: models.HeldMessage{Subject: "Refund", Text: long}}})
+	msg := NewMessageView(c, models.Inbox{ID: "inb_1", Address: "a@b.test"}, models.MessageSummary{ID: "msg_1", Subject: "Hi"})
+	msg.SetSize(80, 20)
+	msg.Init()
+	msg.Update(common.ResultMsg[*models.Message]{ID: 2, Value: &models.Message{MessageSummary: models.MessageSummary{ID: "msg_1"}, Text: long}})
+	quar := NewQuarantined(c, models.QuarantinedMessage{ID: "msg_2", Subject: "Schedule"}, "a@b.test")
+	quar.SetSize(80, 20)
+	quar.Init()
+	quar.Update(common.ResultMsg[*models.Message]{ID: 4, Value: &models.Message{MessageSummary: models.MessageSummary{ID: "msg_2"}, Text: long}})
+	capd := NewCapturedDetail(c, models.CapturedMessage{ID: "cap_1"})
+	capd.SetSize(80, 20)
+	capd.Init()
+	capd.Update(common.ResultMsg[*models.CapturedMessage]{ID: 5, Value: &models.CapturedMessage{ID: "cap_1", Raw: long}})
+	detail := map[string]any{}
+	for i := range 40 {
+		detail[fmt.Sprintf("key_%02d", i)] = i
+	}
+	audit := NewAuditDetail(c, models.AuditEntry{ID: "aud_1", Action: "users.create", Detail: detail}, nil)
+	audit.SetSize(80, 10)
+	for name, v := range map[string]struct {
+		m      tea.Model
+		offset func() int
+	}{
+		"held send":   {held, func() int { return held.offset }},
+		"message":     {msg, func() int { return msg.offset }},
+		"quarantined": {quar, func() int { return quar.offset }},
+		"captured":    {capd, func() int { return capd.offset }},
+		"audit entry": {audit, func() int { return audit.offset }},
+	} {
+		v.m.Update(wheelDown)
+		if v.offset() != wheelLines {
+			t.Errorf("%s: the wheel scrolled to %d:\n%s", name, v.offset(), v.m.View())
+		}
+		v.m.Update(wheelUp)
+		v.m.Update(wheelUp)
+		if v.offset() != 0 {
+			t.Errorf("%s: the wheel back up stopped at %d", name, v.offset())
+		}
 	}
 }

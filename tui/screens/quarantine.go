@@ -379,6 +379,11 @@ func (s *Quarantined) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return s, cmd
 		}
 		return s, s.handleKey(msg)
+	case tea.MouseMsg:
+		if o, ok := wheel(msg, s.offset); ok && s.confirm == nil {
+			s.offset = o
+			s.clamp()
+		}
 	}
 	return s, nil
 }

@@ -308,6 +308,9 @@ func TestDetailsReloadAfterAnOutage(t *testing.T) {
 			return NewQuarantined(c, models.QuarantinedMessage{ID: "msg_1", Subject: "Schedule"}, "support@mail.example.com")
 		},
 		"captured": func(c *common.Common) tea.Model { return NewCapturedDetail(c, models.CapturedMessage{ID: "cap_1"}) },
+		"message": func(c *common.Common) tea.Model {
+			return NewMessageView(c, models.Inbox{ID: "inb_1", Address: "a@b.test"}, models.MessageSummary{ID: "msg_1"})
+		},
 		"inbox policy": func(c *common.Common) tea.Model {
 			return NewInboxPolicy(c, models.Inbox{ID: "inb_1", Address: "a@b.test"})
 		},
