@@ -112,6 +112,31 @@ func TestFlowApproveAndReject(t *testing.T) {
 	// Only pending sends can be decided.
 	r.runes("a")
 	r.wait("“Meeting notes” is rejected: only pending sends can be decided.")
+
+	// In the inbox's mail, the rejected send reads rejected, not sent:
+	// its state and its label.
+	r.press(tea.KeyEsc)
+	r.runes("i")
+	r.wait("support@mail.example.com")
+	r.press(tea.KeyEnter)
+	r.wait("Conversations, latest first", "Meeting notes", "Your refund")
+	r.runes("g")
+	r.press(tea.KeyEnter)
+	v = r.wait("The messages of this conversation", "✗ rejected")
+	r.press(tea.KeyEnter)
+	v = r.wait("Meeting notes", "✗ rejected", "Labels      rejected")
+	if strings.Contains(v, "sent,") || strings.Contains(v, "Labels      sent") {
+		t.Fatalf("a rejected send is labelled sent:\n%s", v)
+	}
+	// The approved one lists its attachment.
+	r.press(tea.KeyEsc)
+	r.press(tea.KeyEsc)
+	r.wait("Conversations, latest first")
+	r.runes("j")
+	r.press(tea.KeyEnter)
+	r.wait("The messages of this conversation", "Your refund")
+	r.press(tea.KeyEnter)
+	r.wait("Labels      sent", "Files       receipt.txt · text/plain · 8 B")
 }
 
 func TestFlowEditThenApprove(t *testing.T) {

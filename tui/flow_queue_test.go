@@ -154,3 +154,65 @@ func TestFlowQueuePaging(t *testing.T) {
 	r.runes("s") // queued: page 1 of that status
 	r.wait("[queued]", "page 1 · 50 deliveries, newest first · older: n")
 }
+
+// TestFlowQueueRetryAndCancel: an owner retries one delivery and cancels
+// another from the queue, each after y; the daemon records both, and a
+// retry of the cancelled one is refused in the status line.
+func TestFlowQueueRetryAndCancel(t *testing.T) {
+	d, org, r := signedIn(t)
+	d.addDomain(t, org.Owner, "mail.example.com", true)
+	in := d.Inbox(org, "support@mail.example.com")
+	tok := d.Token(org, in.ID, []string{models.ScopeEmailSend})
+	for _, to := range []string{"ann@example.net", "bob@example.org"} {
+		d.MustStatus(202, "POST", "/v1/inboxes/"+in.ID+"/messages/send", tok.Secret,
+			models.SendRequest{To: models.AddressList{to}, Subject: "Your order", Text: "It ships today."})
+	}
+	ids := map[string]string{}
+	var all models.List[models.QueuedDelivery]
+	d.MustStatus(200, "GET", "/v1/deliveries", org.Owner, nil).JSON(t, &all)
+	for _, q := range all.Data {
+		ids[q.Recipient] = q.ID
+	}
+	r.runes("o")
+	v := r.wait("2 deliveries", "ann@example.net", "bob@example.org")
+	if !regexp.MustCompile(`(?m)^› bob@example\.org`).MatchString(v) {
+		t.Fatalf("the newest delivery is not selected first:\n%s", v)
+	}
+
+	r.runes("R")
+	r.wait("Retry bob@example.org now?")
+	r.runes("y")
+	r.wait("Asked for an attempt to bob@example.org now.")
+	var audit models.List[models.AuditEntry]
+	d.MustStatus(200, "GET", "/v1/audit?action=deliveries.retry", org.Owner, nil).JSON(t, &audit)
+	if len(audit.Data) != 1 || audit.Data[0].TargetID != ids["bob@example.org"] {
+		t.Fatalf("retry audit %+v", audit.Data)
+	}
+
+	r.runes("j")
+	r.runes("x")
+	r.wait("Cancel the delivery to ann@example.net?")
+	r.runes("n")
+	var q models.QueuedDelivery
+	if d.MustStatus(200, "GET", "/v1/deliveries/"+ids["ann@example.net"], org.Owner, nil).JSON(t, &q); q.Status != models.QueuedStatusQueued {
+		t.Fatalf("n cancelled it: %s", q.Status)
+	}
+	r.runes("x")
+	r.wait("Cancel the delivery to ann@example.net?")
+	r.runes("y")
+	v = r.wait("Cancelled the delivery to ann@example.net.", "cancelled")
+	if !regexp.MustCompile(`(?m)^› ann@example\.net +cancelled`).MatchString(v) {
+		t.Fatalf("the cancelled delivery is not shown as such:\n%s", v)
+	}
+	if d.MustStatus(200, "GET", "/v1/deliveries/"+ids["ann@example.net"], org.Owner, nil).JSON(t, &q); q.Status != "cancelled" {
+		t.Fatalf("after cancel: %s", q.Status)
+	}
+
+	// A cancelled delivery cannot be retried: the daemon's 409 shows.
+	r.runes("R")
+	r.wait("Retry ann@example.net now?")
+	r.runes("y")
+	r.wait("✗ The delivery is already cancelled.")
+	r.runes("q")
+	r.quit()
+}

@@ -72,6 +72,27 @@ func TestFlowUsers(t *testing.T) {
 	r.press(tea.KeyEnter)
 	r.wait("3 users in Acme")
 
+	// d deletes ada, after y (n keeps her).
+	r.press(tea.KeyUp)
+	r.runes("d")
+	r.goldenAs("delete_confirm", r.wait("Delete ada@acme.test?"))
+	r.runes("n")
+	r.wait("3 users in Acme")
+	r.runes("d")
+	r.wait("Delete ada@acme.test?")
+	r.runes("y")
+	v = r.wait("Deleted ada@acme.test.", "2 users in Acme")
+	if strings.Contains(v, "ada@acme.test ") {
+		t.Fatalf("ada is still listed:\n%s", v)
+	}
+	var us models.List[models.User]
+	d.MustStatus(200, "GET", "/v1/users", org.Owner, nil).JSON(t, &us)
+	for _, u := range us.Data {
+		if u.Email == "ada@acme.test" {
+			t.Fatalf("ada was not deleted: %+v", u)
+		}
+	}
+
 	// p: the owner changes its own password; a wrong current one is
 	// refused under its field first.
 	r.runes("p")
@@ -90,7 +111,7 @@ func TestFlowUsers(t *testing.T) {
 
 	// Sign out and in again with the new password.
 	r.press(tea.KeyEsc)
-	r.wait("Recent activity", "1 owner · 2 reviewers · 1 disabled")
+	r.wait("Recent activity", "1 owner · 1 reviewer")
 	r.runes("X")
 	r.wait("Sign in to Gent", "Signed out.")
 	r.typ("a brand new passphrase")

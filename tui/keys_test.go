@@ -368,3 +368,34 @@ func TestSignInResetCodeKeys(t *testing.T) {
 		}
 	}
 }
+
+// A click selects the row under the pointer: the screen's lines start
+// under the header and, while sending is paused, under the red banner.
+func TestClickSelectsTheRowUnderThePointer(t *testing.T) {
+	list := []models.User{{ID: "usr_a", Email: "ann@acme.test", Role: models.RoleAdmin},
+		{ID: "usr_b", Email: "bob@acme.test", Role: models.RoleReviewer}, {ID: "usr_c", Email: "rex@acme.test", Role: models.RoleReviewer}}
+	for _, paused := range []bool{false, true} {
+		m := signedInModel(t, models.RoleOwner)
+		if paused {
+			m.pause.state = &pauseState{OrgID: "org_1", Org: true}
+		}
+		send(m, "u")
+		if m.top().Title() != "Users" {
+			t.Fatalf("u opened %q", m.top().Title())
+		}
+		for id := 1; id < 20; id++ { // whichever call was the list's
+			m.top().Update(common.ResultMsg[[]models.User]{ID: id, Value: list})
+		}
+		for _, who := range []string{"rex@acme.test", "bob@acme.test"} {
+			for y, l := range strings.Split(m.View(), "\n") {
+				if strings.Contains(l, who) && !strings.Contains(l, "·") {
+					m.Update(tea.MouseMsg{X: 4, Y: y, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+					break
+				}
+			}
+			if v := m.View(); !strings.Contains(v, "› "+who) {
+				t.Fatalf("paused %v: a click on %s's line did not select it:\n%s", paused, who, v)
+			}
+		}
+	}
+}

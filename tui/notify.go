@@ -59,12 +59,13 @@ func (m *Model) notify(ev models.Event) {
 
 // handleMouse gives a mouse event (clicks select rows, the wheel
 // scrolls) to the open screen alone, with Y counted from the top of the
-// screen's area.
+// screen's area: under the header and, while sending is paused, under
+// the banner.
 func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 	if m.state != stateReady || m.top() == nil {
 		return nil
 	}
-	msg.Y -= headerHeight
+	msg.Y -= headerHeight + m.pause.lines(m.c)
 	if msg.Y < 0 {
 		return nil
 	}

@@ -122,6 +122,11 @@ func (s *Approval) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case tea.KeyMsg:
 		return s, s.handleKey(msg)
+	case tea.MouseMsg:
+		if o, ok := wheel(msg, s.offset); ok {
+			s.offset = o
+			s.clamp()
+		}
 	}
 	return s, nil
 }

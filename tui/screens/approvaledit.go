@@ -84,6 +84,11 @@ func (s *ApprovalEdit) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if _, ok := s.req.Done(msg.ID); ok {
 			return s, tea.Batch(common.Pop, decidedCmds(msg.Value))
 		}
+	case common.StreamMsg:
+		if reloadForm(msg, s.form == nil, &s.req) {
+			s.err = ""
+			return s, s.Init()
+		}
 	case tea.KeyMsg:
 		if s.confirm != nil {
 			cmd, _ := s.answer(msg)

@@ -19,8 +19,9 @@ import (
 // approvalStatuses are the queue's views, in the order s steps through.
 var approvalStatuses = []string{models.ApprovalPending, models.ApprovalApproved, models.ApprovalRejected, models.ApprovalExpired}
 
-// approvalPage is how many held sends the queue shows (newest first).
-const approvalPage = 200
+// approvalPage is how many held sends a page of the queue shows (newest
+// first); n and p page through the rest with the API's cursors.
+const approvalPage = 50
 
 // approvalEvents change what the queue shows.
 var approvalEvents = []string{models.EventApprovalRequested, models.EventMessageApproved,
@@ -34,16 +35,19 @@ type Approvals struct {
 	table  *table.Model
 	status string
 	items  []models.Approval
-	more   bool // more than approvalPage of them
-	names  map[string]string
-	dec    decider
+	pg     pager
+	// back is set when the page shown came back empty: the page before
+	// it is loaded.
+	back  bool
+	names map[string]string
+	dec   decider
 }
 
 // approvalList is one page of the queue.
 type approvalList struct {
 	Status string
 	Items  []models.Approval
-	More   bool
+	Next   string // the API's next_cursor
 	// Names are the users' emails by id, to say who decided (owners and
 	// admins; reviewers see their own decisions named).
 	Names map[string]string
@@ -51,7 +55,7 @@ type approvalList struct {
 
 // NewApprovals builds the queue, showing pending sends.
 func NewApprovals(c *common.Common) *Approvals {
-	s := &Approvals{status: models.ApprovalPending, dec: newDecider(c), table: table.New(c,
+	s := &Approvals{status: models.ApprovalPending, pg: newPager(approvalPage), dec: newDecider(c), table: table.New(c,
 		table.Column{Title: "Held", Width: 11},
 		table.Column{Title: "Agent", Width: 18, Min: 12, Grow: true, Max: 30, Priority: 1},
 		table.Column{Title: "To", Width: 20, Min: 14, Grow: true, Max: 48, Priority: 2},
@@ -64,7 +68,9 @@ func NewApprovals(c *common.Common) *Approvals {
 }
 
 func (s *Approvals) Title() string { return "Approvals" }
-func (s *Approvals) Typing() bool  { return s.dec.open() }
+
+// Typing: a decision being asked, or the filter open, takes the keys.
+func (s *Approvals) Typing() bool { return s.dec.open() || s.list.Typing() }
 
 func (s *Approvals) Busy() (bool, string) {
 	if b, label := s.dec.busy(); b {
@@ -90,11 +96,20 @@ func (s *Approvals) ShortHelp() []key.Binding {
 	if b := s.dec.bindings(); b != nil {
 		return b
 	}
-	if s.status != models.ApprovalPending {
-		return []key.Binding{k.Open, k.StatusFilter, k.RefreshQueue}
+	if s.table.Filtering() {
+		return s.table.Bindings() // every other key is typed into it
 	}
-	// enter is named in the summary line, s in the filter line.
-	return []key.Binding{k.Approve, k.EditApprove, k.Reject}
+	var keys []key.Binding
+	if s.status != models.ApprovalPending {
+		keys = []key.Binding{k.Open, k.StatusFilter, k.RefreshQueue}
+	} else {
+		// enter is named in the summary line, s in the filter line.
+		keys = []key.Binding{k.Approve, k.EditApprove, k.Reject}
+	}
+	if s.pg.paged() {
+		keys = append(keys, pageHelp(k.NextPage, k.PrevPage))
+	}
+	return keys
 }
 
 func (s *Approvals) FullHelp() [][]key.Binding {
@@ -102,21 +117,25 @@ func (s *Approvals) FullHelp() [][]key.Binding {
 	if b := s.dec.bindings(); b != nil {
 		return [][]key.Binding{b}
 	}
-	if s.status != models.ApprovalPending {
-		return [][]key.Binding{{k.Open, k.StatusFilter, k.RefreshQueue}, s.table.Bindings()}
+	if s.table.Filtering() {
+		return [][]key.Binding{s.table.Bindings()}
 	}
-	return [][]key.Binding{{k.Open, k.Approve, k.EditApprove}, {k.Reject, k.StatusFilter, k.RefreshQueue}, s.table.Bindings()}
+	if s.status != models.ApprovalPending {
+		return [][]key.Binding{{k.Open, k.StatusFilter, k.RefreshQueue}, {k.NextPage, k.PrevPage}, s.table.Bindings()}
+	}
+	return [][]key.Binding{{k.Open, k.Approve, k.EditApprove}, {k.Reject, k.StatusFilter, k.RefreshQueue}, {k.NextPage, k.PrevPage},
+		s.table.Bindings()}
 }
 
 func (s *Approvals) load() tea.Cmd {
-	status := s.status
+	status, cursor := s.status, s.pg.cursor()
 	admin := s.c.IsAdmin()
 	return common.Start(s.c, &s.req, "list", "Loading "+status+" sends…", func(ctx context.Context, cl *client.Client) (approvalList, error) {
-		l, err := cl.Approvals(ctx, client.ApprovalQuery{Status: status, Page: client.Page{Limit: approvalPage}})
+		l, err := cl.Approvals(ctx, client.ApprovalQuery{Status: status, Page: client.Page{Cursor: cursor, Limit: approvalPage}})
 		if err != nil {
 			return approvalList{}, err
 		}
-		out := approvalList{Status: status, Items: l.Data, More: l.NextCursor != ""}
+		out := approvalList{Status: status, Items: l.Data, Next: l.NextCursor}
 		if admin && status != models.ApprovalPending && status != models.ApprovalExpired {
 			users, err := cl.AllUsers(ctx)
 			if err != nil {
@@ -138,6 +157,10 @@ func (s *Approvals) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return s, decCmd
 	}
 	m, cmd := s.update(msg)
+	if s.back {
+		s.back = false
+		cmd = tea.Batch(cmd, s.load())
+	}
 	return m, tea.Batch(decCmd, cmd) // decCmd: the reason field's cursor
 }
 
@@ -157,10 +180,21 @@ func (s *Approvals) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.StatusFilter):
 		s.status = nextStatus(s.status)
 		s.items, s.err = nil, ""
+		s.pg.reset()
 		s.table.SetRows(nil)
 		s.table.SetCursor(0)
 		return s.load()
 	case key.Matches(msg, k.RefreshQueue):
+		return s.load()
+	case key.Matches(msg, k.NextPage):
+		if s.items == nil || s.req.Pending("list") || !s.pg.older() {
+			return nil
+		}
+		return s.load()
+	case key.Matches(msg, k.PrevPage):
+		if s.items == nil || s.req.Pending("list") || !s.pg.newer() {
+			return nil
+		}
 		return s.load()
 	}
 	if len(s.items) == 0 || s.table.Empty() {
@@ -201,7 +235,7 @@ func (s *Approvals) drop(id string) {
 	}
 	for i, a := range s.items {
 		if a.ID == id {
-			s.show(approvalList{Status: s.status, Items: append(append([]models.Approval{}, s.items[:i]...), s.items[i+1:]...), More: s.more})
+			s.showItems(approvalList{Status: s.status, Items: append(append([]models.Approval{}, s.items[:i]...), s.items[i+1:]...), Next: s.pg.next})
 			return
 		}
 	}
@@ -211,11 +245,23 @@ func (s *Approvals) show(l approvalList) {
 	if l.Status != s.status {
 		return // the filter changed since
 	}
+	if s.pg.shown(len(l.Items), l.Next) {
+		s.back = true // the page emptied: show the one before
+		return
+	}
+	s.showItems(l)
+	if s.pg.takeTop() {
+		s.table.SetCursor(0)
+	}
+}
+
+// showItems shows the sends of the page.
+func (s *Approvals) showItems(l approvalList) {
 	keep := s.selectID
 	if len(s.items) > 0 && keep == "" {
 		keep = s.items[s.table.Cursor()].ID
 	}
-	s.items, s.more, s.names, s.err = l.Items, l.More, l.Names, ""
+	s.items, s.names, s.err = l.Items, l.Names, ""
 	rows := make([][]string, len(l.Items))
 	sel := -1
 	for i, a := range l.Items {
@@ -293,14 +339,15 @@ func (s *Approvals) filterLine() string {
 
 func (s *Approvals) summary() string {
 	st := s.c.Styles
-	n := fmt.Sprintf("%d", len(s.items))
-	if s.more {
-		n = fmt.Sprintf("the newest %d", len(s.items))
+	n, rest := fmt.Sprintf("%d", len(s.items)), " · newest first · enter shows one in full"
+	if s.pg.paged() {
+		// More than a page: which one, and which way there is more.
+		n, rest = fmt.Sprintf("Page %d: %d", s.pg.page+1, len(s.items)), " · newest first"+s.pg.where("n", "p")
 	}
 	if s.status == models.ApprovalPending {
-		return st.Title.Render(n+" waiting for a decision") + st.Muted.Render(" · newest first · enter shows one in full")
+		return st.Title.Render(n+" waiting for a decision") + st.Muted.Render(rest)
 	}
-	return st.Title.Render(n+" "+s.status) + st.Muted.Render(" · newest first · enter shows one in full")
+	return st.Title.Render(n+" "+s.status) + st.Muted.Render(rest)
 }
 
 // preview is the selected send in a few lines.

@@ -3,6 +3,7 @@ package screens
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -33,6 +34,12 @@ type Audit struct {
 	cursors []string // the cursor of each page seen; cursors[i] loads page i
 	page    int
 	next    string
+
+	// loadedAt is when the page shown arrived; kept is set when the
+	// screen shows again (esc back) without loading it again, so the
+	// summary says how old the page is.
+	loadedAt time.Time
+	kept     bool
 }
 
 // auditFilter is what the user typed.
@@ -153,7 +160,9 @@ func (s *Audit) load() tea.Cmd {
 func (s *Audit) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if _, ok := msg.(common.ShownMsg); ok {
 		// A page of the log does not change; page 1 gains entries, which
-		// r loads. Reloading here would hold n and p back meanwhile.
+		// r loads. Reloading here would hold n and p back meanwhile, so
+		// the summary says when the page was loaded instead.
+		s.kept = s.entries != nil
 		return s, nil
 	}
 	if handled, cmd := s.updateList(msg); handled || !s.filtering {
@@ -165,6 +174,7 @@ func (s *Audit) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (s *Audit) show(a activity) {
 	s.names, s.next, s.err = a.Names, a.Page.NextCursor, ""
+	s.loadedAt, s.kept = time.Now(), false
 	s.entries = []models.AuditEntry{}
 	for _, e := range a.Page.Data {
 		if s.matches(e) {
@@ -291,6 +301,9 @@ func (s *Audit) summary() string {
 	}
 	if s.page > 0 {
 		parts = append(parts, "newer: p")
+	}
+	if s.kept {
+		parts = append(parts, "as of "+s.loadedAt.Local().Format("15:04:05"))
 	}
 	return st.Title.Render("Newest first") + st.Muted.Render(" · "+strings.Join(parts, " · "))
 }

@@ -36,6 +36,11 @@ func (s *AuditDetail) ShortHelp() []key.Binding {
 func (s *AuditDetail) FullHelp() [][]key.Binding { return [][]key.Binding{s.ShortHelp()} }
 
 func (s *AuditDetail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if mm, ok := msg.(tea.MouseMsg); ok {
+		if o, ok := wheel(mm, s.offset); ok {
+			s.offset = min(max(0, o), max(0, len(s.lines())-s.height))
+		}
+	}
 	if km, ok := msg.(tea.KeyMsg); ok {
 		switch {
 		case key.Matches(km, s.c.Keys.Up):

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
@@ -25,22 +26,66 @@ var capEvents = []string{models.EventCapThresholdCrossed, models.EventMessageRec
 
 // Caps shows every inbox's storage: a bar of its usage against its cap
 // with the alert thresholds marked on it, the mode, and the alerts that
-// fired. Caps are set, changed and removed here (owners and admins).
+// fired. Caps are set, changed and removed here (owners and admins). /
+// filters the inboxes as on the other lists; a click selects one and the
+// wheel moves through them.
 type Caps struct {
 	list[[]models.MailboxCap]
 	items  []models.MailboxCap
 	loaded bool
-	cursor int
-	offset int
+	// shown are the indexes in items of the inboxes the filter keeps;
+	// cursor and offset count in shown.
+	shown     []int
+	cursor    int
+	offset    int
+	filter    textinput.Model
+	filtering bool // the filter's input has the keys
 }
 
 // NewCaps builds the caps screen.
 func NewCaps(c *common.Common) *Caps {
-	s := &Caps{}
+	in := textinput.New()
+	in.Prompt = "/"
+	in.CharLimit = 100
+	s := &Caps{filter: in}
 	s.list = newList[[]models.MailboxCap](c, s, kindCaps, kindInboxes)
 	s.follow("Updating usage…", capEvents...)
 	s.w, s.h = 80, 20
 	return s
+}
+
+// Typing: the filter takes every key while it is open.
+func (s *Caps) Typing() bool { return s.filtering || s.list.Typing() }
+
+// filterShown reports whether the filter line is drawn.
+func (s *Caps) filterShown() bool { return s.filtering || s.filter.Value() != "" }
+
+// refilter keeps the inboxes whose address or mode contains the filter's
+// text (any case), the selected one selected when it stays.
+func (s *Caps) refilter() {
+	sel := ""
+	if it, ok := s.selected(); ok {
+		sel = it.InboxID
+	}
+	q := strings.ToLower(strings.TrimSpace(s.filter.Value()))
+	s.shown, s.cursor = s.shown[:0], 0
+	for i, it := range s.items {
+		if q == "" || strings.Contains(strings.ToLower(it.Address), q) || strings.Contains(modeName(capMode(it)), q) {
+			if it.InboxID == sel {
+				s.cursor = len(s.shown)
+			}
+			s.shown = append(s.shown, i)
+		}
+	}
+	s.clamp()
+}
+
+// selected is the inbox under the cursor.
+func (s *Caps) selected() (models.MailboxCap, bool) {
+	if s.cursor < 0 || s.cursor >= len(s.shown) {
+		return models.MailboxCap{}, false
+	}
+	return s.items[s.shown[s.cursor]], true
 }
 
 func (s *Caps) Title() string { return "Caps" }
@@ -52,12 +97,18 @@ func (s *Caps) SetSize(w, h int) {
 
 func (s *Caps) ShortHelp() []key.Binding {
 	k := s.c.Keys
+	if s.filtering {
+		return []key.Binding{k.Submit, k.Cancel}
+	}
 	return s.shortHelp(k.EditCap, k.RemoveCap, k.Usage, k.Refresh)
 }
 
 func (s *Caps) FullHelp() [][]key.Binding {
 	k := s.c.Keys
-	return s.fullHelp([][]key.Binding{{k.EditCap, k.RemoveCap}, {k.Usage, k.Refresh}, {k.Up, k.Down, k.Top, k.Bottom}})
+	if s.filtering {
+		return [][]key.Binding{{k.Submit, k.Cancel}}
+	}
+	return s.fullHelp([][]key.Binding{{k.EditCap, k.RemoveCap}, {k.Usage, k.Refresh}, {k.Up, k.Down, k.Top, k.Bottom, k.Filter}})
 }
 
 func (s *Caps) load() tea.Cmd {
@@ -73,22 +124,74 @@ func (s *Caps) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return s, nil
 	}
+	if msg, ok := msg.(tea.MouseMsg); ok {
+		s.mouse(msg)
+		return s, nil
+	}
 	_, cmd := s.updateList(msg)
 	return s, cmd
 }
 
+// mouse selects the inbox clicked (any of its lines) and moves through
+// them with the wheel. Y is the screen's line.
+func (s *Caps) mouse(msg tea.MouseMsg) {
+	if s.confirm != nil || !s.loaded {
+		return
+	}
+	switch {
+	case msg.Button == tea.MouseButtonWheelUp:
+		s.cursor--
+	case msg.Button == tea.MouseButtonWheelDown:
+		s.cursor++
+	case msg.Button == tea.MouseButtonLeft && msg.Action == tea.MouseActionPress:
+		first := strings.Count(s.head(), "\n") // the lines above the first inbox
+		if msg.Y < first {
+			return
+		}
+		i := s.offset + (msg.Y-first)/entryLines
+		if i >= len(s.shown) || i >= s.offset+s.visible() {
+			return
+		}
+		s.cursor = i
+	default:
+		return
+	}
+	s.clamp()
+}
+
 func (s *Caps) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := s.c.Keys
+	if s.filtering {
+		switch {
+		case key.Matches(msg, k.Cancel):
+			s.filtering = false
+			s.filter.Reset()
+			s.filter.Blur()
+		case msg.Type == tea.KeyEnter || msg.Type == tea.KeyUp || msg.Type == tea.KeyDown:
+			// The filter stays; the keys go back to the list.
+			s.filtering = false
+			s.filter.Blur()
+		default:
+			s.filter, _ = s.filter.Update(msg)
+		}
+		s.refilter()
+		return nil
+	}
 	switch {
 	case key.Matches(msg, k.Refresh):
 		return s.load()
 	case key.Matches(msg, k.Usage):
 		return common.Push(NewCapUsage(s.c))
-	}
-	if len(s.items) == 0 {
+	case key.Matches(msg, k.Filter) && s.loaded:
+		s.filtering = true
+		s.filter.Focus()
+		s.clamp()
 		return nil
 	}
-	it := s.items[s.cursor]
+	it, ok := s.selected()
+	if !ok {
+		return nil
+	}
 	switch {
 	case key.Matches(msg, k.EditCap):
 		return common.Push(NewCapEdit(s.c, it))
@@ -108,7 +211,7 @@ func (s *Caps) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Top):
 		s.cursor = 0
 	case key.Matches(msg, k.Bottom):
-		s.cursor = len(s.items) - 1
+		s.cursor = len(s.shown) - 1
 	}
 	s.clamp()
 	return nil
@@ -122,12 +225,14 @@ func (s *Caps) remove(it models.MailboxCap) tea.Cmd {
 
 func (s *Caps) show(items []models.MailboxCap) {
 	keep := s.selectID
-	if keep == "" && len(s.items) > 0 {
-		keep = s.items[s.cursor].InboxID
+	if it, ok := s.selected(); ok && keep == "" {
+		keep = it.InboxID
 	}
 	s.items, s.loaded, s.err, s.selectID = items, true, "", ""
-	for i, it := range items {
-		if it.InboxID == keep {
+	s.shown = nil // indexes of the items replaced
+	s.refilter()
+	for i, j := range s.shown {
+		if items[j].InboxID == keep {
 			s.cursor = i
 		}
 	}
@@ -137,10 +242,17 @@ func (s *Caps) show(items []models.MailboxCap) {
 // entryLines is the height of one inbox: address and mode, bar, alerts.
 const entryLines = 3
 
-func (s *Caps) visible() int { return max(1, (s.room()-2)/entryLines) }
+func (s *Caps) visible() int {
+	head := 2
+	if s.filterShown() {
+		head++
+	}
+	return max(1, (s.room()-head)/entryLines)
+}
 
 func (s *Caps) clamp() {
-	s.cursor = min(max(s.cursor, 0), max(len(s.items)-1, 0))
+	s.cursor = min(max(s.cursor, 0), max(len(s.shown)-1, 0))
+	s.offset = min(s.offset, max(0, len(s.shown)-s.visible()))
 	if s.cursor < s.offset {
 		s.offset = s.cursor
 	}
@@ -162,14 +274,34 @@ func (s *Caps) view() string {
 		return st.Title.Render("No inboxes yet") + "\n\n" + st.Muted.Render("Caps limit the storage of inboxes; create an inbox first (i on the dashboard).")
 	}
 	var b strings.Builder
-	b.WriteString(s.summary() + "\n\n" + s.question())
-	end := min(len(s.items), s.offset+s.visible())
+	b.WriteString(s.head())
+	if len(s.shown) == 0 {
+		return b.String() + st.Muted.Render("No inbox matches the filter.")
+	}
+	end := min(len(s.shown), s.offset+s.visible())
 	var entries []string
 	for i := s.offset; i < end; i++ {
-		entries = append(entries, s.entry(s.items[i], i == s.cursor))
+		entries = append(entries, s.entry(s.items[s.shown[i]], i == s.cursor))
 	}
 	b.WriteString(strings.Join(entries, "\n"))
 	return b.String()
+}
+
+// head is what comes above the inboxes: the summary, an open question,
+// and the filter line while it shows.
+func (s *Caps) head() string {
+	h := s.summary() + "\n\n" + s.question()
+	if s.filterShown() {
+		st := s.c.Styles
+		count := fmt.Sprintf("%d of %d", len(s.shown), len(s.items))
+		in := s.filter.View()
+		if !s.filtering {
+			in = st.Muted.Render("/" + s.filter.Value())
+		}
+		gap := max(2, s.w-ansi.StringWidth(in)-ansi.StringWidth(count))
+		h += in + strings.Repeat(" ", gap) + st.Muted.Render(count) + "\n"
+	}
+	return h
 }
 
 func (s *Caps) summary() string {

@@ -15,9 +15,9 @@ import (
 	"gent/tui/components/table"
 )
 
-// capturedPage is how many captured messages the screen shows (newest
-// first).
-const capturedPage = 200
+// capturedPage is how many captured messages a page shows (newest
+// first); n and p page through the rest with the API's cursors.
+const capturedPage = 50
 
 // Captured lists the mail the organization's sandbox inboxes sent outside
 // it: kept here, signed as it would have been sent, never sent. It
@@ -26,17 +26,21 @@ type Captured struct {
 	list[capturedList]
 	table *table.Model
 	items []models.CapturedMessage
-	more  bool
+	pg    pager
+	// back is set when the page shown came back empty: the page before
+	// it is loaded.
+	back bool
 }
 
+// capturedList is one page of captured mail.
 type capturedList struct {
 	Items []models.CapturedMessage
-	More  bool
+	Next  string // the API's next_cursor
 }
 
 // NewCaptured builds the captured mail screen.
 func NewCaptured(c *common.Common) *Captured {
-	s := &Captured{table: table.New(c,
+	s := &Captured{pg: newPager(capturedPage), table: table.New(c,
 		table.Column{Title: "Captured", Width: 14},
 		table.Column{Title: "From", Width: 18, Min: 12, Grow: true, Max: 40, Priority: 1},
 		table.Column{Title: "To", Width: 20, Min: 14, Grow: true, Max: 40, Priority: 2},
@@ -52,23 +56,31 @@ func (s *Captured) SetSize(w, h int) { s.table.SetSize(w, s.resize(w, h)-2) }
 
 func (s *Captured) ShortHelp() []key.Binding {
 	k := s.c.Keys
+	if s.pg.paged() {
+		return s.shortHelp(k.Open, pageHelp(k.NextPage, k.PrevPage), k.Refresh)
+	}
 	return s.shortHelp(k.Open, k.Refresh)
 }
 
 func (s *Captured) FullHelp() [][]key.Binding {
 	k := s.c.Keys
-	return s.fullHelp([][]key.Binding{{k.Open, k.Refresh}, s.table.Bindings()})
+	return s.fullHelp([][]key.Binding{{k.Open, k.Refresh}, {k.NextPage, k.PrevPage}, s.table.Bindings()})
 }
 
 func (s *Captured) load() tea.Cmd {
+	cursor := s.pg.cursor()
 	return common.Start(s.c, &s.req, "list", "Loading captured mail…", func(ctx context.Context, cl *client.Client) (capturedList, error) {
-		l, err := cl.Captured(ctx, client.CapturedQuery{Page: client.Page{Limit: capturedPage}})
-		return capturedList{Items: l.Data, More: l.NextCursor != ""}, err
+		l, err := cl.Captured(ctx, client.CapturedQuery{Page: client.Page{Cursor: cursor, Limit: capturedPage}})
+		return capturedList{Items: l.Data, Next: l.NextCursor}, err
 	})
 }
 
 func (s *Captured) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	_, cmd := s.updateList(msg)
+	if s.back {
+		s.back = false
+		return s, tea.Batch(cmd, s.load())
+	}
 	return s, cmd
 }
 
@@ -76,6 +88,16 @@ func (s *Captured) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := s.c.Keys
 	switch {
 	case key.Matches(msg, k.Refresh):
+		return s.load()
+	case key.Matches(msg, k.NextPage):
+		if s.items == nil || s.req.Pending("list") || !s.pg.older() {
+			return nil
+		}
+		return s.load()
+	case key.Matches(msg, k.PrevPage):
+		if s.items == nil || s.req.Pending("list") || !s.pg.newer() {
+			return nil
+		}
 		return s.load()
 	case key.Matches(msg, k.Open):
 		if len(s.items) > 0 && !s.table.Empty() {
@@ -88,11 +110,18 @@ func (s *Captured) handleKey(msg tea.KeyMsg) tea.Cmd {
 }
 
 func (s *Captured) show(l capturedList) {
-	s.items, s.more = l.Items, l.More
+	if s.pg.shown(len(l.Items), l.Next) {
+		s.back = true // the page emptied: show the one before
+		return
+	}
+	s.items = l.Items
 	s.setRows(s.table, len(l.Items), func(i int) (string, []string) {
 		m := l.Items[i]
 		return m.ID, []string{localTime(m.CreatedAt, stampShort), m.EnvelopeFrom, strings.Join(m.Recipients, ", "), m.Subject}
 	})
+	if s.pg.takeTop() {
+		s.table.SetCursor(0)
+	}
 }
 
 func (s *Captured) View() string {
@@ -108,8 +137,11 @@ func (s *Captured) View() string {
 				"lands here, signed as it would have been sent. Nothing leaves.")
 	}
 	n := plural(len(s.items), "message")
-	if s.more {
-		n = fmt.Sprintf("newest %d messages", len(s.items))
+	if s.pg.paged() {
+		// More than a page: which one, and which way there is more.
+		n = fmt.Sprintf("Page %d: %s", s.pg.page+1, n)
+		return st.Title.Render(n) + st.Muted.Render(" · newest first"+s.pg.where("n", "p")) +
+			st.Sandbox.Render(" · sandbox: never sent") + "\n\n" + s.question() + s.table.View()
 	}
 	return st.Title.Render(n) + st.Sandbox.Render(" · sandbox: kept here, never sent") + "\n\n" + s.question() + s.table.View()
 }
@@ -161,6 +193,16 @@ func (s *CapturedDetail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case common.ErrorMsg:
 		if _, ok := s.req.Done(msg.ID); ok {
 			s.err = common.Describe(msg.Err)
+		}
+	case common.StreamMsg:
+		// A captured message does not change: it is loaded again only
+		// when loading it failed, after an outage.
+		if msg.Stale() && s.err != "" && !s.req.Pending("raw") {
+			return s, s.Init()
+		}
+	case tea.MouseMsg:
+		if o, ok := wheel(msg, s.offset); ok {
+			s.offset = min(max(0, o), max(0, len(s.lines())-s.height))
 		}
 	case tea.KeyMsg:
 		k := s.c.Keys

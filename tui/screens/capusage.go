@@ -42,11 +42,11 @@ func (s *CapUsage) SetSize(w, h int) { s.table.SetSize(w, s.resize(w, h)-5) }
 
 func (s *CapUsage) ShortHelp() []key.Binding {
 	k := s.c.Keys
-	return []key.Binding{k.Up, k.Down, k.Refresh}
+	return s.shortHelp(k.Up, k.Down, k.Refresh)
 }
 
 func (s *CapUsage) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{s.c.Keys.Refresh}, s.table.Bindings()}
+	return s.fullHelp([][]key.Binding{{s.c.Keys.Refresh}, s.table.Bindings()})
 }
 
 // load asks for the daemon's default range, the last 24 hours, every

@@ -137,6 +137,38 @@ func (d *Dashboard) refreshFor(types map[string]bool) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
+// auditSections names the section whose count an audit action's resource
+// changes. Creating, changing or deleting these has no event of its own:
+// the recent activity is where the dashboard learns of it.
+var auditSections = map[string]string{"domains": "Domains", "inboxes": "Inboxes", "tokens": "Tokens", "users": "Users", "caps": "Caps"}
+
+// countChanged counts again the sections whose resources the entries new
+// since prev created, changed or deleted (another admin, the API), so a
+// count never contradicts the recent activity under it.
+func (d *Dashboard) countChanged(prev []models.AuditEntry) tea.Cmd {
+	seen := map[string]bool{}
+	for _, e := range prev {
+		seen[e.ID] = true
+	}
+	todo := map[string]bool{}
+	for _, e := range d.recent {
+		resource, verb, _ := strings.Cut(e.Action, ".")
+		if seen[e.ID] || e.Outcome != "success" || verb == "list" || verb == "get" || verb == "zone" {
+			continue
+		}
+		if name := auditSections[resource]; name != "" {
+			todo[name] = true
+		}
+	}
+	var cmds []tea.Cmd
+	for _, s := range d.sections {
+		if todo[s.Name] && s.Count != nil && !d.req.Pending("count:"+s.Name) {
+			cmds = append(cmds, common.Start(d.c, &d.req, "count:"+s.Name, "Counting "+strings.ToLower(s.Name)+"…", s.Count))
+		}
+	}
+	return tea.Batch(cmds...)
+}
+
 // watches reports whether one of the event types changes s's count.
 func watches(s section, types map[string]bool) bool { return watchesAny(s.Events, types) }
 
@@ -174,7 +206,11 @@ func (d *Dashboard) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case common.ResultMsg[activity]:
 		if _, ok := d.req.Done(msg.ID); ok {
+			prev, loaded := d.recent, d.recent != nil
 			d.recent, d.names, d.recentErr = msg.Value.Page.Data, msg.Value.Names, ""
+			if loaded {
+				return d, d.countChanged(prev)
+			}
 		}
 	case common.ErrorMsg:
 		if name, ok := d.req.Done(msg.ID); ok {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"gent/models"
 	"gent/tui/client"
@@ -41,14 +42,13 @@ func NewDomain(c *common.Common, d models.Domain, verify bool) *Domain {
 		table.Column{Title: "Name", Width: 0},
 		table.Column{Title: "Status", Width: 10},
 	)}
-	s.table.Filterable = false // a few records: the keys are the screen's
 	s.setDomain(d)
 	return s
 }
 
 func (s *Domain) Title() string        { return s.d.Name }
 func (s *Domain) Busy() (bool, string) { return s.req.Busy() }
-func (s *Domain) Typing() bool         { return s.confirm != nil }
+func (s *Domain) Typing() bool         { return s.confirm != nil || s.table.Filtering() }
 
 func (s *Domain) Init() tea.Cmd {
 	if s.verify {
@@ -59,20 +59,36 @@ func (s *Domain) Init() tea.Cmd {
 
 func (s *Domain) SetSize(w, h int) {
 	s.w, s.h = w, h
-	s.table.SetSize(w, len(s.d.Records)+1)
+	s.sizeTable()
 	if s.confirm != nil {
 		s.confirm.SetWidth(w)
 	}
 }
 
+// sizeTable makes the records' table as tall as its records, its header
+// and, while / filters them, the filter line.
+func (s *Domain) sizeTable() {
+	h := len(s.d.Records) + 1
+	if s.table.Filtering() || s.table.Filter() != "" {
+		h++
+	}
+	s.table.SetSize(s.w, h)
+}
+
 func (s *Domain) ShortHelp() []key.Binding {
 	k := s.c.Keys
+	if s.table.Filtering() {
+		return s.table.Bindings()
+	}
 	return s.shortHelp(k.Verify, k.CopyZone, k.Delete)
 }
 
 func (s *Domain) FullHelp() [][]key.Binding {
 	k := s.c.Keys
-	return s.fullHelp([][]key.Binding{{k.Verify, k.CopyZone, k.Refresh}, {k.Up, k.Down, k.Delete}})
+	if s.table.Filtering() {
+		return [][]key.Binding{s.table.Bindings()}
+	}
+	return s.fullHelp([][]key.Binding{{k.Verify, k.CopyZone, k.Refresh}, {k.Up, k.Down, k.Delete, k.Filter}})
 }
 
 func (s *Domain) load() tea.Cmd {
@@ -148,12 +164,36 @@ func (s *Domain) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if _, ok := s.req.Done(msg.ID); ok {
 			return s, common.FlashError(common.Describe(msg.Err))
 		}
+	case common.StreamMsg:
+		// Back after an outage: the records may have been checked
+		// meanwhile.
+		if msg.Stale() && !s.req.Pending("domain") && !s.req.Pending("verify") {
+			return s, s.load()
+		}
 	case tea.KeyMsg:
 		if s.asking() {
 			cmd, _ := s.answer(msg)
 			return s, cmd
 		}
+		if s.table.Filtering() {
+			s.table.Update(msg)
+			s.sizeTable()
+			return s, nil
+		}
 		return s, s.handleKey(msg)
+	case tea.MouseMsg:
+		// A click selects a record; Y is the screen's line: make it the
+		// table's.
+		if !s.asking() {
+			head := ansi.Strip(s.table.Header())
+			for i, line := range strings.Split(s.View(), "\n") {
+				if ansi.Strip(line) == head {
+					msg.Y -= i
+					s.table.Update(msg)
+					break
+				}
+			}
+		}
 	}
 	return s, nil
 }
@@ -240,6 +280,7 @@ func (s *Domain) handleKey(msg tea.KeyMsg) tea.Cmd {
 		s.confirm.SetWidth(s.w)
 	default:
 		s.table.Update(msg)
+		s.sizeTable() // / opens the filter line
 	}
 	return nil
 }
@@ -252,7 +293,7 @@ func (s *Domain) setDomain(d models.Domain) {
 		rows[i] = []string{r.Purpose, r.Type, r.Name, recordStatus(st, r)}
 	}
 	s.table.SetRows(rows)
-	s.table.SetSize(s.w, len(rows)+1)
+	s.sizeTable()
 }
 
 func (s *Domain) View() string {

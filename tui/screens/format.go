@@ -152,6 +152,21 @@ func cutLines(s string, h int) string {
 // scroll moves offset for the scrolling keys (↑/↓, pgup/pgdn, g/G) of a
 // view of total lines shown page lines at a time; ok is false for any
 // other key. The caller clamps.
+// wheelLines is how far one turn of the mouse wheel scrolls a view.
+const wheelLines = 3
+
+// wheel moves offset with the mouse wheel (ok false for other mouse
+// events); the view clamps it.
+func wheel(msg tea.MouseMsg, offset int) (int, bool) {
+	switch msg.Button {
+	case tea.MouseButtonWheelUp:
+		return offset - wheelLines, true
+	case tea.MouseButtonWheelDown:
+		return offset + wheelLines, true
+	}
+	return offset, false
+}
+
 func scroll(k keys.KeyMap, msg tea.KeyMsg, offset, page, total int) (int, bool) {
 	switch {
 	case key.Matches(msg, k.Up):

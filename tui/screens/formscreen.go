@@ -90,3 +90,12 @@ func (f *formScreen) updateForm(msg tea.Msg, submit func() tea.Cmd) tea.Cmd {
 	_, cmd := f.form.Update(msg)
 	return cmd
 }
+
+// reloadForm reports whether a form whose first load did not arrive (it
+// failed while the daemon was away) loads again: the event stream is back
+// after an outage and no call is in flight. A form already shown is left
+// alone, with whatever was typed into it.
+func reloadForm(msg common.StreamMsg, unloaded bool, req *common.Requests) bool {
+	busy, _ := req.Busy()
+	return msg.Stale() && unloaded && !busy
+}

@@ -55,6 +55,11 @@ func (s *InboxAdd) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			in := msg.Value
 			return s, tea.Batch(common.Pop, changed(kindInboxes, in.ID), common.Flash("Created "+in.Address+"."))
 		}
+	case common.StreamMsg:
+		if reloadForm(msg, s.form == nil, &s.req) {
+			s.err = ""
+			return s, s.Init()
+		}
 	case common.ErrorMsg:
 		if name, ok := s.req.Done(msg.ID); ok {
 			if name == "domains" {

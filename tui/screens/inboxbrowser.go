@@ -71,15 +71,15 @@ func (s *InboxBrowser) setColumns() {
 	if s.listsThreads() {
 		s.table = table.New(s.c,
 			table.Column{Title: "Last", Width: 11},
-			table.Column{Title: "With", Width: 24},
-			table.Column{Title: "Subject", Width: 0},
+			table.Column{Title: "With", Width: 24, Min: 16, Grow: true, Max: 48, Priority: 1},
+			table.Column{Title: "Subject", Width: 0, Min: 20},
 			table.Column{Title: "Msgs", Width: 4},
 		)
 	} else {
 		s.table = table.New(s.c,
 			table.Column{Title: "Date", Width: 11},
-			table.Column{Title: "From / to", Width: 24},
-			table.Column{Title: "Subject", Width: 0},
+			table.Column{Title: "From / to", Width: 24, Min: 16, Grow: true, Max: 48, Priority: 1},
+			table.Column{Title: "Subject", Width: 0, Min: 20},
 			table.Column{Title: "State", Width: 12},
 		)
 	}

@@ -129,11 +129,27 @@ func (s *MessageView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return s, s.live.Add(s.c, msg.Event.Type)
 		}
 	case common.StreamMsg:
-		if msg.Missed {
-			return s, s.loadSteps()
+		// Back after an outage, or events were missed: the delivery and
+		// lifecycle may have moved, and a message that failed to load
+		// loads now.
+		if !msg.Stale() {
+			break
 		}
+		var cmds []tea.Cmd
+		if s.err != "" && !s.req.Pending("message") {
+			cmds = append(cmds, s.loadMessage())
+		}
+		if !s.req.Pending("steps") {
+			cmds = append(cmds, s.loadSteps())
+		}
+		return s, tea.Batch(cmds...)
 	case tea.KeyMsg:
 		return s, s.handleKey(msg)
+	case tea.MouseMsg:
+		if o, ok := wheel(msg, s.offset); ok {
+			s.offset = o
+			s.clamp()
+		}
 	}
 	return s, nil
 }

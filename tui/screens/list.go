@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/x/ansi"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -64,6 +65,23 @@ func (l *list[T]) Init() tea.Cmd { return l.screen.load() }
 // Typing is true while a question is open or the table's filter is being
 // typed: they take every key.
 func (l *list[T]) Typing() bool { return l.confirm != nil || l.tbl != nil && l.tbl.Filtering() }
+
+// shortHelp is the filter's keys while it is open (every other key is
+// typed into it), the question's while one is open, else keys.
+func (l *list[T]) shortHelp(keys ...key.Binding) []key.Binding {
+	if l.confirm == nil && l.tbl != nil && l.tbl.Filtering() {
+		return l.tbl.Bindings()
+	}
+	return l.asker.shortHelp(keys...)
+}
+
+// fullHelp is as shortHelp, with groups.
+func (l *list[T]) fullHelp(groups [][]key.Binding) [][]key.Binding {
+	if l.confirm == nil && l.tbl != nil && l.tbl.Filtering() {
+		return [][]key.Binding{l.tbl.Bindings()}
+	}
+	return l.asker.fullHelp(groups)
+}
 
 func (l *list[T]) Busy() (bool, string) {
 	if l.live.Pending() {

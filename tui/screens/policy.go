@@ -140,6 +140,10 @@ func (s *InboxPolicy) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			note = "Saved: sending from " + s.inbox.Address + " is paused."
 		}
 		return s, tea.Batch(common.Pop, changed(KindPolicy, s.inbox.ID), common.Flash(note))
+	case common.StreamMsg:
+		if reloadForm(msg, s.form == nil, &s.req) {
+			return s, s.load()
+		}
 	case common.ErrorMsg:
 		if name, ok := s.req.Done(msg.ID); ok {
 			if name == "load" {
@@ -296,6 +300,10 @@ func (s *OrgPolicy) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			note = "Saved: sending is paused for the whole organization."
 		}
 		return s, tea.Batch(common.Pop, changed(KindPolicy, ""), common.Flash(note))
+	case common.StreamMsg:
+		if reloadForm(msg, s.form == nil, &s.req) {
+			return s, s.Init()
+		}
 	case common.ErrorMsg:
 		if name, ok := s.req.Done(msg.ID); ok {
 			if name == "load" {

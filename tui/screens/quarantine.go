@@ -59,9 +59,9 @@ type quarantined struct {
 func NewQuarantine(c *common.Common) *Quarantine {
 	s := &Quarantine{pg: newPager(quarantinePage), table: table.New(c,
 		table.Column{Title: "Received", Width: 11},
-		table.Column{Title: "Inbox", Width: 20},
-		table.Column{Title: "From", Width: 18},
-		table.Column{Title: "Subject", Width: 0},
+		table.Column{Title: "Inbox", Width: 20, Min: 14, Grow: true, Max: 40, Priority: 2},
+		table.Column{Title: "From", Width: 18, Min: 12, Grow: true, Max: 40, Priority: 1},
+		table.Column{Title: "Subject", Width: 0, Min: 16},
 		table.Column{Title: "Score", Width: 5},
 	)}
 	s.list = newList[quarantined](c, s, kindQuarantine)
@@ -367,12 +367,23 @@ func (s *Quarantined) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			s.gone = true
 			return s, tea.Batch(common.Pop, common.Flash("“"+subjectOr(s.sum.Subject)+"” was released elsewhere."))
 		}
+	case common.StreamMsg:
+		// Back after an outage: load it again (it failed meanwhile, or
+		// was released or deleted elsewhere).
+		if msg.Stale() && !s.gone && !s.req.Pending("load") {
+			return s, s.Init()
+		}
 	case tea.KeyMsg:
 		if s.confirm != nil {
 			cmd, _ := s.answer(msg)
 			return s, cmd
 		}
 		return s, s.handleKey(msg)
+	case tea.MouseMsg:
+		if o, ok := wheel(msg, s.offset); ok && s.confirm == nil {
+			s.offset = o
+			s.clamp()
+		}
 	}
 	return s, nil
 }

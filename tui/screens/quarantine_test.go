@@ -3,8 +3,10 @@ package screens
 import (
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"gent/models"
 	"gent/tui/common"
@@ -105,5 +107,32 @@ func TestQuarantineAsksFirst(t *testing.T) {
 	}
 	if !strings.Contains(s.View(), "hidden_text: hidden") {
 		t.Fatalf("findings of the selected message not shown:\n%s", s.View())
+	}
+}
+
+// The quarantine's Inbox column is cut last at 80 columns (the sender
+// before it), and both grow whole at 120 rather than the subject taking
+// the room (issue 22 item 5).
+func TestQuarantineColumnsAt80And120(t *testing.T) {
+	q := quarantined{Messages: []models.QuarantinedMessage{{ID: "msg_1", InboxID: "inb_1", Subject: "Schedule",
+		From: models.Address{Name: "Mallory", Address: "mallory@evil.test"}, CreatedAt: time.Now()}},
+		Inboxes: map[string]string{"inb_1": "support-escalations@mail.example.com"}}
+	for _, w := range []int{80, 120} {
+		s := NewQuarantine(newCommon(t, models.RoleOwner))
+		s.SetSize(w, 20)
+		s.Init()
+		s.Update(common.ResultMsg[quarantined]{ID: 1, Value: q})
+		v := s.View()
+		for _, l := range strings.Split(v, "\n") {
+			if n := ansi.StringWidth(l); n > w {
+				t.Fatalf("%d columns: a line is %d wide:\n%s", w, n, v)
+			}
+		}
+		if w == 80 && !strings.Contains(v, "support-escalations@mail.…") {
+			t.Fatalf("80 columns: the inbox is cut before the sender:\n%s", v)
+		}
+		if w == 120 && (!strings.Contains(v, "support-escalations@mail.example.com") || !strings.Contains(v, "Mallory <mallory@evil.test>")) {
+			t.Fatalf("120 columns: the inbox or the sender is cut:\n%s", v)
+		}
 	}
 }

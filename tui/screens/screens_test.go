@@ -292,3 +292,103 @@ func TestListFilterAndClick(t *testing.T) {
 		t.Fatalf("click did not select rex:\n%s", s.View())
 	}
 }
+
+// Back after an outage (the event stream reconnected), the screens that
+// are not lists load again what failed while the daemon was away: a
+// domain, a quarantined or captured message, and the forms whose first
+// load failed. A form already shown keeps what was typed into it.
+func TestDetailsReloadAfterAnOutage(t *testing.T) {
+	away := &client.APIError{Status: 0, Err: &models.Error{Code: "unreachable", Message: "cannot reach the daemon"}}
+	back := common.StreamMsg{Live: true, Reconnected: true}
+	for name, build := range map[string]func(c *common.Common) tea.Model{
+		"domain": func(c *common.Common) tea.Model {
+			return NewDomain(c, models.Domain{ID: "dom_1", Name: "mail.example.com"}, false)
+		},
+		"quarantined": func(c *common.Common) tea.Model {
+			return NewQuarantined(c, models.QuarantinedMessage{ID: "msg_1", Subject: "Schedule"}, "support@mail.example.com")
+		},
+		"captured": func(c *common.Common) tea.Model { return NewCapturedDetail(c, models.CapturedMessage{ID: "cap_1"}) },
+		"message": func(c *common.Common) tea.Model {
+			return NewMessageView(c, models.Inbox{ID: "inb_1", Address: "a@b.test"}, models.MessageSummary{ID: "msg_1"})
+		},
+		"inbox policy": func(c *common.Common) tea.Model {
+			return NewInboxPolicy(c, models.Inbox{ID: "inb_1", Address: "a@b.test"})
+		},
+		"org policy":    func(c *common.Common) tea.Model { return NewOrgPolicy(c) },
+		"inbox add":     func(c *common.Common) tea.Model { return NewInboxAdd(c) },
+		"token wizard":  func(c *common.Common) tea.Model { return NewTokenAdd(c, nil) },
+		"edit, approve": func(c *common.Common) tea.Model { return NewApprovalEdit(c, heldSend("apr_1", "Refund"), nil) },
+	} {
+		c := newCommon(t, models.RoleOwner)
+		s := build(c)
+		s.(interface{ SetSize(int, int) }).SetSize(80, 20)
+		s.Init()
+		s.Update(common.ErrorMsg{ID: 1, Err: away}) // the first load failed
+		if _, cmd := s.Update(common.StreamMsg{Err: away}); cmd != nil {
+			t.Errorf("%s: reloads while the daemon is away", name)
+		}
+		if _, cmd := s.Update(back); cmd == nil {
+			t.Errorf("%s: nothing loaded again after the outage:\n%s", name, s.View())
+		}
+		if _, cmd := s.Update(back); cmd != nil {
+			t.Errorf("%s: a second load while the first is in flight", name)
+		}
+	}
+
+	// A policy form shown is not replaced: the edits stay.
+	c := newCommon(t, models.RoleOwner)
+	p := NewOrgPolicy(c)
+	p.SetSize(80, 20)
+	p.Init()
+	p.Update(common.ResultMsg[*models.OrgPolicy]{ID: 1, Value: &models.OrgPolicy{}})
+	if _, cmd := p.Update(back); cmd != nil {
+		t.Fatal("a loaded form was loaded again over its edits")
+	}
+}
+
+// The audit log keeps its page on esc back and says when it was loaded.
+func TestAuditSaysHowOldAKeptPageIs(t *testing.T) {
+	s := NewAudit(newCommon(t, models.RoleOwner))
+	s.SetSize(80, 20)
+	s.Init()
+	s.Update(common.ResultMsg[activity]{ID: 1, Value: activity{Page: models.List[models.AuditEntry]{Data: []models.AuditEntry{
+		{ID: "aud_1", Action: "users.create", ActorType: "system", Outcome: "success"}}}}})
+	if strings.Contains(s.View(), "as of") {
+		t.Fatalf("a fresh page says its age:\n%s", s.View())
+	}
+	at := time.Now().Format("15:04")
+	if _, cmd := s.Update(common.ShownMsg{}); cmd != nil {
+		t.Fatal("esc back reloaded the page")
+	}
+	if v := s.View(); !strings.Contains(v, "as of "+at) {
+		t.Fatalf("a kept page does not say when it was loaded:\n%s", v)
+	}
+}
+
+// An inbox, token, domain, user or cap created elsewhere has no event of
+// its own: when the recent activity shows it, the dashboard counts that
+// section again, so its count never contradicts the lines under it.
+func TestDashboardCountsWhatTheActivityShows(t *testing.T) {
+	d := NewDashboard(newCommon(t, models.RoleOwner))
+	d.SetSize(80, 24)
+	old := models.AuditEntry{ID: "aud_1", Action: "tokens.create", Outcome: "success"}
+	next := func(entries ...models.AuditEntry) {
+		prev := d.recent
+		d.recent = entries
+		d.countChanged(prev)
+	}
+	d.recent = []models.AuditEntry{old}
+	next(old)
+	if b, label := d.req.Busy(); b {
+		t.Fatalf("an entry already shown counted again: %q", label)
+	}
+	next(models.AuditEntry{ID: "aud_3", Action: "inboxes.list", Outcome: "success"},
+		models.AuditEntry{ID: "aud_2", Action: "inboxes.create", Outcome: "denied"}, old)
+	if b, label := d.req.Busy(); b {
+		t.Fatalf("a read or a refused create counted again: %q", label)
+	}
+	next(models.AuditEntry{ID: "aud_4", Action: "inboxes.create", Outcome: "success"}, old)
+	if !d.req.Pending("count:Inboxes") || d.req.Pending("count:Tokens") || d.req.Pending("count:Domains") {
+		t.Fatal("a new inboxes.create did not count the inboxes again (and only them)")
+	}
+}

@@ -58,7 +58,6 @@ func NewTokenAdd(c *common.Common, inbox *models.Inbox) *TokenAdd {
 		expiry: form.New(c, form.Text("expires_at", "Expires").
 			WithHint("empty: never · 30d · 12h · 2026-12-31 (through that day)")),
 	}
-	s.picker.Filterable = false // the wizard's keys: a short list of inboxes
 	if inbox != nil {
 		s.step = stepLabel
 	}
@@ -100,7 +99,7 @@ func (s *TokenAdd) Init() tea.Cmd {
 // TakesHelp is true on the steps without a text field: ? shows every key
 // there, although the wizard takes every other key.
 func (s *TokenAdd) TakesHelp() bool {
-	return s.scopes != nil && (s.step == stepInbox || s.step == stepScopes)
+	return s.scopes != nil && (s.step == stepInbox && !s.picker.Filtering() || s.step == stepScopes)
 }
 
 func (s *TokenAdd) ShortHelp() []key.Binding {
@@ -112,8 +111,10 @@ func (s *TokenAdd) ShortHelp() []key.Binding {
 	switch {
 	case s.scopes == nil:
 		return []key.Binding{back}
+	case s.step == stepInbox && s.picker.Filtering():
+		return s.picker.Bindings()
 	case s.step == stepInbox:
-		return []key.Binding{k.Up, k.Down, k.Continue, back}
+		return []key.Binding{k.Up, k.Down, k.Filter, k.Continue, back}
 	case s.step == stepScopes:
 		return append(s.scopes.Bindings(), back)
 	case s.step == stepExpiry:
@@ -140,6 +141,11 @@ func (s *TokenAdd) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if _, ok := s.req.Done(msg.ID); ok {
 			return s, s.created(msg.Value)
 		}
+	case common.StreamMsg:
+		if reloadForm(msg, s.scopes == nil, &s.req) {
+			s.err = ""
+			return s, s.Init()
+		}
 	case common.ErrorMsg:
 		if name, ok := s.req.Done(msg.ID); ok {
 			if name == "load" {
@@ -150,6 +156,12 @@ func (s *TokenAdd) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case tea.KeyMsg:
 		if s.req.Pending("create") {
+			return s, nil
+		}
+		if s.step == stepInbox && s.picker.Filtering() {
+			// / on the inboxes: the filter takes the keys, esc and
+			// enter included (they close it).
+			s.picker.Update(msg)
 			return s, nil
 		}
 		if key.Matches(msg, s.c.Keys.StepBack) {
@@ -208,8 +220,8 @@ func (s *TokenAdd) handleKey(msg tea.KeyMsg) tea.Cmd {
 	switch s.step {
 	case stepInbox:
 		if key.Matches(msg, s.c.Keys.Continue) {
-			if len(s.inboxes) == 0 {
-				return nil
+			if len(s.inboxes) == 0 || s.picker.Empty() {
+				return nil // none, or none the filter keeps
 			}
 			s.inboxErr = ""
 			return s.goTo(stepLabel)
