@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
 	"gent/daemon/mail"
 	"gent/daemon/policy"
 	"gent/models"
@@ -142,9 +144,10 @@ func (s *Service) SimulateDraft(ctx context.Context, in SendInput, id string) (*
 // before it looks again.
 var PausedRecheck = 10 * time.Second
 
-// CheckEditedRecipients re-checks a held send's recipients after a
-// reviewer edited them (approvals): block lists and a refusing allow list.
-func (s *Service) CheckEditedRecipients(ctx context.Context, orgID, inboxID string, rcpts []mail.Envelope) error {
+// CheckEdit re-checks a held send after a reviewer's edit, inside the
+// approving transaction: what the edit can change of the policy's outcome
+// (recipients, budget, secrets; policy.Service.CheckEdit).
+func (s *Service) CheckEdit(ctx context.Context, tx *gorm.DB, orgID, inboxID string, before, after mail.Draft, beforeCount int, rcpts []mail.Envelope, rcptsEdited bool) error {
 	if s.policy == nil {
 		return nil
 	}
@@ -154,5 +157,6 @@ func (s *Service) CheckEditedRecipients(ctx context.Context, orgID, inboxID stri
 		in[i] = policy.Recipient{Address: r.Address, Field: fmt.Sprintf("edits.%s[%d]", r.Kind, idx[r.Kind])}
 		idx[r.Kind]++
 	}
-	return s.policy.CheckRecipients(ctx, orgID, inboxID, in)
+	return s.policy.CheckEdit(ctx, tx, policy.Edit{OrgID: orgID, InboxID: inboxID, Before: before, After: after,
+		Recipients: in, RecipientsEdited: rcptsEdited, BeforeCount: beforeCount})
 }

@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -125,4 +126,15 @@ func TestBudgetCountsWhatMayStillBeSent(t *testing.T) {
 	if r := h.send("f@example.net"); r.Status != 429 {
 		t.Fatalf("budget after an edit added a recipient: %d %s", r.Status, r.Body)
 	}
+	// An expired hold gives its recipients back too.
+	h.env.Store.DB.Exec(`UPDATE outbound_messages SET created_at = now() - interval '2 hours' WHERE inbox_id = ?`, h.inbox.ID)
+	x := held("g@example.net", "h@example.net", "i@example.net")
+	if r := h.send("j@example.net"); r.Status != 429 {
+		t.Fatalf("over budget with a pending hold: %d %s", r.Status, r.Body)
+	}
+	h.env.Store.DB.Exec(`UPDATE approvals SET expires_at = now() - interval '1 minute' WHERE id = ?`, x.ApprovalID)
+	if n, err := h.env.Approvals.ExpireDue(context.Background()); err != nil || n != 1 {
+		t.Fatalf("expire: %d %v", n, err)
+	}
+	held("j@example.net", "k@example.net", "l@example.net")
 }

@@ -530,20 +530,69 @@ func sendSMTP(addr, from, raw string) error {
 	return c.SendMail(from, []string{"agent@mail.example.com"}, strings.NewReader(raw))
 }
 
-// TestEditRechecksRecipients: a reviewer's edit cannot send to a blocked
-// address.
-func TestEditRechecksRecipients(t *testing.T) {
+// TestEditRechecksWhatItChanges: a reviewer's edit of a held send is
+// checked again for what an edit can change: its recipients (block
+// lists), the recipients it adds against a refusing budget, and a secret
+// it adds; a refused edit leaves the send pending.
+func TestEditRechecksWhatItChanges(t *testing.T) {
 	h := newHarness(t)
-	h.setPolicy(`{"first_contact": "hold", "recipients": {"block": ["bad@example.net"]}}`)
-	var sr models.SendResponse
-	h.env.MustStatus(202, "POST", h.base+"/messages/send", h.agent, models.SendRequest{To: []string{"new@example.net"}, Subject: "s", Text: "t"}).JSON(t, &sr)
-	to := models.AddressList{"ok@example.net", "bad@example.net"}
-	r := h.env.Do("POST", "/v1/approvals/"+sr.ApprovalID+"/approve", h.reviewer, models.ApproveRequest{Edits: &models.ApprovalEdits{To: &to}})
-	var e models.ErrorBody
-	r.JSON(t, &e)
-	if r.Status != 422 || e.Error.Code != "recipient_blocked" || e.Error.Field != "edits.to[1]" {
-		t.Fatalf("edit to a blocked address: %d %s", r.Status, r.Body)
+	h.setPolicy(`{"first_contact": "hold", "recipients": {"block": ["bad@example.net"]}, "budget": {"per_hour": 3}}`)
+	hold := func(text string) models.SendResponse {
+		t.Helper()
+		var sr models.SendResponse
+		h.env.MustStatus(202, "POST", h.base+"/messages/send", h.agent, models.SendRequest{To: []string{"new@example.net"}, Subject: "s", Text: text}).JSON(t, &sr)
+		if sr.ApprovalID == "" {
+			t.Fatalf("not held: %+v", sr)
+		}
+		return sr
 	}
-	to = models.AddressList{"ok@example.net"}
-	h.env.MustStatus(200, "POST", "/v1/approvals/"+sr.ApprovalID+"/approve", h.reviewer, models.ApproveRequest{Edits: &models.ApprovalEdits{To: &to}})
+	approve := func(id string, edits map[string]any) *servertest.Response {
+		return h.env.Do("POST", "/v1/approvals/"+id+"/approve", h.reviewer, map[string]any{"edits": edits})
+	}
+	refusedAs := func(what string, r *servertest.Response, status int, code, field string) {
+		t.Helper()
+		var e models.ErrorBody
+		r.JSON(t, &e)
+		if r.Status != status || e.Error == nil || e.Error.Code != code || e.Error.Field != field {
+			t.Fatalf("%s: %d %s, want %d %s field %s", what, r.Status, r.Body, status, code, field)
+		}
+	}
+	sr := hold("t")
+	// Recipients: the block list.
+	refusedAs("edit to a blocked address", approve(sr.ApprovalID, map[string]any{"to": []string{"ok@example.net", "bad@example.net"}}),
+		422, "recipient_blocked", "edits.to[1]")
+	// Budget (3 an hour, 1 counted): an edit adding three recipients is
+	// refused, with Retry-After; one adding two fits.
+	r := approve(sr.ApprovalID, map[string]any{"to": []string{"a@example.net"}, "cc": []string{"b@example.net", "c@example.net", "d@example.net"}})
+	refusedAs("edit over the budget", r, 429, "send_budget_exceeded", "edits")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("budget refusal of an edit without Retry-After")
+	}
+	// Secrets: the edit may not add one.
+	refusedAs("edit adding a key", approve(sr.ApprovalID, map[string]any{"text": "use AKIAIOSFODNN7EXAMPLE"}),
+		422, "validation_failed", "edits.text")
+	refusedAs("edit adding a JWT to the subject", approve(sr.ApprovalID, map[string]any{"subject": "token " + jwt}),
+		422, "validation_failed", "edits.subject")
+	if h.count(`SELECT count(*) FROM approvals WHERE id = ? AND status = 'pending'`, sr.ApprovalID) != 1 {
+		t.Fatal("a refused edit decided the approval")
+	}
+	h.env.MustStatus(200, "POST", "/v1/approvals/"+sr.ApprovalID+"/approve", h.reviewer,
+		map[string]any{"edits": map[string]any{"to": []string{"a@example.net", "b@example.net", "c@example.net"}, "text": "fixed"}})
+	if n := h.count(`SELECT recipient_count FROM outbound_messages WHERE id = ?`, sr.ID); n != 3 {
+		t.Fatalf("the edited send counts %d recipients, want 3", n)
+	}
+
+	// A secret the agent wrote is the hold the reviewer decides: editing
+	// around it (or keeping it) is fine.
+	h.env.Store.DB.Exec(`UPDATE outbound_messages SET created_at = now() - interval '2 hours' WHERE inbox_id = ?`, h.inbox.ID)
+	sk := hold("the key is AKIAIOSFODNN7EXAMPLE")
+	h.env.MustStatus(200, "POST", "/v1/approvals/"+sk.ApprovalID+"/approve", h.reviewer,
+		map[string]any{"edits": map[string]any{"text": "the key is AKIAIOSFODNN7EXAMPLE, rotate it"}})
+
+	// A budget that holds: the reviewer's approval decides it.
+	h.setPolicy(`{"first_contact": "hold", "budget": {"per_hour": 1, "on_exceed": "hold"}}`)
+	h.env.Store.DB.Exec(`UPDATE outbound_messages SET created_at = now() - interval '2 hours' WHERE inbox_id = ?`, h.inbox.ID)
+	sb := hold("t")
+	h.env.MustStatus(200, "POST", "/v1/approvals/"+sb.ApprovalID+"/approve", h.reviewer,
+		map[string]any{"edits": map[string]any{"to": []string{"a@example.net", "b@example.net"}}})
 }
