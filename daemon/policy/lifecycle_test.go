@@ -93,6 +93,14 @@ func TestLifecycleIsAnAppendOnlyRecord(t *testing.T) {
 	if after := h.count(`SELECT count(*) FROM message_lifecycle`); after != before {
 		t.Fatalf("a refused send wrote %d lifecycle rows", after-before)
 	}
+	// Inbound mail: received, then the screening's verdict.
+	in := h.env.Deliver(h.inbox, "From: ann@example.net\r\nTo: agent@mail.example.com\r\nSubject: hi\r\nMessage-ID: <in1@example.net>\r\n\r\nhello\r\n")
+	var inbound models.List[models.LifecycleEntry]
+	h.env.MustStatus(200, "GET", h.base+"/messages/"+in.ID+"/lifecycle", h.agent, nil).JSON(t, &inbound)
+	if got := kindsOf(inbound.Data); got != "received,screened" || inbound.Data[1].Detail["verdict"] != models.VerdictClean ||
+		inbound.Data[1].Detail["score"] == nil {
+		t.Fatalf("inbound lifecycle %s: %+v", got, inbound.Data)
+	}
 	other := h.env.Inbox(h.org, "other@mail.example.com")
 	otherTok := h.env.Token(h.org, other.ID, []string{models.ScopeEmailRead}).Secret
 	h.env.MustStatus(404, "GET", "/v1/inboxes/"+other.ID+"/messages/"+sr.ID+"/lifecycle", otherTok, nil)
