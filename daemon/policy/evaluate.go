@@ -142,6 +142,16 @@ const (
 	maxThreadSendsPerHour = 10
 )
 
+// firstContactSQL finds which of the (lower-cased) addresses the inbox
+// has exchanged mail with: a contact it received mail from (contacts keeps
+// addresses lower-cased, unique per inbox), or a delivered recipient of
+// one of its sends (indexed per inbox on lower(address), delivered rows
+// only). Each address is an index probe on each table, whatever the
+// number of contacts or sends.
+const firstContactSQL = `SELECT address FROM contacts WHERE inbox_id = ? AND address IN ? AND received_count > 0
+		UNION SELECT lower(address) FROM delivery_recipients
+		WHERE inbox_id = ? AND status = 'delivered' AND lower(address) IN ?`
+
 // firstContacts lists the recipients the inbox has never exchanged mail
 // with: no message received from them, nothing delivered to them.
 func (s *Service) firstContacts(db *gorm.DB, in Input) ([]string, error) {
@@ -153,10 +163,7 @@ func (s *Service) firstContacts(db *gorm.DB, in Input) ([]string, error) {
 		addrs[i] = strings.ToLower(r.Address)
 	}
 	var known []string
-	if err := db.Raw(`SELECT lower(address) FROM contacts WHERE inbox_id = ? AND lower(address) IN ? AND received_count > 0
-		UNION SELECT lower(dr.address) FROM delivery_recipients dr JOIN outbound_messages o ON o.id = dr.outbound_id
-		WHERE dr.org_id = ? AND dr.status = 'delivered' AND dr.address IN ? AND o.inbox_id = ?`,
-		in.InboxID, addrs, in.OrgID, addrs, in.InboxID).Scan(&known).Error; err != nil {
+	if err := db.Raw(firstContactSQL, in.InboxID, addrs, in.InboxID, addrs).Scan(&known).Error; err != nil {
 		return nil, fmt.Errorf("look up contacts: %w", err)
 	}
 	seen := map[string]bool{}
