@@ -139,6 +139,27 @@ func TestPolicyRoutes(t *testing.T) {
 	if h.count(`SELECT count(*) FROM events WHERE type = 'policy.sending_resumed'`) != 1 {
 		t.Fatal("policy.sending_resumed not evented")
 	}
+	// The organization's changes are audited with before and after too.
+	h.env.MustStatus(200, "GET", "/v1/audit?action=policy.org.changed", h.org.Owner, nil).JSON(t, &audit)
+	if len(audit.Data) != 2 {
+		t.Fatalf("org policy audit %+v", audit.Data)
+	}
+	for _, e := range audit.Data { // newest first
+		before, _ := e.Detail["before"].(map[string]any)
+		after, _ := e.Detail["after"].(map[string]any)
+		if before == nil || after == nil || before["sending_paused"] == after["sending_paused"] {
+			t.Fatalf("org policy audit detail %+v", e.Detail)
+		}
+	}
+	r := h.env.MustStatus(422, "PUT", "/v1/policy", h.org.Owner, `{"block": ["ok.example", "not a domain"]}`)
+	if r.ErrorCode() != "validation_failed" {
+		t.Fatalf("org block list validation: %s", r.Body)
+	}
+	var fe models.ErrorBody
+	r.JSON(t, &fe)
+	if fe.Error.Field != "block[1]" {
+		t.Fatalf("org block list validation names %q", fe.Error.Field)
+	}
 	// Another organization's inbox is not found.
 	other := h.env.OtherOrg("other")
 	h.env.MustStatus(404, "GET", h.base+"/policy", other.Owner, nil)
@@ -390,6 +411,14 @@ func TestLoopGuard(t *testing.T) {
 		if id == "" {
 			t.Fatalf("%s: not received", hdr)
 		}
+		// Recorded on the message as it arrived.
+		var m models.Message
+		h.env.MustStatus(200, "GET", h.base+"/messages/"+id, h.agent, nil).JSON(t, &m)
+		want := map[string]string{"Auto-Submitted: auto-replied": "Auto-Submitted: auto-replied", "Precedence: bulk": "Precedence: bulk",
+			"List-Id: <news.example.net>": "List-Id", "": "null return path"}[hdr]
+		if m.Automatic == nil || *m.Automatic != want {
+			t.Errorf("%q: message automatic %v, want %q", hdr, m.Automatic, want)
+		}
 		r := reply(id)
 		if r.Status != 202 {
 			t.Fatalf("%s: %d %s", hdr, r.Status, r.Body)
@@ -400,6 +429,11 @@ func TestLoopGuard(t *testing.T) {
 	}
 	// Auto-Submitted: no is a person's mail.
 	st := h.env.Deliver(h.inbox, "Auto-Submitted: no\r\nFrom: ann@example.net\r\nTo: agent@mail.example.com\r\nSubject: q\r\nMessage-ID: <q1@example.net>\r\n\r\nhi\r\n")
+	var person models.Message
+	h.env.MustStatus(200, "GET", h.base+"/messages/"+st.ID, h.agent, nil).JSON(t, &person)
+	if person.Automatic == nil || *person.Automatic != "" {
+		t.Fatalf("a person's mail is marked automatic: %v", person.Automatic)
+	}
 	for i := 0; i < 10; i++ {
 		if r := reply(st.ID); r.Status != 202 {
 			t.Fatalf("reply %d: %d %s", i, r.Status, r.Body)
