@@ -551,6 +551,25 @@ func TestHeldByPolicyApprovedDeliveredOnce(t *testing.T) {
 	}
 }
 
+// TestAutoSubmittedWhenAsked: the inbox's outbound mail carries
+// "Auto-Submitted: auto-generated" only when its policy asks for it.
+func TestAutoSubmittedWhenAsked(t *testing.T) {
+	h := newHarness(t)
+	raw := func() string {
+		t.Helper()
+		var sr models.SendResponse
+		h.env.MustStatus(202, "POST", h.base+"/messages/send", h.agent, models.SendRequest{To: []string{"a@example.net"}, Subject: "s", Text: "t"}).JSON(t, &sr)
+		return string(h.env.MustStatus(200, "GET", h.base+"/messages/"+sr.ID+"/raw", h.agent, nil).Body)
+	}
+	if r := raw(); strings.Contains(strings.ToLower(r), "auto-submitted") {
+		t.Fatalf("marked without being asked:\n%s", r)
+	}
+	h.setPolicy(`{"auto_submitted": true}`)
+	if r := raw(); !strings.Contains(r, "Auto-Submitted: auto-generated\r\n") {
+		t.Fatalf("not marked:\n%s", r)
+	}
+}
+
 // sendSMTP delivers one message to the agent's inbox over SMTP.
 func sendSMTP(addr, from, raw string) error {
 	c, err := smtp.Dial(addr)
