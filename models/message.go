@@ -77,6 +77,12 @@ type MessageSummary struct {
 	// Screening is the verdict on inbound mail (DESIGN §11); absent for
 	// outbound mail and for mail stored before screening existed.
 	Screening *Screening `json:"screening,omitempty"`
+	// Automatic names what marks inbound mail as sent by a machine
+	// (Auto-Submitted, Precedence bulk/list/junk, List-Id,
+	// List-Unsubscribe, a null return path, a DSN), "" when nothing does;
+	// absent for outbound mail and mail stored before it was recorded. A
+	// reply to such mail is held for loop risk (docs/policy.md).
+	Automatic *string `json:"automatic,omitempty"`
 }
 
 // Message is one message with its bodies: text and html as sent (converted

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -84,8 +86,18 @@ func (a *API) verifyUsage(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
+// rfc3339 is RFC 3339's date-time (section 5.6) as the server reads it:
+// upper-case T and Z, fractional seconds after a dot, an offset of at most
+// 23:59. Go's time.Parse alone also takes a comma before the fraction and
+// offsets such as +24:00 or +01:60, which no RFC 3339 reader would.
+var rfc3339 = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$`)
+
 // queryTime parses an RFC 3339 query value. A "+" of an offset that was
 // not percent-encoded arrives as a space; it is read as the "+" it was.
 func queryTime(s string) (time.Time, error) {
-	return time.Parse(time.RFC3339, strings.ReplaceAll(s, " ", "+"))
+	s = strings.ReplaceAll(s, " ", "+")
+	if !rfc3339.MatchString(s) {
+		return time.Time{}, fmt.Errorf("not an RFC 3339 date-time: %q", s)
+	}
+	return time.Parse(time.RFC3339, s)
 }

@@ -254,7 +254,7 @@ func (s *Service) Approve(ctx context.Context, p *auth.Principal, id string, edi
 		approved := r.Digest
 		edited := edits != nil && (edits.To != nil || edits.Cc != nil || edits.Bcc != nil || edits.Subject != nil || edits.Text != nil || edits.HTML != nil)
 		if edited {
-			newRaw, newRcpts, err := s.applyEdits(ctx, tx, r, edits)
+			newRaw, newRcpts, err := s.applyEdits(ctx, tx, r, edits, len(rcpts))
 			if err != nil {
 				return err
 			}
@@ -323,11 +323,12 @@ func (s *Service) held(tx *gorm.DB, messageID string) ([]byte, []delivery.Recipi
 // applyEdits rebuilds the held message with a reviewer's corrections,
 // validates it like a new send (addresses, size, suppressions, cap) and
 // stores it in place of the held copy.
-func (s *Service) applyEdits(ctx context.Context, tx *gorm.DB, r *row, e *models.ApprovalEdits) ([]byte, []delivery.Recipient, error) {
+func (s *Service) applyEdits(ctx context.Context, tx *gorm.DB, r *row, e *models.ApprovalEdits, heldCount int) ([]byte, []delivery.Recipient, error) {
 	var d mail.Draft
 	if err := json.Unmarshal(r.Draft, &d); err != nil {
 		return nil, nil, fmt.Errorf("load held draft: %w", err)
 	}
+	before := d
 	if e.To != nil {
 		d.To = *e.To
 	}
@@ -365,10 +366,10 @@ func (s *Service) applyEdits(ctx context.Context, tx *gorm.DB, r *row, e *models
 	if len(sup) > 0 {
 		return nil, nil, models.Invalid("edits.to", "%s is on this inbox's suppression list", strings.Join(sup, ", "))
 	}
-	if e.To != nil || e.Cc != nil || e.Bcc != nil {
-		if err := s.delivery.CheckEditedRecipients(ctx, r.OrgID, r.InboxID, c.Recipients); err != nil {
-			return nil, nil, err
-		}
+	// The sending policy again, for what the edit changed.
+	if err := s.delivery.CheckEdit(ctx, tx, r.OrgID, r.InboxID, before, d, heldCount, c.Recipients,
+		e.To != nil || e.Cc != nil || e.Bcc != nil); err != nil {
+		return nil, nil, err
 	}
 	p, err := mail.ParseComposed(c.Raw, s.mail.Limits())
 	if err != nil {

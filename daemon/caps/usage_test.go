@@ -184,6 +184,12 @@ func TestUsageReportValidation(t *testing.T) {
 		{"from=2025-01-01T00:00:00Z&to=2025-02-01T00:00:01Z", "to"},
 		{"limit=500", "limit"},
 		{"cursor=x", "cursor"},
+		// Go's time.Parse takes these; RFC 3339 does not.
+		{"to=2025-01-15T10:00:00,5Z", "to"},
+		{"to=" + url.QueryEscape("2025-01-15T10:00:00+24:00"), "to"},
+		{"from=" + url.QueryEscape("2025-01-15T10:00:00+01:60"), "from"},
+		{"from=2025-01-15T10:00Z", "from"},
+		{"from=2025-01-15", "from"},
 	} {
 		r := h.env.Do("GET", "/v1/billing/usage/?"+c.query, h.org.Owner, nil)
 		var e models.ErrorBody
@@ -192,6 +198,10 @@ func TestUsageReportValidation(t *testing.T) {
 			t.Errorf("%s: want 422 naming %s, got %d %s", c.query, c.field, r.Status, r.Body)
 		}
 	}
+	// An offset, percent-encoded or with its "+" left raw (read as a
+	// space), and a fraction are RFC 3339.
+	h.env.MustStatus(200, "GET", "/v1/billing/usage/?from="+url.QueryEscape("2025-01-15T10:00:00.25+01:00")+"&to=2025-01-15T12:00:00-02:30", h.org.Owner, nil)
+	h.env.MustStatus(200, "GET", "/v1/billing/usage/?from=2025-01-15T10:00:00+01:00&to=2025-01-15T12:00:00Z", h.org.Owner, nil)
 	// 31 days is the longest range.
 	h.env.MustStatus(200, "GET", "/v1/billing/usage/?from="+url.QueryEscape("2025-01-01T00:00:00Z")+"&to=2025-02-01T00:00:00Z", h.org.Owner, nil)
 	h.env.MustStatus(403, "GET", "/v1/billing/usage/", h.env.User(h.org, models.RoleReviewer), nil)

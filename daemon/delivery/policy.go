@@ -1,14 +1,13 @@
 package delivery
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/textproto"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 
 	"gent/daemon/mail"
 	"gent/daemon/policy"
@@ -33,7 +32,11 @@ func (s *Service) policyInput(ctx context.Context, in SendInput, d mail.Draft, c
 			return pin, err
 		}
 		pin.ThreadID = orig.ThreadID
-		if orig.Direction == models.DirectionInbound {
+		if orig.Direction == models.DirectionInbound && orig.Automatic != nil {
+			// Recorded on the message when it arrived.
+			pin.LoopSignal = *orig.Automatic
+		} else if orig.Direction == models.DirectionInbound {
+			// Mail stored before the signal was recorded.
 			raw, err := s.mail.RawMessage(ctx, in.OrgID, in.InboxID, in.Original)
 			if err != nil {
 				return pin, err
@@ -56,36 +59,9 @@ func (s *Service) policyInput(ctx context.Context, in SendInput, d mail.Draft, c
 	return pin, nil
 }
 
-// LoopSignal names what marks a message as automatic mail (RFC 3834
-// Auto-Submitted, Precedence bulk/list/junk, mailing-list headers, a null
-// return path, a delivery status notification), or "".
-func LoopSignal(raw []byte) string {
-	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw))).ReadMIMEHeader()
-	if err != nil && len(h) == 0 {
-		return ""
-	}
-	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" && v != "no" {
-		return "Auto-Submitted: " + v
-	}
-	switch v := strings.ToLower(strings.TrimSpace(h.Get("Precedence"))); v {
-	case "bulk", "list", "junk":
-		return "Precedence: " + v
-	}
-	if h.Get("List-Id") != "" {
-		return "List-Id"
-	}
-	if h.Get("List-Unsubscribe") != "" {
-		return "List-Unsubscribe"
-	}
-	if rp, ok := h["Return-Path"]; ok && len(rp) > 0 && strings.TrimSpace(rp[0]) == "<>" {
-		return "null return path"
-	}
-	ct := strings.ToLower(h.Get("Content-Type"))
-	if strings.Contains(ct, "multipart/report") && strings.Contains(ct, "delivery-status") {
-		return "delivery status notification"
-	}
-	return ""
-}
+// LoopSignal names what marks a message as automatic mail, or ""
+// (mail.LoopSignal).
+func LoopSignal(raw []byte) string { return mail.LoopSignal(raw) }
 
 // Simulate evaluates a send as Send would and changes nothing: the answer
 // of ?dry_run=true.
@@ -142,9 +118,10 @@ func (s *Service) SimulateDraft(ctx context.Context, in SendInput, id string) (*
 // before it looks again.
 var PausedRecheck = 10 * time.Second
 
-// CheckEditedRecipients re-checks a held send's recipients after a
-// reviewer edited them (approvals): block lists and a refusing allow list.
-func (s *Service) CheckEditedRecipients(ctx context.Context, orgID, inboxID string, rcpts []mail.Envelope) error {
+// CheckEdit re-checks a held send after a reviewer's edit, inside the
+// approving transaction: what the edit can change of the policy's outcome
+// (recipients, budget, secrets; policy.Service.CheckEdit).
+func (s *Service) CheckEdit(ctx context.Context, tx *gorm.DB, orgID, inboxID string, before, after mail.Draft, beforeCount int, rcpts []mail.Envelope, rcptsEdited bool) error {
 	if s.policy == nil {
 		return nil
 	}
@@ -154,5 +131,6 @@ func (s *Service) CheckEditedRecipients(ctx context.Context, orgID, inboxID stri
 		in[i] = policy.Recipient{Address: r.Address, Field: fmt.Sprintf("edits.%s[%d]", r.Kind, idx[r.Kind])}
 		idx[r.Kind]++
 	}
-	return s.policy.CheckRecipients(ctx, orgID, inboxID, in)
+	return s.policy.CheckEdit(ctx, tx, policy.Edit{OrgID: orgID, InboxID: inboxID, Before: before, After: after,
+		Recipients: in, RecipientsEdited: rcptsEdited, BeforeCount: beforeCount})
 }

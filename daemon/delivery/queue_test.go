@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -286,6 +287,18 @@ func TestCancelSendsDSNAndEvent(t *testing.T) {
 	h.env.MustStatus(200, "GET", "/v1/inboxes/"+h.inbox.ID+"/suppressions", h.agent.Secret, nil).JSON(t, &sup)
 	if len(sup.Data) != 0 {
 		t.Fatalf("a cancelled address is not suppressed: %+v", sup.Data)
+	}
+	// The lifecycle: the one attempt (deferred, with the remote reply),
+	// then the cancellation, which is no attempt.
+	var lc models.List[models.LifecycleEntry]
+	h.env.MustStatus(200, "GET", "/v1/inboxes/"+h.inbox.ID+"/messages/"+r.ID+"/lifecycle", h.agent.Secret, nil).JSON(t, &lc)
+	var kinds []string
+	for _, e := range lc.Data {
+		kinds = append(kinds, e.Kind)
+	}
+	if strings.Join(kinds, ",") != "policy,queued,attempt,deferred,bounced" || !strings.HasPrefix(fmt.Sprint(lc.Data[2].Detail["response"]), "451") ||
+		lc.Data[4].Detail["cancelled"] != true {
+		t.Fatalf("lifecycle of a cancelled delivery %v: %+v", kinds, lc.Data)
 	}
 	for _, action := range []string{"cancel", "retry"} {
 		resp := h.env.Do("POST", "/v1/deliveries/"+d.ID+"/"+action, admin, nil)

@@ -13,6 +13,7 @@ import (
 // Lifecycle kinds (docs/policy.md, Lifecycle).
 const (
 	StepReceived    = "received"
+	StepScreened    = "screened"
 	StepQuarantined = "quarantined"
 	StepReleased    = "released"
 	StepPolicy      = "policy"
@@ -48,27 +49,31 @@ func lifecycleSteps(typ string, p map[string]any) []Step {
 		return d
 	}
 	switch typ {
-	case models.EventMessageReceived:
-		kind := StepReceived
-		if r, _ := p["released"].(bool); r {
-			kind = StepReleased
+	case models.EventMessageReceived, models.EventMessageQuarantined:
+		// Arrival: received, then the screening's verdict (every inbound
+		// message is screened in the transaction that stores it), then
+		// quarantined when the verdict says so. A release is one step.
+		if r, _ := p["released"].(bool); r && typ == models.EventMessageReceived {
+			d := map[string]any{}
+			if v, ok := p["screening"].(*models.Screening); ok && v != nil {
+				d["verdict"], d["score"] = v.Verdict, v.Score
+			}
+			return []Step{{StepReleased, d}}
 		}
-		d := map[string]any{}
+		steps := []Step{{StepReceived, pick("from", "size")}}
 		if v, ok := p["screening"].(*models.Screening); ok && v != nil {
-			d["verdict"], d["score"] = v.Verdict, v.Score
-		}
-		return []Step{{kind, d}}
-	case models.EventMessageQuarantined:
-		d := map[string]any{}
-		if v, ok := p["screening"].(*models.Screening); ok && v != nil {
-			d["verdict"], d["score"] = v.Verdict, v.Score
 			codes := make([]string, 0, len(v.Findings))
 			for _, f := range v.Findings {
 				codes = append(codes, f.Code)
 			}
-			d["findings"] = codes
+			steps = append(steps, Step{StepScreened, map[string]any{"verdict": v.Verdict, "score": v.Score, "findings": codes}})
+			if typ == models.EventMessageQuarantined {
+				steps = append(steps, Step{StepQuarantined, map[string]any{"verdict": v.Verdict, "score": v.Score, "findings": codes}})
+			}
+		} else if typ == models.EventMessageQuarantined {
+			steps = append(steps, Step{StepQuarantined, map[string]any{}})
 		}
-		return []Step{{StepQuarantined, d}}
+		return steps
 	case models.EventApprovalRequested:
 		return []Step{{StepHeld, pick("approval_id", "hold_reasons", "expires_at")}}
 	case models.EventMessageApproved:
@@ -88,9 +93,15 @@ func lifecycleSteps(typ string, p map[string]any) []Step {
 	case models.EventMessageDelivered, models.EventMessageDeferred, models.EventMessageBounced:
 		kind := map[string]string{models.EventMessageDelivered: StepDelivered, models.EventMessageDeferred: StepDeferred,
 			models.EventMessageBounced: StepBounced}[typ]
+		outcome := Step{kind, pick("recipient", "response")}
+		if c, _ := p["cancelled"].(bool); c {
+			// An operator cancelled the delivery: no attempt was made.
+			outcome.Detail["cancelled"] = true
+			return []Step{outcome}
+		}
 		attempt := pick("recipient", "response")
 		attempt["outcome"] = kind
-		return []Step{{StepAttempt, attempt}, {kind, pick("recipient", "response")}}
+		return []Step{{StepAttempt, attempt}, outcome}
 	}
 	return nil
 }

@@ -196,12 +196,22 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 	if p.ExtractedText == tidy(p.Text) {
 		extracted = nil
 	}
+	// Inbound mail records what marks it as automatic (the loop guard
+	// reads it when the agent answers).
+	var automatic any
+	if in.Direction == models.DirectionInbound {
+		sig := LoopSignal(in.Raw)
+		if sig == "" && in.MailFrom == "" && in.RcptTo != "" {
+			sig = "null return path" // MAIL FROM:<> over SMTP
+		}
+		automatic = sig
+	}
 	err = db.Exec(`INSERT INTO messages (id, org_id, inbox_id, thread_id, direction, status, mail_from, rcpt_to,
 			message_id, in_reply_to, refs, from_addr, reply_to, to_addrs, cc_addrs, bcc_addrs, subject, sent_at,
-			headers, text_body, html_body, extracted_text, preview, auth, labels, read, raw, size, screening, quarantined, search)
+			headers, text_body, html_body, extracted_text, preview, auth, labels, read, raw, size, screening, quarantined, automatic, search)
 		VALUES (@id, @org, @inbox, @thread, @dir, @status, @mail_from, @rcpt_to,
 			@message_id, @in_reply_to, @refs, @from, @reply_to, @to, @cc, @bcc, @subject, @sent_at,
-			@headers, @text, @html, @extracted, @preview, @auth, @labels, @read, @raw, @size, @screening, @quarantined,
+			@headers, @text, @html, @extracted, @preview, @auth, @labels, @read, @raw, @size, @screening, @quarantined, @automatic,
 			setweight(to_tsvector('english', @subject), 'A') ||
 			setweight(to_tsvector('english', @addr_text), 'B') ||
 			setweight(to_tsvector('english', coalesce(@search_text, @text)), 'C'))`,
@@ -215,7 +225,7 @@ func (s *Service) Store(ctx context.Context, tx *gorm.DB, in StoreInput) (*Store
 			"extracted": extracted, "preview": preview, "auth": authJSON,
 			"labels": models.StringArray(labels), "read": read, "raw": in.Raw, "size": size,
 			"addr_text": addressText(p), "search_text": search,
-			"screening": screeningJSON(verdict), "quarantined": quarantined,
+			"screening": screeningJSON(verdict), "quarantined": quarantined, "automatic": automatic,
 		}).Error
 	if err != nil {
 		return nil, fmt.Errorf("store message: insert: %w", err)
@@ -455,6 +465,7 @@ type messageRow struct {
 	ExtractedText *string // nil: the text tidied (Store keeps one copy)
 	Headers       []byte
 	Screening     []byte
+	Automatic     *string
 }
 
 // summaryColumns select a message's summary from messages (unaliased).
@@ -466,7 +477,7 @@ const summaryColumns = `id, inbox_id, thread_id, direction,
 	CASE WHEN direction = 'outbound' THEN coalesce((SELECT o.status FROM outbound_messages o WHERE o.id = messages.id), status)
 		ELSE status END AS status,
 	message_id, in_reply_to, refs, from_addr,
-	reply_to, to_addrs, cc_addrs, bcc_addrs, subject, sent_at, preview, auth, labels, read, size, created_at, screening`
+	reply_to, to_addrs, cc_addrs, bcc_addrs, subject, sent_at, preview, auth, labels, read, size, created_at, screening, automatic`
 
 const detailColumns = summaryColumns + `, text_body, html_body, extracted_text, headers`
 
@@ -499,6 +510,9 @@ func (r *messageRow) summary() models.MessageSummary {
 		if json.Unmarshal(r.Screening, &sc) == nil {
 			m.Screening = &sc
 		}
+	}
+	if r.Direction == models.DirectionInbound {
+		m.Automatic = r.Automatic
 	}
 	if m.References == nil {
 		m.References = []string{}

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"regexp"
@@ -141,6 +142,16 @@ const (
 	maxThreadSendsPerHour = 10
 )
 
+// firstContactSQL finds which of the (lower-cased) addresses the inbox
+// has exchanged mail with: a contact it received mail from (contacts keeps
+// addresses lower-cased, unique per inbox), or a delivered recipient of
+// one of its sends (indexed per inbox on lower(address), delivered rows
+// only). Each address is an index probe on each table, whatever the
+// number of contacts or sends.
+const firstContactSQL = `SELECT address FROM contacts WHERE inbox_id = ? AND address IN ? AND received_count > 0
+		UNION SELECT lower(address) FROM delivery_recipients
+		WHERE inbox_id = ? AND status = 'delivered' AND lower(address) IN ?`
+
 // firstContacts lists the recipients the inbox has never exchanged mail
 // with: no message received from them, nothing delivered to them.
 func (s *Service) firstContacts(db *gorm.DB, in Input) ([]string, error) {
@@ -152,10 +163,7 @@ func (s *Service) firstContacts(db *gorm.DB, in Input) ([]string, error) {
 		addrs[i] = strings.ToLower(r.Address)
 	}
 	var known []string
-	if err := db.Raw(`SELECT lower(address) FROM contacts WHERE inbox_id = ? AND lower(address) IN ? AND received_count > 0
-		UNION SELECT lower(dr.address) FROM delivery_recipients dr JOIN outbound_messages o ON o.id = dr.outbound_id
-		WHERE dr.org_id = ? AND dr.status = 'delivered' AND dr.address IN ? AND o.inbox_id = ?`,
-		in.InboxID, addrs, in.OrgID, addrs, in.InboxID).Scan(&known).Error; err != nil {
+	if err := db.Raw(firstContactSQL, in.InboxID, addrs, in.InboxID, addrs).Scan(&known).Error; err != nil {
 		return nil, fmt.Errorf("look up contacts: %w", err)
 	}
 	seen := map[string]bool{}
@@ -322,19 +330,103 @@ func Secrets(d mail.Draft) []string {
 	return kinds
 }
 
-// CheckRecipients applies the parts of the policy that a reviewer's edit
-// of the recipients can break: the block lists and an allow list that
-// refuses (a reviewer approving is the hold, so holds do not apply).
-func (s *Service) CheckRecipients(ctx context.Context, orgID, inboxID string, rcpts []Recipient) error {
-	db := s.db.DB.WithContext(ctx)
-	p, err := s.get(ctx, db, orgID, inboxID)
+// Edit is a reviewer's edit of a held send, for CheckEdit: the message
+// before and after the edit, the recipients after it (with the request
+// fields that named them, edits.to[0] …) and how many it had before.
+type Edit struct {
+	OrgID, InboxID string
+	Before, After  mail.Draft
+	// Recipients are the edited send's recipients; RecipientsEdited says
+	// whether the edit named any (to, cc or bcc).
+	Recipients       []Recipient
+	RecipientsEdited bool
+	// BeforeCount is how many recipients the held send had (and its
+	// budget counts).
+	BeforeCount int
+}
+
+// CheckEdit re-checks the parts of the policy that a reviewer's edit of a
+// held send can change, inside the approving transaction tx. A reviewer
+// approving is the decision on every hold, so only what would refuse
+// counts:
+//   - recipients: the block lists and an allow list that refuses
+//     (422 recipient_blocked, field edits.to[i]);
+//   - budget: recipients the edit adds are counted against a budget that
+//     refuses, under the inbox's budget lock, as a new send's would be
+//     (429 send_budget_exceeded with Retry-After); the held send's own
+//     recipients were counted when it was accepted;
+//   - secrets: the edit may not add a kind of secret the held message did
+//     not carry (422 validation_failed, field edits.subject|text|html): a
+//     secret the agent wrote was a hold the reviewer now decides, one the
+//     reviewer pastes in was never reviewed.
+//
+// Paused sending needs no check here: a paused inbox's released send waits
+// in the queue until sending resumes.
+func (s *Service) CheckEdit(ctx context.Context, tx *gorm.DB, e Edit) error {
+	p, err := s.get(ctx, tx, e.OrgID, e.InboxID)
 	if err != nil {
 		return err
 	}
-	org, err := s.getOrg(db, orgID)
-	if err != nil {
+	if e.RecipientsEdited {
+		org, err := s.getOrg(tx, e.OrgID)
+		if err != nil {
+			return err
+		}
+		if err := checkRecipients(p, org, e.Recipients); err != nil {
+			return err
+		}
+	}
+	if err := checkEditSecrets(e); err != nil {
 		return err
 	}
+	added := len(e.Recipients) - e.BeforeCount
+	if added <= 0 || (p.Budget.PerHour == nil && p.Budget.PerDay == nil) || p.Budget.OnExceed != "refuse" {
+		return nil
+	}
+	if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, lockKey(e.InboxID)).Error; err != nil {
+		return fmt.Errorf("lock send budget: %w", err)
+	}
+	in := Input{OrgID: e.OrgID, InboxID: e.InboxID, Recipients: e.Recipients[:added]}
+	var d Decision
+	if err := s.checkBudget(tx, p, in, &d); err != nil {
+		var me *models.Error
+		if errors.As(err, &me) {
+			c := *me
+			c.Field = "edits"
+			c.Message = fmt.Sprintf("the edit adds %d recipients: %s", added, me.Message)
+			return &c
+		}
+		return err
+	}
+	return nil
+}
+
+// checkEditSecrets refuses an edit that adds a kind of secret the held
+// message did not carry, naming the edited field that carries it.
+func checkEditSecrets(e Edit) error {
+	had := map[string]bool{}
+	for _, k := range Secrets(e.Before) {
+		had[k] = true
+	}
+	for _, f := range []struct {
+		field         string
+		before, after string
+	}{{"subject", e.Before.Subject, e.After.Subject}, {"text", e.Before.Text, e.After.Text}, {"html", e.Before.HTML, e.After.HTML}} {
+		if f.before == f.after {
+			continue
+		}
+		for _, k := range Secrets(mail.Draft{Text: f.after}) {
+			if !had[k] {
+				return &models.Error{Code: models.CodeValidation, Field: "edits." + f.field,
+					Message: fmt.Sprintf("the edited %s carries %s, which the held message did not: a reviewer's edit cannot add a secret (remove it, or reject the send)", f.field, k)}
+			}
+		}
+	}
+	return nil
+}
+
+// checkRecipients applies the block lists and a refusing allow list.
+func checkRecipients(p *models.InboxPolicy, org *models.OrgPolicy, rcpts []Recipient) error {
 	for _, r := range rcpts {
 		if matchesAny(r.Address, p.Recipients.Block) || matchesAny(r.Address, org.Block) {
 			return &models.Error{Code: models.CodeRecipientBlocked, Field: r.Field,

@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -92,6 +93,14 @@ func TestLifecycleIsAnAppendOnlyRecord(t *testing.T) {
 	if after := h.count(`SELECT count(*) FROM message_lifecycle`); after != before {
 		t.Fatalf("a refused send wrote %d lifecycle rows", after-before)
 	}
+	// Inbound mail: received, then the screening's verdict.
+	in := h.env.Deliver(h.inbox, "From: ann@example.net\r\nTo: agent@mail.example.com\r\nSubject: hi\r\nMessage-ID: <in1@example.net>\r\n\r\nhello\r\n")
+	var inbound models.List[models.LifecycleEntry]
+	h.env.MustStatus(200, "GET", h.base+"/messages/"+in.ID+"/lifecycle", h.agent, nil).JSON(t, &inbound)
+	if got := kindsOf(inbound.Data); got != "received,screened" || inbound.Data[1].Detail["verdict"] != models.VerdictClean ||
+		inbound.Data[1].Detail["score"] == nil {
+		t.Fatalf("inbound lifecycle %s: %+v", got, inbound.Data)
+	}
 	other := h.env.Inbox(h.org, "other@mail.example.com")
 	otherTok := h.env.Token(h.org, other.ID, []string{models.ScopeEmailRead}).Secret
 	h.env.MustStatus(404, "GET", "/v1/inboxes/"+other.ID+"/messages/"+sr.ID+"/lifecycle", otherTok, nil)
@@ -125,4 +134,15 @@ func TestBudgetCountsWhatMayStillBeSent(t *testing.T) {
 	if r := h.send("f@example.net"); r.Status != 429 {
 		t.Fatalf("budget after an edit added a recipient: %d %s", r.Status, r.Body)
 	}
+	// An expired hold gives its recipients back too.
+	h.env.Store.DB.Exec(`UPDATE outbound_messages SET created_at = now() - interval '2 hours' WHERE inbox_id = ?`, h.inbox.ID)
+	x := held("g@example.net", "h@example.net", "i@example.net")
+	if r := h.send("j@example.net"); r.Status != 429 {
+		t.Fatalf("over budget with a pending hold: %d %s", r.Status, r.Body)
+	}
+	h.env.Store.DB.Exec(`UPDATE approvals SET expires_at = now() - interval '1 minute' WHERE id = ?`, x.ApprovalID)
+	if n, err := h.env.Approvals.ExpireDue(context.Background()); err != nil || n != 1 {
+		t.Fatalf("expire: %d %v", n, err)
+	}
+	held("j@example.net", "k@example.net", "l@example.net")
 }

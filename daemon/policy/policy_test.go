@@ -139,6 +139,27 @@ func TestPolicyRoutes(t *testing.T) {
 	if h.count(`SELECT count(*) FROM events WHERE type = 'policy.sending_resumed'`) != 1 {
 		t.Fatal("policy.sending_resumed not evented")
 	}
+	// The organization's changes are audited with before and after too.
+	h.env.MustStatus(200, "GET", "/v1/audit?action=policy.org.changed", h.org.Owner, nil).JSON(t, &audit)
+	if len(audit.Data) != 2 {
+		t.Fatalf("org policy audit %+v", audit.Data)
+	}
+	for _, e := range audit.Data { // newest first
+		before, _ := e.Detail["before"].(map[string]any)
+		after, _ := e.Detail["after"].(map[string]any)
+		if before == nil || after == nil || before["sending_paused"] == after["sending_paused"] {
+			t.Fatalf("org policy audit detail %+v", e.Detail)
+		}
+	}
+	r := h.env.MustStatus(422, "PUT", "/v1/policy", h.org.Owner, `{"block": ["ok.example", "not a domain"]}`)
+	if r.ErrorCode() != "validation_failed" {
+		t.Fatalf("org block list validation: %s", r.Body)
+	}
+	var fe models.ErrorBody
+	r.JSON(t, &fe)
+	if fe.Error.Field != "block[1]" {
+		t.Fatalf("org block list validation names %q", fe.Error.Field)
+	}
 	// Another organization's inbox is not found.
 	other := h.env.OtherOrg("other")
 	h.env.MustStatus(404, "GET", h.base+"/policy", other.Owner, nil)
@@ -390,6 +411,14 @@ func TestLoopGuard(t *testing.T) {
 		if id == "" {
 			t.Fatalf("%s: not received", hdr)
 		}
+		// Recorded on the message as it arrived.
+		var m models.Message
+		h.env.MustStatus(200, "GET", h.base+"/messages/"+id, h.agent, nil).JSON(t, &m)
+		want := map[string]string{"Auto-Submitted: auto-replied": "Auto-Submitted: auto-replied", "Precedence: bulk": "Precedence: bulk",
+			"List-Id: <news.example.net>": "List-Id", "": "null return path"}[hdr]
+		if m.Automatic == nil || *m.Automatic != want {
+			t.Errorf("%q: message automatic %v, want %q", hdr, m.Automatic, want)
+		}
 		r := reply(id)
 		if r.Status != 202 {
 			t.Fatalf("%s: %d %s", hdr, r.Status, r.Body)
@@ -400,6 +429,11 @@ func TestLoopGuard(t *testing.T) {
 	}
 	// Auto-Submitted: no is a person's mail.
 	st := h.env.Deliver(h.inbox, "Auto-Submitted: no\r\nFrom: ann@example.net\r\nTo: agent@mail.example.com\r\nSubject: q\r\nMessage-ID: <q1@example.net>\r\n\r\nhi\r\n")
+	var person models.Message
+	h.env.MustStatus(200, "GET", h.base+"/messages/"+st.ID, h.agent, nil).JSON(t, &person)
+	if person.Automatic == nil || *person.Automatic != "" {
+		t.Fatalf("a person's mail is marked automatic: %v", person.Automatic)
+	}
 	for i := 0; i < 10; i++ {
 		if r := reply(st.ID); r.Status != 202 {
 			t.Fatalf("reply %d: %d %s", i, r.Status, r.Body)
@@ -517,6 +551,25 @@ func TestHeldByPolicyApprovedDeliveredOnce(t *testing.T) {
 	}
 }
 
+// TestAutoSubmittedWhenAsked: the inbox's outbound mail carries
+// "Auto-Submitted: auto-generated" only when its policy asks for it.
+func TestAutoSubmittedWhenAsked(t *testing.T) {
+	h := newHarness(t)
+	raw := func() string {
+		t.Helper()
+		var sr models.SendResponse
+		h.env.MustStatus(202, "POST", h.base+"/messages/send", h.agent, models.SendRequest{To: []string{"a@example.net"}, Subject: "s", Text: "t"}).JSON(t, &sr)
+		return string(h.env.MustStatus(200, "GET", h.base+"/messages/"+sr.ID+"/raw", h.agent, nil).Body)
+	}
+	if r := raw(); strings.Contains(strings.ToLower(r), "auto-submitted") {
+		t.Fatalf("marked without being asked:\n%s", r)
+	}
+	h.setPolicy(`{"auto_submitted": true}`)
+	if r := raw(); !strings.Contains(r, "Auto-Submitted: auto-generated\r\n") {
+		t.Fatalf("not marked:\n%s", r)
+	}
+}
+
 // sendSMTP delivers one message to the agent's inbox over SMTP.
 func sendSMTP(addr, from, raw string) error {
 	c, err := smtp.Dial(addr)
@@ -530,20 +583,69 @@ func sendSMTP(addr, from, raw string) error {
 	return c.SendMail(from, []string{"agent@mail.example.com"}, strings.NewReader(raw))
 }
 
-// TestEditRechecksRecipients: a reviewer's edit cannot send to a blocked
-// address.
-func TestEditRechecksRecipients(t *testing.T) {
+// TestEditRechecksWhatItChanges: a reviewer's edit of a held send is
+// checked again for what an edit can change: its recipients (block
+// lists), the recipients it adds against a refusing budget, and a secret
+// it adds; a refused edit leaves the send pending.
+func TestEditRechecksWhatItChanges(t *testing.T) {
 	h := newHarness(t)
-	h.setPolicy(`{"first_contact": "hold", "recipients": {"block": ["bad@example.net"]}}`)
-	var sr models.SendResponse
-	h.env.MustStatus(202, "POST", h.base+"/messages/send", h.agent, models.SendRequest{To: []string{"new@example.net"}, Subject: "s", Text: "t"}).JSON(t, &sr)
-	to := models.AddressList{"ok@example.net", "bad@example.net"}
-	r := h.env.Do("POST", "/v1/approvals/"+sr.ApprovalID+"/approve", h.reviewer, models.ApproveRequest{Edits: &models.ApprovalEdits{To: &to}})
-	var e models.ErrorBody
-	r.JSON(t, &e)
-	if r.Status != 422 || e.Error.Code != "recipient_blocked" || e.Error.Field != "edits.to[1]" {
-		t.Fatalf("edit to a blocked address: %d %s", r.Status, r.Body)
+	h.setPolicy(`{"first_contact": "hold", "recipients": {"block": ["bad@example.net"]}, "budget": {"per_hour": 3}}`)
+	hold := func(text string) models.SendResponse {
+		t.Helper()
+		var sr models.SendResponse
+		h.env.MustStatus(202, "POST", h.base+"/messages/send", h.agent, models.SendRequest{To: []string{"new@example.net"}, Subject: "s", Text: text}).JSON(t, &sr)
+		if sr.ApprovalID == "" {
+			t.Fatalf("not held: %+v", sr)
+		}
+		return sr
 	}
-	to = models.AddressList{"ok@example.net"}
-	h.env.MustStatus(200, "POST", "/v1/approvals/"+sr.ApprovalID+"/approve", h.reviewer, models.ApproveRequest{Edits: &models.ApprovalEdits{To: &to}})
+	approve := func(id string, edits map[string]any) *servertest.Response {
+		return h.env.Do("POST", "/v1/approvals/"+id+"/approve", h.reviewer, map[string]any{"edits": edits})
+	}
+	refusedAs := func(what string, r *servertest.Response, status int, code, field string) {
+		t.Helper()
+		var e models.ErrorBody
+		r.JSON(t, &e)
+		if r.Status != status || e.Error == nil || e.Error.Code != code || e.Error.Field != field {
+			t.Fatalf("%s: %d %s, want %d %s field %s", what, r.Status, r.Body, status, code, field)
+		}
+	}
+	sr := hold("t")
+	// Recipients: the block list.
+	refusedAs("edit to a blocked address", approve(sr.ApprovalID, map[string]any{"to": []string{"ok@example.net", "bad@example.net"}}),
+		422, "recipient_blocked", "edits.to[1]")
+	// Budget (3 an hour, 1 counted): an edit adding three recipients is
+	// refused, with Retry-After; one adding two fits.
+	r := approve(sr.ApprovalID, map[string]any{"to": []string{"a@example.net"}, "cc": []string{"b@example.net", "c@example.net", "d@example.net"}})
+	refusedAs("edit over the budget", r, 429, "send_budget_exceeded", "edits")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("budget refusal of an edit without Retry-After")
+	}
+	// Secrets: the edit may not add one.
+	refusedAs("edit adding a key", approve(sr.ApprovalID, map[string]any{"text": "use AKIAIOSFODNN7EXAMPLE"}),
+		422, "validation_failed", "edits.text")
+	refusedAs("edit adding a JWT to the subject", approve(sr.ApprovalID, map[string]any{"subject": "token " + jwt}),
+		422, "validation_failed", "edits.subject")
+	if h.count(`SELECT count(*) FROM approvals WHERE id = ? AND status = 'pending'`, sr.ApprovalID) != 1 {
+		t.Fatal("a refused edit decided the approval")
+	}
+	h.env.MustStatus(200, "POST", "/v1/approvals/"+sr.ApprovalID+"/approve", h.reviewer,
+		map[string]any{"edits": map[string]any{"to": []string{"a@example.net", "b@example.net", "c@example.net"}, "text": "fixed"}})
+	if n := h.count(`SELECT recipient_count FROM outbound_messages WHERE id = ?`, sr.ID); n != 3 {
+		t.Fatalf("the edited send counts %d recipients, want 3", n)
+	}
+
+	// A secret the agent wrote is the hold the reviewer decides: editing
+	// around it (or keeping it) is fine.
+	h.env.Store.DB.Exec(`UPDATE outbound_messages SET created_at = now() - interval '2 hours' WHERE inbox_id = ?`, h.inbox.ID)
+	sk := hold("the key is AKIAIOSFODNN7EXAMPLE")
+	h.env.MustStatus(200, "POST", "/v1/approvals/"+sk.ApprovalID+"/approve", h.reviewer,
+		map[string]any{"edits": map[string]any{"text": "the key is AKIAIOSFODNN7EXAMPLE, rotate it"}})
+
+	// A budget that holds: the reviewer's approval decides it.
+	h.setPolicy(`{"first_contact": "hold", "budget": {"per_hour": 1, "on_exceed": "hold"}}`)
+	h.env.Store.DB.Exec(`UPDATE outbound_messages SET created_at = now() - interval '2 hours' WHERE inbox_id = ?`, h.inbox.ID)
+	sb := hold("t")
+	h.env.MustStatus(200, "POST", "/v1/approvals/"+sb.ApprovalID+"/approve", h.reviewer,
+		map[string]any{"edits": map[string]any{"to": []string{"a@example.net", "b@example.net"}}})
 }

@@ -117,12 +117,19 @@ func TestHostileMessageQuarantined(t *testing.T) {
 	if len(list.Data) != 0 {
 		t.Fatalf("search finds hidden text: %+v", list.Data)
 	}
-	// Its lifecycle: quarantined on arrival, then released by the reviewer.
+	// Its lifecycle: received, screened and quarantined on arrival, then
+	// released by the reviewer.
 	var lc models.List[models.LifecycleEntry]
 	h.env.MustStatus(200, "GET", base+"/messages/"+id+"/lifecycle", tok.Secret, nil).JSON(t, &lc)
-	if len(lc.Data) != 2 || lc.Data[0].Kind != "quarantined" || lc.Data[1].Kind != "released" ||
-		lc.Data[0].Detail["score"] == nil || lc.Data[1].Detail["verdict"] != models.VerdictSuspicious {
-		t.Fatalf("lifecycle %+v", lc.Data)
+	var kinds []string
+	for _, e := range lc.Data {
+		kinds = append(kinds, e.Kind)
+	}
+	if strings.Join(kinds, ",") != "received,screened,quarantined,released" ||
+		lc.Data[1].Detail["verdict"] != models.VerdictQuarantined || lc.Data[1].Detail["score"] == nil ||
+		fmt.Sprint(lc.Data[1].Detail["findings"]) == "[]" || lc.Data[2].Detail["score"] == nil ||
+		lc.Data[3].Detail["verdict"] != models.VerdictSuspicious {
+		t.Fatalf("lifecycle %v: %+v", kinds, lc.Data)
 	}
 }
 

@@ -1,0 +1,10 @@
+-- +goose Up
+-- What marks an inbound message as automatic mail (docs/policy.md, Loop
+-- guard): "Auto-Submitted: auto-replied", "Precedence: bulk", "List-Id",
+-- "null return path", "delivery status notification"; '' when nothing
+-- does; NULL for mail stored before it was recorded (the reply path then
+-- reads the raw headers) and for outbound mail.
+ALTER TABLE messages ADD COLUMN automatic text;
+
+-- +goose Down
+ALTER TABLE messages DROP COLUMN automatic;
