@@ -106,7 +106,7 @@ func (a *API) deny(c *fiber.Ctx, r Route, err error) error {
 	writeError(c, a.Log, err)
 	p := principal(c)
 	e := audit.Entry{ActorType: "anonymous", Action: r.Name, Outcome: audit.Denied,
-		Status: c.Response().StatusCode(), RemoteAddr: c.IP(), RequestID: requestID(c),
+		Status: c.Response().StatusCode(), RemoteAddr: clientIP(c), RequestID: requestID(c),
 		Detail: map[string]any{"code": models.ErrorCode(err)}}
 	if p != nil {
 		e.OrgID, e.ActorType, e.ActorID = p.OrgID, p.Kind, p.ID()
@@ -131,7 +131,7 @@ func (a *API) auditRequest(c *fiber.Ctx, r Route, herr error) {
 // auditEntry is the audit entry of a request answered with status.
 func (a *API) auditEntry(c *fiber.Ctx, action string, status int, herr error) audit.Entry {
 	e := audit.Entry{ActorType: "anonymous", Action: action, Outcome: outcomeOf(status), Status: status,
-		RemoteAddr: c.IP(), RequestID: requestID(c)}
+		RemoteAddr: clientIP(c), RequestID: requestID(c)}
 	if p := principal(c); p != nil {
 		e.OrgID, e.ActorType, e.ActorID = p.OrgID, p.Kind, p.ID()
 	}
