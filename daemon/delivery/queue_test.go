@@ -383,6 +383,38 @@ func TestPauseEndsAtUntil(t *testing.T) {
 	}
 }
 
+// The give-up window is not spent while a pause holds a delivery: one
+// paused for longer than outbound.give_up_after gets its normal retries
+// after the pause, not a single attempt and a give-up.
+func TestPauseDoesNotSpendGiveUpWindow(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		c.Outbound.GiveUpAfter = config.Duration(2 * time.Second)
+		c.Outbound.RetryIntervals = "300ms"
+	})
+	until := time.Now().Add(3 * time.Second)
+	h.env.MustStatus(201, "POST", "/v1/delivery-pauses", h.org.Owner, models.DeliveryPauseRequest{Domain: "example.net", Until: &until})
+	h.sink.Fail(2, 451)
+	r := h.send(simple("ann@example.net"))
+	h.waitSnoozes(r.ID, 1)
+	done := h.waitDelivery(r.ID, "ann@example.net", "delivered", func(d models.QueuedDelivery) bool {
+		if d.Status == "failed" {
+			t.Fatalf("gave up after the pause: %+v", d)
+		}
+		return d.Status == "delivered"
+	})
+	if done.Attempts != 3 || len(h.sink.Messages()) != 1 {
+		t.Fatalf("after the pause: %+v, sink has %d", done, len(h.sink.Messages()))
+	}
+	var paused struct {
+		PausedMS    int64
+		PausedSince *time.Time
+	}
+	h.env.Store.DB.Raw(`SELECT paused_ms, paused_since FROM delivery_recipients WHERE id = ?`, done.ID).Scan(&paused)
+	if paused.PausedMS < 2000 || paused.PausedSince != nil {
+		t.Fatalf("paused time %+v, want about 3 s settled", paused)
+	}
+}
+
 func TestPauseValidation(t *testing.T) {
 	h := newQueueHarness(t)
 	past := time.Now().Add(-time.Minute)
