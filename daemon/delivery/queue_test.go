@@ -365,6 +365,15 @@ func TestPauseHoldsThenResumesOnDelete(t *testing.T) {
 	if len(l.Data) != 0 {
 		t.Fatalf("pauses after delete %+v", l.Data)
 	}
+	// Audited: two creations (the second replaced the first) and the deletion.
+	for action, want := range map[string]int64{"delivery_pauses.create": 2, "delivery_pauses.delete": 1} {
+		var n int64
+		h.env.Store.DB.Raw(`SELECT count(*) FROM audit_log WHERE org_id = ? AND action = ? AND outcome = 'success' AND actor_id = ?`,
+			h.org.ID, action, h.org.OwnerID).Scan(&n)
+		if n != want {
+			t.Errorf("%d %s audit entries, want %d", n, action, want)
+		}
+	}
 }
 
 // A pause with an end lets deliveries go on their own once it has passed.
