@@ -36,7 +36,14 @@ func (a *API) wrap(r Route) fiber.Handler {
 		if tok == "" {
 			return a.deny(c, r, models.Errorf(models.CodeUnauthorized, "missing credential: send Authorization: Bearer <session or token>"))
 		}
-		p, err := a.Auth.Authenticate(c.UserContext(), tok)
+		// The limit is per credential and shared by every replica (a row
+		// on the database; nothing when http.rate_limit_per_minute is 0).
+		// An agent token's is spent by the statement that finds the token
+		// (one round trip for both, so a request the policy then refuses
+		// has spent it too); a session's, after authorization, by one
+		// statement of its own.
+		lim := ratelimit.Spend{Limit: ratelimit.Limit{N: a.Config.HTTP.RateLimitPerMinute, Per: time.Minute}, Cost: 1}
+		p, wait, limited, err := a.Auth.AuthenticateLimited(c.UserContext(), tok, lim)
 		if err != nil {
 			return a.deny(c, r, err)
 		}
@@ -44,12 +51,10 @@ func (a *API) wrap(r Route) fiber.Handler {
 		if err := r.Policy.authorize(c, p); err != nil {
 			return a.deny(c, r, err)
 		}
-		// Per credential, shared by every replica (one statement on the
-		// database; nothing when http.rate_limit_per_minute is 0).
-		wait, err := a.limiter.Take(c.UserContext(), p.OrgID, "http:"+p.ID(),
-			ratelimit.Spend{Limit: ratelimit.Limit{N: a.Config.HTTP.RateLimitPerMinute, Per: time.Minute}, Cost: 1}, ratelimit.Spend{})
-		if err != nil {
-			return err
+		if !limited {
+			if wait, err = a.limiter.Take(c.UserContext(), p.OrgID, "http:"+p.ID(), lim, ratelimit.Spend{}); err != nil {
+				return err
+			}
 		}
 		if wait > 0 {
 			return &models.Error{Code: models.CodeRateLimited, Message: "too many requests for this credential", RetryAfter: wait}
