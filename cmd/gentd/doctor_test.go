@@ -84,6 +84,18 @@ func TestDoctor(t *testing.T) {
 	if strings.Contains(out, "\nfail") || strings.HasPrefix(out, "fail") {
 		t.Errorf("fail lines on a healthy daemon")
 	}
+	// No smtp.tls_cert: STARTTLS serves the certificate gentd made for
+	// hostname under data_dir, which doctor names as a warning (not a
+	// failure), and the daemon logged that it uses it.
+	if !hasLine(out, "warn", "tls", "certificate for mx.gent.test valid") || !hasLine(out, "warn", "tls", ": self-signed") {
+		t.Error("no warn line for the self-signed certificate")
+	}
+	if !strings.Contains(d.out.String(), "self-signed certificate") {
+		t.Errorf("the daemon did not log that STARTTLS uses a self-signed certificate:\n%s", d.out.String())
+	}
+	if !hasLine(out, "(ok|warn)", "disk", "free of") {
+		t.Error("no line for the free disk under data_dir")
+	}
 	// The daemon is untouched: it still holds data_dir and serves.
 	if st, _ := d.post("/v1/auth/login", "", map[string]string{"email": "owner@acme.test", "password": "correct horse battery"}); st != 200 {
 		t.Fatalf("login after doctor: %d", st)

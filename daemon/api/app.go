@@ -62,28 +62,14 @@ type API struct {
 // New builds the Fiber app with every route registered.
 func New(d Deps) *fiber.App {
 	a := &API{Deps: d, limiter: ratelimit.New(d.Store)}
-	// X-Forwarded-For is read only from http.trusted_proxies (checked at
-	// config load); from any other peer c.IP() is the peer's address.
-	// Fiber takes the first valid address in the header.
-	var trusted []string
-	nets, _ := config.ParseCIDRs(d.Config.HTTP.TrustedProxies)
-	for _, n := range nets {
-		trusted = append(trusted, n.String())
-	}
-	proxyHeader := ""
-	if len(trusted) > 0 {
-		proxyHeader = fiber.HeaderXForwardedFor
-	}
 	app := fiber.New(fiber.Config{
-		EnableTrustedProxyCheck: true,
-		TrustedProxies:          trusted,
-		ProxyHeader:             proxyHeader,
-		EnableIPValidation:      true,
-		AppName:                 "gentd",
-		BodyLimit:               d.Config.HTTP.BodyLimitBytes,
-		DisableStartupMessage:   true,
-		StrictRouting:           false,
-		CaseSensitive:           true,
+		// No proxy header is read by Fiber: the client's address behind
+		// http.trusted_proxies is settled by resolveClient (clientip.go).
+		AppName:               "gentd",
+		BodyLimit:             d.Config.HTTP.BodyLimitBytes,
+		DisableStartupMessage: true,
+		StrictRouting:         false,
+		CaseSensitive:         true,
 		// Values read from a request (c.Params, c.Get, c.Query, c.Body)
 		// are copies that stay valid after the handler returns, not views
 		// into buffers Fiber recycles for the next request: event streams,
@@ -99,6 +85,7 @@ func New(d Deps) *fiber.App {
 	})
 	a.app, a.mcp = app, a.newMCP()
 	app.Hooks().OnShutdown(func() error { a.mcp.Close(); return nil })
+	app.Use(newProxies(d.Config.HTTP).resolveClient)
 	app.Use(requestid.New(requestid.Config{Header: "X-Request-Id"}))
 	app.Use(a.accessLog)
 	app.Use(a.recoverPanic)
@@ -130,7 +117,7 @@ func (a *API) accessLog(c *fiber.Ctx) error {
 		writeError(c, a.Log, err)
 	}
 	attrs := []any{"method", c.Method(), "path", c.Path(), "status", c.Response().StatusCode(),
-		"duration_ms", float64(time.Since(start).Microseconds()) / 1000, "remote", c.IP(),
+		"duration_ms", float64(time.Since(start).Microseconds()) / 1000, "remote", clientIP(c),
 		"request_id", c.Locals("requestid")}
 	if p, ok := c.Locals("principal").(*auth.Principal); ok {
 		attrs = append(attrs, "actor", p.ID())

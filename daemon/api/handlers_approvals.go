@@ -35,7 +35,7 @@ func (a *API) approve(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	ap, err := a.Approvals.Approve(c.UserContext(), principal(c), c.Params("id"), req.Edits, c.IP(), requestID(c))
+	ap, err := a.Approvals.Approve(c.UserContext(), principal(c), c.Params("id"), req.Edits, clientIP(c), requestID(c))
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (a *API) reject(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	ap, err := a.Approvals.Reject(c.UserContext(), principal(c), c.Params("id"), req.Reason, c.IP(), requestID(c))
+	ap, err := a.Approvals.Reject(c.UserContext(), principal(c), c.Params("id"), req.Reason, clientIP(c), requestID(c))
 	if err != nil {
 		return err
 	}

@@ -37,8 +37,8 @@ func (a *API) setup(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	resp, err := a.Auth.Setup(c.UserContext(), req, c.IP())
-	e := audit.Entry{ActorType: "anonymous", Action: "auth.setup", RemoteAddr: c.IP(), RequestID: requestID(c), Outcome: audit.Success, Status: 201}
+	resp, err := a.Auth.Setup(c.UserContext(), req, clientIP(c))
+	e := audit.Entry{ActorType: "anonymous", Action: "auth.setup", RemoteAddr: clientIP(c), RequestID: requestID(c), Outcome: audit.Success, Status: 201}
 	if err != nil {
 		e.Outcome, e.Detail = audit.Failure, map[string]any{"code": models.ErrorCode(err)}
 		_ = a.Audit.Record(c.UserContext(), nil, e)
@@ -56,12 +56,12 @@ func (a *API) login(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	resp, err := a.Auth.Login(c.UserContext(), req, c.IP())
+	resp, err := a.Auth.Login(c.UserContext(), req, clientIP(c))
 	if err != nil {
 		return err // failures are audited by the service
 	}
 	if err := a.Audit.Record(c.UserContext(), nil, audit.Entry{OrgID: resp.Org.ID, ActorType: "user", ActorID: resp.User.ID,
-		Action: "auth.login", Outcome: audit.Success, Status: 200, RemoteAddr: c.IP(), RequestID: requestID(c)}); err != nil {
+		Action: "auth.login", Outcome: audit.Success, Status: 200, RemoteAddr: clientIP(c), RequestID: requestID(c)}); err != nil {
 		a.Log.Error("audit login", "err", err)
 	}
 	return c.JSON(resp)
@@ -107,7 +107,7 @@ func (a *API) createUser(c *fiber.Ctx) error {
 }
 
 func authOrigin(c *fiber.Ctx) auth.Origin {
-	return auth.Origin{RemoteAddr: c.IP(), RequestID: requestID(c)}
+	return auth.Origin{RemoteAddr: clientIP(c), RequestID: requestID(c)}
 }
 
 func (a *API) updateUser(c *fiber.Ctx) error {

@@ -18,7 +18,7 @@ func isDryRun(c *fiber.Ctx) bool {
 
 func policyActor(c *fiber.Ctx) policy.Actor {
 	p := principal(c)
-	return policy.Actor{Type: p.Kind, ID: p.ID(), RemoteAddr: c.IP(), RequestID: requestID(c)}
+	return policy.Actor{Type: p.Kind, ID: p.ID(), RemoteAddr: clientIP(c), RequestID: requestID(c)}
 }
 
 func (a *API) getInboxPolicy(c *fiber.Ctx) error {

@@ -33,7 +33,7 @@ func (a *API) MCP() *mcp.Server { return a.mcp }
 
 // serveMCP hands an authenticated request to the MCP handler.
 func (a *API) serveMCP(c *fiber.Ctx) error {
-	r := mcp.Request{Principal: principal(c), RemoteAddr: c.IP(), RequestID: requestID(c)}
+	r := mcp.Request{Principal: principal(c), RemoteAddr: clientIP(c), RequestID: requestID(c)}
 	return adaptor.HTTPHandler(a.mcp.Handler(r))(c)
 }
 

@@ -36,7 +36,14 @@ func (a *API) wrap(r Route) fiber.Handler {
 		if tok == "" {
 			return a.deny(c, r, models.Errorf(models.CodeUnauthorized, "missing credential: send Authorization: Bearer <session or token>"))
 		}
-		p, err := a.Auth.Authenticate(c.UserContext(), tok)
+		// The limit is per credential and shared by every replica (a row
+		// on the database; nothing when http.rate_limit_per_minute is 0).
+		// An agent token's is spent by the statement that finds the token
+		// (one round trip for both, so a request the policy then refuses
+		// has spent it too); a session's, after authorization, by one
+		// statement of its own.
+		lim := ratelimit.Spend{Limit: ratelimit.Limit{N: a.Config.HTTP.RateLimitPerMinute, Per: time.Minute}, Cost: 1}
+		p, wait, limited, err := a.Auth.AuthenticateLimited(c.UserContext(), tok, lim)
 		if err != nil {
 			return a.deny(c, r, err)
 		}
@@ -44,12 +51,10 @@ func (a *API) wrap(r Route) fiber.Handler {
 		if err := r.Policy.authorize(c, p); err != nil {
 			return a.deny(c, r, err)
 		}
-		// Per credential, shared by every replica (one statement on the
-		// database; nothing when http.rate_limit_per_minute is 0).
-		wait, err := a.limiter.Take(c.UserContext(), p.OrgID, "http:"+p.ID(),
-			ratelimit.Spend{Limit: ratelimit.Limit{N: a.Config.HTTP.RateLimitPerMinute, Per: time.Minute}, Cost: 1}, ratelimit.Spend{})
-		if err != nil {
-			return err
+		if !limited {
+			if wait, err = a.limiter.Take(c.UserContext(), p.OrgID, "http:"+p.ID(), lim, ratelimit.Spend{}); err != nil {
+				return err
+			}
 		}
 		if wait > 0 {
 			return &models.Error{Code: models.CodeRateLimited, Message: "too many requests for this credential", RetryAfter: wait}
@@ -106,7 +111,7 @@ func (a *API) deny(c *fiber.Ctx, r Route, err error) error {
 	writeError(c, a.Log, err)
 	p := principal(c)
 	e := audit.Entry{ActorType: "anonymous", Action: r.Name, Outcome: audit.Denied,
-		Status: c.Response().StatusCode(), RemoteAddr: c.IP(), RequestID: requestID(c),
+		Status: c.Response().StatusCode(), RemoteAddr: clientIP(c), RequestID: requestID(c),
 		Detail: map[string]any{"code": models.ErrorCode(err)}}
 	if p != nil {
 		e.OrgID, e.ActorType, e.ActorID = p.OrgID, p.Kind, p.ID()
@@ -131,7 +136,7 @@ func (a *API) auditRequest(c *fiber.Ctx, r Route, herr error) {
 // auditEntry is the audit entry of a request answered with status.
 func (a *API) auditEntry(c *fiber.Ctx, action string, status int, herr error) audit.Entry {
 	e := audit.Entry{ActorType: "anonymous", Action: action, Outcome: outcomeOf(status), Status: status,
-		RemoteAddr: c.IP(), RequestID: requestID(c)}
+		RemoteAddr: clientIP(c), RequestID: requestID(c)}
 	if p := principal(c); p != nil {
 		e.OrgID, e.ActorType, e.ActorID = p.OrgID, p.Kind, p.ID()
 	}

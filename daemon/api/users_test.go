@@ -354,6 +354,9 @@ func TestPasswordReset(t *testing.T) {
 	}
 	b.MustStatus(401, "GET", "/v1/auth/me", rev.Session, nil)
 	wantCode(t, login(a, rev.Email, testPassword), 401, models.CodeUnauthorized)
+	if d := auditDetail(a, org.ID, "users.password_reset_issued", rev.ID); d["sessions_ended"] != float64(1) || d["expires_at"] == nil {
+		t.Fatalf("audit detail %v", d)
+	}
 
 	var stored int64
 	a.Store.DB.Raw(`SELECT count(*) FROM password_resets WHERE code_hash = sha256(?::bytea)`, pr.Code).Scan(&stored)

@@ -20,6 +20,7 @@ import (
 
 	"gent/daemon/audit"
 	"gent/daemon/config"
+	"gent/daemon/ratelimit"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -306,6 +307,20 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 		return s.authToken(ctx, bearer)
 	}
 	return nil, errBadCredential
+}
+
+// AuthenticateLimited is Authenticate that, for an agent token, also
+// spends lim on the token's shared rate limit (key "http:" + token id) in
+// the statement that finds the token, saving the limit's own round trip.
+// limited tells whether it did; wait is then how long the caller must
+// wait (0: go on). For a session, or with no limit, limited is false and
+// the caller takes the limit itself.
+func (s *Service) AuthenticateLimited(ctx context.Context, bearer string, lim ratelimit.Spend) (p *Principal, wait time.Duration, limited bool, err error) {
+	if strings.HasPrefix(bearer, TokenPrefix) {
+		return s.authTokenLimited(ctx, bearer, lim)
+	}
+	p, err = s.Authenticate(ctx, bearer)
+	return p, 0, false, err
 }
 
 func (s *Service) authSession(ctx context.Context, raw string) (*Principal, error) {

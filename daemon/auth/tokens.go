@@ -8,8 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
+	"gent/daemon/ratelimit"
 	"gent/daemon/store"
 	"gent/models"
 )
@@ -62,23 +64,53 @@ func ValidTokenFormat(raw string) bool {
 // authToken looks the token up by hash on every request, so revocation,
 // rotation and expiry take effect on the next request on every replica.
 func (s *Service) authToken(ctx context.Context, raw string) (*Principal, error) {
+	p, _, _, err := s.authTokenLimited(ctx, raw, ratelimit.Spend{})
+	return p, err
+}
+
+// tokenLookup finds a live token by its hash ($1) with its inbox.
+const tokenLookup = `SELECT t.id, t.org_id, t.inbox_id, t.label, t.scopes, t.requires_approval, t.last_used_at, i.address
+	FROM tokens t JOIN inboxes i ON i.id = t.inbox_id AND i.status = 'active'
+	WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())`
+
+// authTokenLimited looks the token up and, when lim is set, spends lim on
+// the token's shared limit (key "http:" + token id) in the same
+// statement: one round trip for both (docs/cluster.md).
+func (s *Service) authTokenLimited(ctx context.Context, raw string, lim ratelimit.Spend) (*Principal, time.Duration, bool, error) {
 	if !ValidTokenFormat(raw) {
-		return nil, errBadCredential
+		return nil, 0, false, errBadCredential
 	}
-	var t struct {
-		models.Token
-		Address string
+	var (
+		t              models.Token
+		address        string
+		scopes, held   []string
+		allowed        *bool
+		ahead1, ahead2 *float64
+	)
+	q, args := tokenLookup, []any{Hash(raw)}
+	e, limited := ratelimit.Embed(`SELECT 'http:' || id AS key, org_id FROM t`, 2, lim, ratelimit.Spend{})
+	if limited {
+		q = `WITH t AS (` + tokenLookup + `), lim AS (` + e.SQL + `)
+	SELECT t.*, lim.allowed, lim.ahead1, lim.ahead2 FROM t LEFT JOIN lim ON true`
+		args = append(args, e.Args...)
+	} else {
+		q = `SELECT t.*, NULL::bool, NULL::float8, NULL::float8 FROM (` + tokenLookup + `) t`
 	}
-	res := s.db.DB.WithContext(ctx).Raw(`
-		SELECT t.id, t.org_id, t.inbox_id, t.label, t.scopes, t.requires_approval, t.last_used_at, i.address
-		FROM tokens t JOIN inboxes i ON i.id = t.inbox_id AND i.status = 'active'
-		WHERE t.token_hash = ? AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())`,
-		Hash(raw)).Scan(&t)
-	if res.Error != nil {
-		return nil, fmt.Errorf("look up token: %w", res.Error)
+	err := s.db.Pool.QueryRow(ctx, q, args...).Scan(&t.ID, &t.OrgID, &t.InboxID, &t.Label, &scopes, &held, &t.LastUsedAt, &address,
+		&allowed, &ahead1, &ahead2)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, false, errBadCredential
 	}
-	if res.RowsAffected == 0 {
-		return nil, errBadCredential
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("look up token: %w", err)
+	}
+	t.Scopes, t.RequiresApproval = scopes, held
+	var wait time.Duration
+	if limited {
+		if allowed == nil || ahead1 == nil || ahead2 == nil {
+			return nil, 0, false, fmt.Errorf("look up token: no rate limit row")
+		}
+		wait = ratelimit.Wait(*allowed, *ahead1, *ahead2, lim, ratelimit.Spend{})
 	}
 	// last_used_at is kept to the minute, so a busy agent does not write a
 	// row per request.
@@ -88,7 +120,7 @@ func (s *Service) authToken(ctx context.Context, raw string) (*Principal, error)
 		}
 	}
 	return &Principal{Kind: KindToken, OrgID: t.OrgID, TokenID: t.ID, TokenLabel: t.Label, InboxID: t.InboxID,
-		Scopes: t.Scopes, RequiresApproval: t.RequiresApproval, Address: t.Address}, nil
+		Scopes: t.Scopes, RequiresApproval: t.RequiresApproval, Address: address}, wait, limited, nil
 }
 
 // Emitter records events in a transaction (events.Service).

@@ -69,10 +69,20 @@ type HTTP struct {
 	BodyLimitBytes     int    `toml:"body_limit_bytes"`
 	RateLimitPerMinute int    `toml:"rate_limit_per_minute"`
 	// TrustedProxies lists the addresses and CIDR ranges (comma-separated)
-	// of reverse proxies whose X-Forwarded-For names the client; from any
+	// of reverse proxies whose ProxyHeader names the client; from any
 	// other peer the header is ignored. Empty: the header is never read.
 	TrustedProxies string `toml:"trusted_proxies"`
+	// ProxyHeader is the header the trusted proxies write:
+	// "X-Forwarded-For" (the default) or "Forwarded" (RFC 7239). The
+	// other one is never read.
+	ProxyHeader string `toml:"proxy_header"`
 }
+
+// The headers http.proxy_header may name.
+const (
+	HeaderXForwardedFor = "X-Forwarded-For"
+	HeaderForwarded     = "Forwarded"
+)
 
 type SMTP struct {
 	Addr            string   `toml:"addr"`
@@ -272,7 +282,7 @@ func Default() Config {
 	return Config{
 		DataDir:  "./var",
 		Hostname: "mx.gent.localhost",
-		HTTP:     HTTP{Addr: "127.0.0.1:8080", BodyLimitBytes: 36 << 20, RateLimitPerMinute: 600},
+		HTTP:     HTTP{Addr: "127.0.0.1:8080", BodyLimitBytes: 36 << 20, RateLimitPerMinute: 600, ProxyHeader: HeaderXForwardedFor},
 		SMTP: SMTP{
 			Addr: "127.0.0.1:2525", MaxMessageBytes: 26214400, MaxRecipients: 100,
 			MaxConnections: 1000, MaxPerIP: 50,
@@ -494,6 +504,14 @@ func (c *Config) validate() error {
 	}
 	if _, err := ParseCIDRs(c.HTTP.TrustedProxies); err != nil {
 		return bad("http.trusted_proxies", "%v", err)
+	}
+	switch {
+	case strings.EqualFold(c.HTTP.ProxyHeader, HeaderXForwardedFor):
+		c.HTTP.ProxyHeader = HeaderXForwardedFor
+	case strings.EqualFold(c.HTTP.ProxyHeader, HeaderForwarded):
+		c.HTTP.ProxyHeader = HeaderForwarded
+	default:
+		return bad("http.proxy_header", "want %s or %s, got %q", HeaderXForwardedFor, HeaderForwarded, c.HTTP.ProxyHeader)
 	}
 	if _, err := ParseCIDRs(c.SMTP.ProxyTrusted); err != nil {
 		return bad("smtp.proxy_trusted", "%v", err)

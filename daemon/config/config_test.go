@@ -208,3 +208,17 @@ func TestSandboxDomain(t *testing.T) {
 		t.Errorf("empty GENT_HTTP_ADDR: %q %q %v", c.HTTP.Addr, c.Sandbox.Domain, err)
 	}
 }
+
+// http.proxy_header names X-Forwarded-For (the default) or Forwarded, in
+// any case; anything else is refused, naming the key.
+func TestProxyHeader(t *testing.T) {
+	for v, want := range map[string]string{"": HeaderXForwardedFor, "forwarded": HeaderForwarded, "x-forwarded-for": HeaderXForwardedFor} {
+		c, err := Load("", env(map[string]string{"GENT_HTTP_PROXY_HEADER": v}))
+		if err != nil || c.HTTP.ProxyHeader != want {
+			t.Errorf("GENT_HTTP_PROXY_HEADER=%q: %q %v", v, c.HTTP.ProxyHeader, err)
+		}
+	}
+	if _, err := Load("", env(map[string]string{"GENT_HTTP_PROXY_HEADER": "X-Real-IP"})); err == nil || !strings.Contains(err.Error(), "http.proxy_header") {
+		t.Errorf("X-Real-IP: %v", err)
+	}
+}

@@ -406,11 +406,25 @@ func (s *Service) DeletePause(ctx context.Context, orgID, id string) error {
 	})
 }
 
-// holdPaused records when the paused recipients will be looked at again.
+// holdPaused records when the paused recipients will be looked at again,
+// and since when a pause holds them (the first time).
 func (s *Service) holdPaused(ctx context.Context, o *sendRow, domain string, wait time.Duration) error {
-	if err := s.db.DB.WithContext(ctx).Exec(`UPDATE delivery_recipients SET next_attempt_at = now() + ? * interval '1 millisecond'
+	if err := s.db.DB.WithContext(ctx).Exec(`UPDATE delivery_recipients SET next_attempt_at = now() + ? * interval '1 millisecond',
+		paused_since = coalesce(paused_since, now())
 		WHERE outbound_id = ? AND domain = ? AND status IN ('queued', 'deferred')`, wait.Milliseconds(), o.ID, domain).Error; err != nil {
 		return fmt.Errorf("hold paused delivery: %w", err)
+	}
+	return nil
+}
+
+// settlePaused adds the time a pause held the recipients to their
+// paused_ms, which moves their give-up time (outbound.give_up_after) back
+// by as much: the window is not spent while no attempt may be made.
+func (s *Service) settlePaused(ctx context.Context, o *sendRow, domain string) error {
+	if err := s.db.DB.WithContext(ctx).Exec(`UPDATE delivery_recipients
+		SET paused_ms = paused_ms + greatest((extract(epoch FROM now() - paused_since) * 1000)::bigint, 0), paused_since = NULL
+		WHERE outbound_id = ? AND domain = ? AND paused_since IS NOT NULL`, o.ID, domain).Error; err != nil {
+		return fmt.Errorf("settle paused time: %w", err)
 	}
 	return nil
 }

@@ -378,6 +378,15 @@ func TestPauseHoldsThenResumesOnDelete(t *testing.T) {
 	if len(l.Data) != 0 {
 		t.Fatalf("pauses after delete %+v", l.Data)
 	}
+	// Audited: two creations (the second replaced the first) and the deletion.
+	for action, want := range map[string]int64{"delivery_pauses.create": 2, "delivery_pauses.delete": 1} {
+		var n int64
+		h.env.Store.DB.Raw(`SELECT count(*) FROM audit_log WHERE org_id = ? AND action = ? AND outcome = 'success' AND actor_id = ?`,
+			h.org.ID, action, h.org.OwnerID).Scan(&n)
+		if n != want {
+			t.Errorf("%d %s audit entries, want %d", n, action, want)
+		}
+	}
 }
 
 // A pause with an end lets deliveries go on their own once it has passed.
@@ -393,6 +402,38 @@ func TestPauseEndsAtUntil(t *testing.T) {
 	done := h.waitDelivery(r.ID, "ann@example.net", "delivered", status("delivered"))
 	if done.Attempts != 1 {
 		t.Fatalf("after the pause: %+v", done)
+	}
+}
+
+// The give-up window is not spent while a pause holds a delivery: one
+// paused for longer than outbound.give_up_after gets its normal retries
+// after the pause, not a single attempt and a give-up.
+func TestPauseDoesNotSpendGiveUpWindow(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		c.Outbound.GiveUpAfter = config.Duration(2 * time.Second)
+		c.Outbound.RetryIntervals = "300ms"
+	})
+	until := time.Now().Add(3 * time.Second)
+	h.env.MustStatus(201, "POST", "/v1/delivery-pauses", h.org.Owner, models.DeliveryPauseRequest{Domain: "example.net", Until: &until})
+	h.sink.Fail(2, 451)
+	r := h.send(simple("ann@example.net"))
+	h.waitSnoozes(r.ID, 1)
+	done := h.waitDelivery(r.ID, "ann@example.net", "delivered", func(d models.QueuedDelivery) bool {
+		if d.Status == "failed" {
+			t.Fatalf("gave up after the pause: %+v", d)
+		}
+		return d.Status == "delivered"
+	})
+	if done.Attempts != 3 || len(h.sink.Messages()) != 1 {
+		t.Fatalf("after the pause: %+v, sink has %d", done, len(h.sink.Messages()))
+	}
+	var paused struct {
+		PausedMS    int64
+		PausedSince *time.Time
+	}
+	h.env.Store.DB.Raw(`SELECT paused_ms, paused_since FROM delivery_recipients WHERE id = ?`, done.ID).Scan(&paused)
+	if paused.PausedMS < 2000 || paused.PausedSince != nil {
+		t.Fatalf("paused time %+v, want about 3 s settled", paused)
 	}
 }
 

@@ -76,6 +76,7 @@ type attempt struct {
 	pausedUntil   *time.Time
 	now           time.Time
 	sendingPaused bool
+	wasPaused     bool // a pause held the recipients before (paused_since set)
 	captured      bool
 	hosted        bool
 	dkim          domains.DKIMMaterial
@@ -86,7 +87,7 @@ type attempt struct {
 // mail.Hosted) is delivered locally, unless the sending domain is a
 // sandbox and the domain is not its organization's: then it is captured.
 var attemptSQL = `SELECT o.id, o.org_id, o.inbox_id, o.domain_id, o.message_id_header, o.envelope_from, o.raw, o.status, o.created_at,
-		r.addrs, r.attempts,
+		r.addrs, r.attempts, r.was_paused,
 		NOT EXISTS (SELECT 1 FROM delivery_recipients x WHERE x.outbound_id = o.id AND x.domain <> $2),
 		coalesce(p.found, false), p.until, now(),
 		` + policy.PausedSQL("o.org_id", "o.inbox_id") + `,
@@ -98,7 +99,8 @@ var attemptSQL = `SELECT o.id, o.org_id, o.inbox_id, o.domain_id, o.message_id_h
 	FROM outbound_messages o
 	LEFT JOIN domains d ON d.id = o.domain_id
 	CROSS JOIN LATERAL (SELECT coalesce(array_agg(address ORDER BY address), '{}') AS addrs,
-			coalesce(array_agg(attempts ORDER BY address), '{}') AS attempts
+			coalesce(array_agg(attempts ORDER BY address), '{}') AS attempts,
+			coalesce(bool_or(paused_since IS NOT NULL), false) AS was_paused
 		FROM delivery_recipients WHERE outbound_id = o.id AND domain = $2 AND status IN ('queued', 'deferred')) r
 	LEFT JOIN LATERAL (SELECT true AS found, until FROM delivery_pauses
 		WHERE org_id = o.org_id AND domain = $2 AND (until IS NULL OR until > now()) LIMIT 1) p ON true
@@ -112,7 +114,7 @@ func (s *Service) loadAttempt(ctx context.Context, args DeliverArgs) (*attempt, 
 		attempts []int32
 	)
 	err := s.db.Pool.QueryRow(ctx, attemptSQL, args.OutboundID, args.Domain).Scan(&a.o.ID, &a.o.OrgID, &a.o.InboxID, &a.o.DomainID,
-		&a.o.MessageIDHeader, &a.o.EnvelopeFrom, &a.o.Raw, &a.o.Status, &a.o.CreatedAt, &addrs, &attempts, &a.o.soleDomain,
+		&a.o.MessageIDHeader, &a.o.EnvelopeFrom, &a.o.Raw, &a.o.Status, &a.o.CreatedAt, &addrs, &attempts, &a.wasPaused, &a.o.soleDomain,
 		&a.paused, &a.pausedUntil, &a.now, &a.sendingPaused, &a.captured, &a.hosted,
 		&a.dkim.ID, &a.dkim.DKIMSelector, &a.dkim.DKIMRSAPrivate, &a.dkim.DKIMEd25519Selector, &a.dkim.DKIMEd25519Private, &a.dkim.Records)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -163,6 +165,11 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 			return err
 		}
 		return river.JobSnooze(wait)
+	}
+	if a.wasPaused {
+		if err := s.settlePaused(ctx, o, job.Args.Domain); err != nil {
+			return err
+		}
 	}
 	// Sending paused for the inbox or organization holds back a delivery
 	// not yet attempted; deliveries already under way (retries) finish.
@@ -498,15 +505,24 @@ func (s *Service) aggregate(tx *gorm.DB, id string) error {
 // reschedule snoozes the job until the next attempt for deferred
 // recipients, or gives up on them once give_up_after has passed.
 func (s *Service) reschedule(ctx context.Context, o *sendRow, domain string) error {
-	var deferred []rcptRow
-	if err := s.db.DB.WithContext(ctx).Raw(`SELECT address, attempts FROM delivery_recipients
+	var deferred []struct {
+		Address  string
+		Attempts int
+		PausedMS int64
+	}
+	if err := s.db.DB.WithContext(ctx).Raw(`SELECT address, attempts, paused_ms FROM delivery_recipients
 		WHERE outbound_id = ? AND domain = ? AND status IN ('queued', 'deferred')`, o.ID, domain).Scan(&deferred).Error; err != nil {
 		return fmt.Errorf("load deferred recipients: %w", err)
 	}
 	if len(deferred) == 0 {
 		return nil
 	}
-	giveUpAt := o.CreatedAt.Add(s.cfg.GiveUpAfter.D())
+	// Time held by a delivery pause does not count (docs/queue.md).
+	var paused int64
+	for _, r := range deferred {
+		paused = max(paused, r.PausedMS)
+	}
+	giveUpAt := o.CreatedAt.Add(s.cfg.GiveUpAfter.D() + time.Duration(paused)*time.Millisecond)
 	now := s.now()
 	if !now.Before(giveUpAt) {
 		results := map[string]result{}

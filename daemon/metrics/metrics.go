@@ -83,7 +83,7 @@ func New() *Metrics {
 	m.holdReasons = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gent_send_hold_reasons_total",
 		Help: "Hold reasons of held sends (a send held for two reasons counts once in each)."}, []string{"reason"})
 	m.attempts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gent_delivery_attempts_total",
-		Help: "Outbound delivery attempts per recipient, by result (delivered, deferred, bounced) and path (remote, local, capture, expired)."},
+		Help: "Outbound delivery attempts per recipient, by result (delivered, deferred, bounced) and path (remote, local, capture; a give-up counts as a bounced remote attempt)."},
 		[]string{"result", "path"})
 	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gent_webhook_deliveries_total",
 		Help: "Webhook delivery attempts, by result (succeeded, retrying, failed)."}, []string{"result"})

@@ -4,6 +4,9 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -127,8 +130,11 @@ func TestMetricsEndToEnd(t *testing.T) {
 		c.Hostname = "mx.gent.test"
 		c.DNS.Resolver = dns.Addr
 		c.DNS.Timeout = config.Duration(2 * time.Second)
+		c.Webhooks.AllowPrivateTargets = true
 	})
 	env.Metrics.SetQueueTTL(0)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	defer hook.Close()
 	org := env.Setup()
 	// Published in DNS: the daemon's re-verification keeps it verified.
 	env.PublishedDomain(org, "mail.example.com", dns)
@@ -174,6 +180,10 @@ func TestMetricsEndToEnd(t *testing.T) {
 		t.Fatalf("API listener serves /metrics: %d", code)
 	}
 
+	// A webhook for received mail: its deliveries are counted.
+	env.MustStatus(201, "POST", "/v1/webhooks", org.Owner, map[string]any{"url": hook.URL + "/hook",
+		"event_types": []string{"message.received"}})
+
 	before := scrapeMetrics(t, maddr)
 	if before.value("gent_build_info") != 1 || before["go_sql_open_connections"] == nil || before["gent_db_pool_connections_max"] == nil {
 		t.Fatalf("build info or DB pool metrics missing")
@@ -211,11 +221,17 @@ func TestMetricsEndToEnd(t *testing.T) {
 	var after scrape
 	for {
 		after = scrapeMetrics(t, maddr)
-		if after.value("gent_delivery_attempts_total", "result", "delivered", "path", "local") >= 1 {
+		// Two message.received webhooks: the plain message by SMTP and the
+		// send delivered locally (the quarantined one is not "received").
+		if after.value("gent_delivery_attempts_total", "result", "delivered", "path", "local") >= 1 &&
+			after.value("gent_webhook_deliveries_total", "result", "succeeded") >= 2 {
 			break
 		}
 		if wctx.Err() != nil {
-			t.Fatal("the queued send was not delivered")
+			t.Fatalf("the queued send was not delivered (%v), or the webhooks not sent (%v succeeded, %v retrying, %v failed)",
+				after.value("gent_delivery_attempts_total", "result", "delivered", "path", "local"),
+				after.value("gent_webhook_deliveries_total", "result", "succeeded"), after.value("gent_webhook_deliveries_total", "result", "retrying"),
+				after.value("gent_webhook_deliveries_total", "result", "failed"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -251,6 +267,8 @@ func TestMetricsEndToEnd(t *testing.T) {
 		{"gent_send_decisions_total", []string{"decision", "refused", "reason", models.CodeConflict}, 1},
 		{"gent_send_hold_reasons_total", []string{"reason", models.HoldTokenRequiresApproval}, 1},
 		{"gent_delivery_attempts_total", []string{"result", "delivered", "path", "local"}, 1},
+		{"gent_webhook_deliveries_total", []string{"result", "succeeded"}, 2},
+		{"gent_webhook_deliveries_total", []string{"result", "failed"}, 0},
 	}
 	for _, c := range checks {
 		got := after.value(c.name, c.labels...) - before.value(c.name, c.labels...)
@@ -276,6 +294,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 	if after["gent_queue_depth"] == nil {
 		t.Error("gent_queue_depth missing")
 	}
+	checkMetricsDocumented(t, after)
 	// Route labels are templates, never URLs with ids.
 	for _, m := range after["gent_http_requests_total"].GetMetric() {
 		for _, lp := range m.Label {
@@ -283,5 +302,38 @@ func TestMetricsEndToEnd(t *testing.T) {
 				t.Errorf("route label holds a URL: %q", lp.GetValue())
 			}
 		}
+	}
+}
+
+// checkMetricsDocumented checks that docs/operations.md lists every gent_
+// metric the daemon served, and that every gent_ metric its table lists
+// was served (the scrape has moved every one of them).
+func checkMetricsDocumented(t *testing.T, s scrape) {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range s {
+		if strings.HasPrefix(name, "gent_") && !strings.Contains(string(doc), "`"+name+"`") {
+			t.Errorf("docs/operations.md does not list the metric %s", name)
+		}
+	}
+	if s["go_sql_open_connections"] != nil && !strings.Contains(string(doc), "`go_sql_*`") {
+		t.Error("docs/operations.md does not list the go_sql_* metrics")
+	}
+	row := regexp.MustCompile("(?m)^\\| (`gent_[a-z_]+`(?:, `gent_[a-z_]+`)*) \\|")
+	name := regexp.MustCompile("gent_[a-z_]+")
+	listed := 0
+	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
+		for _, n := range name.FindAllString(m[1], -1) {
+			listed++
+			if s[n] == nil {
+				t.Errorf("docs/operations.md lists %s, which the daemon does not serve", n)
+			}
+		}
+	}
+	if listed < 15 {
+		t.Errorf("found only %d metrics in the table of docs/operations.md", listed)
 	}
 }

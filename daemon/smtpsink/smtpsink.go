@@ -36,7 +36,8 @@ type Message struct {
 	To   []string
 	Data []byte
 	TLS  bool
-	Auth string // the authenticated user, if any
+	Auth string    // the authenticated user, if any
+	At   time.Time // when the sink took it (just before its 250)
 }
 
 // Rcpt is one RCPT TO the sink was given (accepted or refused), as its
@@ -371,7 +372,7 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	_, isTLS := ss.c.TLSConnectionState()
 	s.mu.Lock()
-	s.msgs = append(s.msgs, Message{From: ss.from, To: append([]string(nil), ss.to...), Data: b, TLS: isTLS, Auth: ss.user})
+	s.msgs = append(s.msgs, Message{From: ss.from, To: append([]string(nil), ss.to...), Data: b, TLS: isTLS, Auth: ss.user, At: time.Now()})
 	s.mu.Unlock()
 	select {
 	case s.arrived <- struct{}{}:
