@@ -18,7 +18,7 @@ import (
 // exactly.
 func TestRateLimitsSharedAcrossReplicas(t *testing.T) {
 	dns := dnstest.New(t)
-	envs := replicas(t, 2, func(c *config.Config) {
+	envs := servertest.Replicas(t, 2, func(c *config.Config) {
 		c.DNS.Resolver, c.DNS.Timeout = dns.Addr, config.Duration(time.Second)
 		c.HTTP.RateLimitPerMinute = 20
 		c.Outbound.RatePerMinute = 4

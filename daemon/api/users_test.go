@@ -1,54 +1,19 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"gent/daemon/config"
-	"gent/daemon/mail"
-	"gent/daemon/server"
 	"gent/daemon/server/servertest"
-	"gent/daemon/store"
-	"gent/daemon/store/storetest"
 	"gent/models"
 )
 
 const testPassword = "correct horse battery"
-
-// replicas builds n daemons on one fresh database (one data_dir, so they
-// share the master key), as several gentd replicas would run.
-func replicas(t *testing.T, n int, mutate ...func(*config.Config)) []*servertest.Env {
-	t.Helper()
-	url := storetest.NewURL(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := servertest.Config(t)
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	var out []*servertest.Env
-	for i := 0; i < n; i++ {
-		st, err := store.Connect(context.Background(), url, 10, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(st.Pool.Close)
-		d, err := server.New(cfg, st, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.Mail.StartCommitter(mail.CommitOptions{})
-		t.Cleanup(d.Mail.StopCommitter)
-		out = append(out, &servertest.Env{T: t, Daemon: d})
-	}
-	return out
-}
 
 type member struct {
 	ID, Email, Session string
@@ -236,7 +201,7 @@ func TestLastOwner(t *testing.T) {
 // Two owners demoting each other at once, on two replicas: exactly one
 // succeeds, the other gets 409 last_owner, and one enabled owner is left.
 func TestLastOwnerRace(t *testing.T) {
-	envs := replicas(t, 2)
+	envs := servertest.Replicas(t, 2)
 	a, b := envs[0], envs[1]
 	org := a.Setup()
 	own2 := addUser(a, org.Owner, models.RoleOwner)
@@ -293,7 +258,7 @@ func TestLastOwnerRace(t *testing.T) {
 // Deleting a user removes it and ends its sessions; any user may delete
 // itself (leave), a reviewer nobody else.
 func TestDeleteUser(t *testing.T) {
-	envs := replicas(t, 2)
+	envs := servertest.Replicas(t, 2)
 	a, b := envs[0], envs[1]
 	org := a.Setup()
 	rev := addUser(a, org.Owner, models.RoleReviewer)
@@ -325,7 +290,7 @@ func TestDeleteUser(t *testing.T) {
 
 // Disabling or demoting on one replica ends the session on the other at once.
 func TestSessionsEndOnEveryReplica(t *testing.T) {
-	envs := replicas(t, 2)
+	envs := servertest.Replicas(t, 2)
 	a, b := envs[0], envs[1]
 	org := a.Setup()
 	adm := addUser(a, org.Owner, models.RoleAdmin)
@@ -342,7 +307,7 @@ func TestSessionsEndOnEveryReplica(t *testing.T) {
 // A reset code is shown once, works once, expires, voids the old password
 // and sessions at once, and only its hash is stored.
 func TestPasswordReset(t *testing.T) {
-	envs := replicas(t, 2)
+	envs := servertest.Replicas(t, 2)
 	a, b := envs[0], envs[1]
 	org := a.Setup()
 	rev := addUser(a, org.Owner, models.RoleReviewer)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -19,12 +18,8 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"gent/daemon/auth"
-	"gent/daemon/mail"
 	"gent/daemon/mcp"
-	"gent/daemon/server"
 	"gent/daemon/server/servertest"
-	"gent/daemon/store"
-	"gent/daemon/store/storetest"
 	"gent/models"
 )
 
@@ -245,7 +240,7 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 // it, serves the call without it, so the client never sees an error;
 // wait_for_message follows the shared event log wherever it runs.
 func TestSessionAcrossReplicas(t *testing.T) {
-	envs := replicaEnvs(t, 2)
+	envs := servertest.Replicas(t, 2)
 	org := envs[0].Setup()
 	envs[0].VerifiedDomain(org, "mail.example.com")
 	inbox := envs[0].Inbox(org, "agent@mail.example.com")
@@ -323,29 +318,4 @@ func TestSessionAcrossReplicas(t *testing.T) {
 			t.Fatalf("wait_for_message %d: %s", i, text(res))
 		}
 	}
-}
-
-// replicaEnvs builds n daemons on one fresh database (one data_dir, so
-// they share the master key), as several gentd replicas would run.
-func replicaEnvs(t *testing.T, n int) []*servertest.Env {
-	t.Helper()
-	dbURL := storetest.NewURL(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := servertest.Config(t)
-	var out []*servertest.Env
-	for range n {
-		st, err := store.Connect(context.Background(), dbURL, 10, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(st.Pool.Close)
-		d, err := server.New(cfg, st, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.Mail.StartCommitter(mail.CommitOptions{})
-		t.Cleanup(d.Mail.StopCommitter)
-		out = append(out, &servertest.Env{T: t, Daemon: d})
-	}
-	return out
 }

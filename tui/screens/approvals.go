@@ -186,13 +186,8 @@ func (s *Approvals) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return s.load()
 	case key.Matches(msg, k.RefreshQueue):
 		return s.load()
-	case key.Matches(msg, k.NextPage):
-		if s.items == nil || s.req.Pending("list") || !s.pg.older() {
-			return nil
-		}
-		return s.load()
-	case key.Matches(msg, k.PrevPage):
-		if s.items == nil || s.req.Pending("list") || !s.pg.newer() {
+	case key.Matches(msg, k.NextPage), key.Matches(msg, k.PrevPage):
+		if !s.pg.turn(key.Matches(msg, k.NextPage), s.items != nil, s.req.Pending("list")) {
 			return nil
 		}
 		return s.load()

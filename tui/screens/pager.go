@@ -57,6 +57,19 @@ func (p *pager) newer() bool {
 	return true
 }
 
+// turn moves a page older (or newer) for a list whose page has loaded
+// and is not loading again; false when it cannot move. The caller then
+// loads the page turned to.
+func (p *pager) turn(older, loaded, busy bool) bool {
+	if !loaded || busy {
+		return false
+	}
+	if older {
+		return p.older()
+	}
+	return p.newer()
+}
+
 // reset goes back to the first page (another status, another filter).
 func (p *pager) reset() {
 	p.cursors, p.page, p.next, p.top = []string{""}, 0, "", true

@@ -163,13 +163,8 @@ func (s *Quarantine) handleKey(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, k.Refresh):
 		return s.load()
-	case key.Matches(msg, k.NextPage):
-		if s.q == nil || s.req.Pending("list") || !s.pg.older() {
-			return nil
-		}
-		return s.load()
-	case key.Matches(msg, k.PrevPage):
-		if s.q == nil || s.req.Pending("list") || !s.pg.newer() {
+	case key.Matches(msg, k.NextPage), key.Matches(msg, k.PrevPage):
+		if !s.pg.turn(key.Matches(msg, k.NextPage), s.q != nil, s.req.Pending("list")) {
 			return nil
 		}
 		return s.load()

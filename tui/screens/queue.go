@@ -290,13 +290,8 @@ func (s *Queue) handleKey(msg tea.KeyMsg) tea.Cmd {
 		s.deliveries.SetRows(nil)
 		s.deliveries.SetCursor(0)
 		return s.load()
-	case !s.showPauses && key.Matches(msg, k.NextPage):
-		if s.q == nil || s.req.Pending("list") || !s.pg.older() {
-			return nil
-		}
-		return s.load()
-	case !s.showPauses && key.Matches(msg, queueKeys.Newer):
-		if s.q == nil || s.req.Pending("list") || !s.pg.newer() {
+	case !s.showPauses && (key.Matches(msg, k.NextPage) || key.Matches(msg, queueKeys.Newer)):
+		if !s.pg.turn(key.Matches(msg, k.NextPage), s.q != nil, s.req.Pending("list")) {
 			return nil
 		}
 		return s.load()

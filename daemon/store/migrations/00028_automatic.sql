@@ -5,6 +5,9 @@
 -- does; NULL for mail stored before it was recorded (the reply path then
 -- reads the raw headers) and for outbound mail.
 ALTER TABLE messages ADD COLUMN automatic text;
+-- A few words at most: kept in the row like the other small columns
+-- (only bodies may leave it, TestMessageStorage).
+ALTER TABLE messages ALTER COLUMN automatic SET STORAGE MAIN;
 
 -- +goose Down
 ALTER TABLE messages DROP COLUMN automatic;
