@@ -1,11 +1,8 @@
 package policy_test
 
 import (
-	"context"
 	"encoding/base64"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,11 +15,8 @@ import (
 	"gent/daemon/config"
 	"gent/daemon/delivery"
 	"gent/daemon/dnstest"
-	"gent/daemon/mail"
-	"gent/daemon/server"
 	"gent/daemon/server/servertest"
 	"gent/daemon/smtpsink"
-	"gent/daemon/store"
 	"gent/daemon/store/storetest"
 	"gent/models"
 )
@@ -311,27 +305,12 @@ func TestSendOutcomes(t *testing.T) {
 // 10 recipients an hour accept exactly 10, spread over two daemons on one
 // database, each committing sends in groups.
 func TestBudgetExactUnderConcurrency(t *testing.T) {
-	url := storetest.NewURL(t)
 	dns := dnstest.New(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := servertest.Config(t) // one data_dir: both replicas share the master key
-	cfg.DNS.Resolver, cfg.DNS.Timeout = dns.Addr, config.Duration(time.Second)
-	cfg.Outbound.RatePerMinute = 1000
-	mk := func() *servertest.Env {
-		st, err := store.Connect(context.Background(), url, 10, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(st.Pool.Close)
-		d, err := server.New(cfg, st, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.Mail.StartCommitter(mail.CommitOptions{})
-		t.Cleanup(d.Mail.StopCommitter)
-		return &servertest.Env{T: t, Daemon: d}
-	}
-	a, b := mk(), mk()
+	envs := servertest.Replicas(t, 2, func(cfg *config.Config) {
+		cfg.DNS.Resolver, cfg.DNS.Timeout = dns.Addr, config.Duration(time.Second)
+		cfg.Outbound.RatePerMinute = 1000
+	})
+	a, b := envs[0], envs[1]
 	org := a.Setup()
 	a.PublishedDomain(org, "mail.example.com", dns)
 	in := a.Inbox(org, "agent@mail.example.com")
