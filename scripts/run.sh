@@ -58,14 +58,16 @@ GENTD=$!
 # waits for it; after 60 s it is killed.
 stop_gentd() {
   kill -0 "$GENTD" 2>/dev/null || return 0
-  echo "stopping gentd..."
   kill -TERM "$GENTD" 2>/dev/null || true
+  # The terminal may be gone (a hangup): a failed echo must not end the
+  # script before gentd has stopped.
+  echo "stopping gentd..." 2>/dev/null || true
   i=0
   while kill -0 "$GENTD" 2>/dev/null; do
     i=$((i+1))
     if [ $i -gt 600 ]; then
-      echo "gentd did not stop within 60 s; killing it (see $LOG)" >&2
       kill -KILL "$GENTD" 2>/dev/null || true
+      echo "gentd did not stop within 60 s; killed it (see $LOG)" >&2 2>/dev/null || true
       break
     fi
     sleep 0.1
@@ -101,6 +103,17 @@ on your sandbox domain (needs curl and jq; docs/quickstart.md has the rest):
 
 EOF
 fi
+# The TUI runs as a child the script waits for (its input is the
+# terminal's, named explicitly: an asynchronous command's would be
+# /dev/null), so that a hangup — the terminal window closed — is handled
+# at once: the TUI is stopped, then gentd (the EXIT trap). gentd itself
+# ignores SIGHUP (it reloads certificates on it), and a TUI whose terminal
+# has gone away may never notice; waited for in the foreground, the trap
+# would run only after it exits.
+exec 3<&0
+./bin/genttui --server "$URL" --data-dir "$GENT_DATA_DIR" <&3 &
+TUI=$!
+trap 'kill -TERM "$TUI" 2>/dev/null; exit 129' HUP
 status=0
-./bin/genttui --server "$URL" --data-dir "$GENT_DATA_DIR" || status=$?
+wait "$TUI" || status=$?
 exit $status

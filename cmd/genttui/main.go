@@ -2,10 +2,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -47,6 +49,11 @@ func run(args []string, getenv func(string) string, stderr io.Writer) error {
 		return err
 	}
 	defer m.Close() // stops the event stream
-	_, err = tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithOutput(opts.Output)).Run()
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithOutput(opts.Output))
+	defer watchHangup(int(os.Stdin.Fd()), time.Second, p.Kill)()
+	_, err = p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) {
+		return nil // the terminal went away: nothing to report to
+	}
 	return err
 }
